@@ -1,0 +1,10 @@
+/**
+ * Every driver kind the gateway knows. A driver issue adds one line here.
+ * The pairing of drivers and their mock firmware is listed in firmware-mocks/registry.ts.
+ */
+import { dummyDriver } from './dummy/index.js'
+import type { DriverFactory } from './driver.js'
+
+export const DRIVERS: ReadonlyMap<string, DriverFactory<any>> = new Map<string, DriverFactory<any>>(
+  [dummyDriver].map((d) => [d.kind, d]),
+)

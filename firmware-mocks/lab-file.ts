@@ -1,0 +1,95 @@
+import type { FieldProblem } from '../drivers/driver.js'
+import { Fields, describe } from '../src/config/fields.js'
+import { YamlSource, asMapping } from '../src/config/yaml.js'
+import type { CommonLabSpec } from './mock.js'
+import { MOCKS } from './registry.js'
+
+export interface LabDeviceSpec {
+  id: string
+  common: CommonLabSpec
+  spec: unknown
+}
+
+export interface LabSpec {
+  /** The control API's address (loopback only). */
+  control: { host: string; port: number }
+  devices: LabDeviceSpec[]
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
+
+/** Validate a lab document (already parsed); `problems` name fields as paths. */
+export function readLab(doc: unknown): { lab: LabSpec; problems: FieldProblem[] } {
+  const problems: FieldProblem[] = []
+  const top = asMapping(doc) ?? {}
+  const f = new Fields(top)
+  const control = f.hostPort('control', { host: '127.0.0.1', port: 7700 })
+  if (!LOOPBACK.test(control.host))
+    problems.push({
+      path: ['control'],
+      message: 'the control API listens on loopback only (127.0.0.1 or ::1)',
+    })
+  const devices: LabDeviceSpec[] = []
+  const devs = asMapping(top.devices)
+  if (!devs)
+    problems.push({
+      path: ['devices'],
+      message: `expected a mapping of device ids, got ${describe(top.devices)}`,
+    })
+  for (const [id, raw] of Object.entries(devs ?? {})) {
+    const path = ['devices', id]
+    const section = asMapping(raw)
+    if (!section) {
+      problems.push({ path, message: `expected a mapping, got ${describe(raw)}` })
+      continue
+    }
+    if (!/^[A-Za-z][A-Za-z0-9_.-]*$/.test(id))
+      problems.push({ path, message: 'device ids start with a letter: letters, digits, . _ -' })
+    const d = new Fields(section, path)
+    const kind = d.oneOf('kind', [...MOCKS.keys()])
+    const factory = MOCKS.get(kind)
+    const listen = d.has('listen') ? d.hostPort('listen') : undefined
+    const pty = d.optStr('pty')
+    if (listen && !LOOPBACK.test(listen.host) && !/^10\.|^192\.168\.|^172\./.test(listen.host))
+      problems.push({
+        path: [...path, 'listen'],
+        message: 'a lab device listens on loopback or a test namespace address',
+      })
+    let plugs: CommonLabSpec['plugs'] = 8
+    if (Array.isArray(section.plugs)) {
+      plugs = section.plugs.map((p, i) => {
+        const m = asMapping(p)
+        if (typeof p === 'string' || typeof p === 'number') return { id: String(p) }
+        if (m && (typeof m.id === 'string' || typeof m.id === 'number'))
+          return {
+            id: String(m.id),
+            name: typeof m.name === 'string' ? m.name : undefined,
+            state: m.state === 'off' ? 'off' : m.state === 'on' ? 'on' : undefined,
+          }
+        problems.push({ path: [...path, 'plugs', i], message: 'expected a plug id or {id, name, state}' })
+        return { id: String(i + 1) }
+      })
+      d.mark('plugs')
+    } else {
+      plugs = d.int('plugs', { default: 8, min: 1, max: 1024 })
+    }
+    const transitionDelayMs = d.duration('transitionDelay', 0)
+    const initial = d.oneOf('initial', ['on', 'off'] as const, 'on')
+    problems.push(...d.problems)
+    if (!factory) continue
+    const { spec, problems: own } = factory.validate(section, path)
+    problems.push(...own)
+    devices.push({ id, common: { kind, listen, pty, plugs, transitionDelayMs, initial }, spec })
+  }
+  f.mark('devices')
+  f.noOthers()
+  problems.push(...f.problems)
+  return { lab: { control, devices }, problems }
+}
+
+export function loadLabFile(file: string): LabSpec {
+  const src = YamlSource.read(file)
+  const { lab, problems } = readLab(src.value)
+  src.assertNone(problems)
+  return lab
+}

@@ -1,0 +1,10 @@
+/**
+ * Every mock firmware kind a lab can start, and (in each factory's `driver`) the driver that
+ * talks to it: the one place the driver/mock pairing is listed. A driver issue adds one line.
+ */
+import { dummyMock } from './dummy/index.js'
+import type { MockFactory } from './mock.js'
+
+export const MOCKS: ReadonlyMap<string, MockFactory<any>> = new Map<string, MockFactory<any>>(
+  [dummyMock].map((m) => [m.kind, m]),
+)

@@ -1,0 +1,361 @@
+import { createHash } from 'node:crypto'
+import type { FieldProblem } from '../../drivers/driver.js'
+import { DRIVERS } from '../../drivers/registry.js'
+import { parseSize } from '../core/duration.js'
+import { FenceError } from '../core/errors.js'
+import { HostlistError, expandHostlist } from '../core/hostlist.js'
+import type { FenceAction, PlugRef, Role } from '../core/types.js'
+import { Fields, describe } from './fields.js'
+import { YamlSource, asMapping } from './yaml.js'
+
+export interface TokenConfig {
+  name: string
+  /** SHA-256 of the token. Tokens are long random strings, so a fast hash is enough. */
+  hash: Buffer
+  role: Role
+  /** Hostlists of the nodes this token may act on; absent = all. */
+  nodes?: string[]
+}
+
+export interface EngineSettings {
+  /** Deadline of an operation whose caller gives none (fence-agents' power_timeout is 20 s; we take 40 s). */
+  defaultTimeoutMs: number
+  /** After a fence, `on` is refused to all but the fencer role for this long. */
+  fenceHoldMs: number
+  /** Default wait between off and on (reboot, cycle). */
+  powerWaitMs: number
+  /** How often every device is probed (a status read). 0 disables probing. */
+  probeIntervalMs: number
+  probeTimeoutMs: number
+  /** Tries of a driver call after a transient error. */
+  retries: number
+  /** Least spacing between two `on` commands on one device (inrush current). */
+  onStaggerMs: number
+  /** First interval between read-backs after a set; doubles up to 1 s. */
+  verifyPollMs: number
+}
+
+export interface DeviceConfig {
+  id: string
+  driver: string
+  /** The driver's own validated config. */
+  config: unknown
+  deviceCycle: boolean
+}
+
+export interface NodeConfig {
+  name: string
+  levels: PlugRef[][]
+  powerWaitMs: number
+  fenceAction: FenceAction
+}
+
+export interface JournalConfig {
+  path: string
+  /** Rotate past this size; open intents are carried into the new file. */
+  maxBytes: number
+  /** Rotated files kept (journal.jsonl.1 …). */
+  keep: number
+}
+
+export interface GatewayConfig {
+  file: string
+  listen: { host: string; port: number }
+  tls?: { certFile: string; keyFile: string }
+  tokens: TokenConfig[]
+  journal: JournalConfig
+  engine: EngineSettings
+  devices: Map<string, DeviceConfig>
+  nodes: Map<string, NodeConfig>
+  /** The heartbeat section, validated by src/heartbeat when present. */
+  heartbeat?: Record<string, unknown>
+  /** Running on mock devices (the demo): every answer says so. */
+  simulated: boolean
+}
+
+export const ENGINE_DEFAULTS: EngineSettings = {
+  defaultTimeoutMs: 40_000,
+  fenceHoldMs: 60_000,
+  powerWaitMs: 4_000,
+  probeIntervalMs: 30_000,
+  probeTimeoutMs: 5_000,
+  retries: 2,
+  onStaggerMs: 200,
+  verifyPollMs: 25,
+}
+
+const ID = /^[A-Za-z][A-Za-z0-9_.-]*$/
+
+/** Validate a parsed config document. Problems carry field paths; `loadConfig` adds lines. */
+export function readConfig(
+  doc: unknown,
+  file = '(inline)',
+): { config: GatewayConfig; problems: FieldProblem[] } {
+  const problems: FieldProblem[] = []
+  const top = asMapping(doc) ?? {}
+  if (!asMapping(doc)) problems.push({ path: [], message: `expected a mapping, got ${describe(doc)}` })
+  const f = new Fields(top)
+  const listen = f.hostPort('listen', { host: '127.0.0.1', port: 8443 })
+  const simulated = f.bool('simulated', false)
+
+  let tls: GatewayConfig['tls']
+  if (top.tls !== undefined) {
+    const t = new Fields(asMapping(top.tls) ?? {}, ['tls'])
+    tls = {
+      certFile: t.str('cert', { hint: 'a PEM file path' }),
+      keyFile: t.str('key', { hint: 'a PEM file path' }),
+    }
+    t.noOthers()
+    problems.push(...t.problems)
+  }
+  f.mark('tls')
+
+  // auth
+  const tokens: TokenConfig[] = []
+  const auth = asMapping(top.auth)
+  if (top.auth !== undefined && !auth)
+    problems.push({ path: ['auth'], message: 'expected a mapping with tokens: [...]' })
+  f.mark('auth')
+  const rawTokens = auth?.tokens ?? []
+  if (!Array.isArray(rawTokens))
+    problems.push({ path: ['auth', 'tokens'], message: 'expected a list of tokens' })
+  else
+    rawTokens.forEach((raw, i) => {
+      const t = new Fields(asMapping(raw) ?? {}, ['auth', 'tokens', i])
+      const name = t.str('name', { pattern: ID, hint: 'a name (letters, digits, . _ -)' })
+      const hash = t.str('hash', {
+        pattern: /^sha256:[0-9a-f]{64}$/,
+        hint: "'sha256:' and 64 hex digits (fencegate token)",
+      })
+      const role = t.oneOf('role', ['viewer', 'operator', 'fencer'] as const)
+      let nodes: string[] | undefined
+      if (t.has('nodes')) {
+        const v = t.section.nodes
+        const list = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined
+        if (!list)
+          problems.push({
+            path: ['auth', 'tokens', i, 'nodes'],
+            message: 'expected a hostlist or a list of hostlists',
+          })
+        else nodes = list.flatMap((h) => expandOr(h, ['auth', 'tokens', i, 'nodes'], problems))
+        t.mark('nodes')
+      }
+      if (tokens.some((x) => x.name === name))
+        problems.push({ path: ['auth', 'tokens', i, 'name'], message: `duplicate token name '${name}'` })
+      t.noOthers()
+      problems.push(...t.problems)
+      tokens.push({ name, hash: Buffer.from(hash.slice(7), 'hex'), role, ...(nodes ? { nodes } : {}) })
+    })
+  if (auth) new Fields(auth, ['auth']).noOthers(['tokens'])
+
+  // journal: a path, or a mapping
+  let journal: JournalConfig = { path: '/var/lib/fencegate/journal.jsonl', maxBytes: 64 * 1024 ** 2, keep: 3 }
+  if (typeof top.journal === 'string') journal.path = top.journal
+  else if (top.journal !== undefined) {
+    const j = new Fields(asMapping(top.journal) ?? {}, ['journal'])
+    journal = {
+      path: j.str('path'),
+      maxBytes: sizeOf(j, 'maxBytes', journal.maxBytes),
+      keep: j.int('keep', { default: 3, min: 1, max: 100 }),
+    }
+    j.noOthers()
+    problems.push(...j.problems)
+  }
+  f.mark('journal')
+
+  // engine
+  const e = new Fields(asMapping(top.engine) ?? {}, ['engine'])
+  const engine: EngineSettings = {
+    defaultTimeoutMs: e.duration('defaultTimeout', ENGINE_DEFAULTS.defaultTimeoutMs, { min: 100 }),
+    fenceHoldMs: e.duration('fenceHold', ENGINE_DEFAULTS.fenceHoldMs),
+    powerWaitMs: e.duration('powerWait', ENGINE_DEFAULTS.powerWaitMs),
+    probeIntervalMs: e.duration('probeInterval', ENGINE_DEFAULTS.probeIntervalMs),
+    probeTimeoutMs: e.duration('probeTimeout', ENGINE_DEFAULTS.probeTimeoutMs, { min: 10 }),
+    retries: e.int('retries', { default: ENGINE_DEFAULTS.retries, min: 0, max: 10 }),
+    onStaggerMs: e.duration('onStagger', ENGINE_DEFAULTS.onStaggerMs),
+    verifyPollMs: e.duration('verifyPoll', ENGINE_DEFAULTS.verifyPollMs, { min: 1 }),
+  }
+  e.noOthers()
+  problems.push(...e.problems)
+  f.mark('engine')
+
+  // devices
+  const devices = new Map<string, DeviceConfig>()
+  const rawDevices = asMapping(top.devices)
+  if (!rawDevices)
+    problems.push({
+      path: ['devices'],
+      message: `expected a mapping of device ids to {driver: …}, got ${describe(top.devices)}`,
+    })
+  for (const [id, raw] of Object.entries(rawDevices ?? {})) {
+    const path = ['devices', id]
+    const section = asMapping(raw)
+    if (!ID.test(id))
+      problems.push({ path, message: 'device ids start with a letter: letters, digits, . _ -' })
+    if (!section) {
+      problems.push({ path, message: `expected a mapping with driver: …, got ${describe(raw)}` })
+      continue
+    }
+    const { driver, ...rest } = section
+    const factory = DRIVERS.get(String(driver))
+    if (!factory) {
+      problems.push({
+        path: [...path, 'driver'],
+        message: `expected one of ${[...DRIVERS.keys()].join(', ')}, got ${describe(driver)}`,
+      })
+      continue
+    }
+    const { config, problems: own } = factory.validate(rest)
+    problems.push(...own.map((p) => ({ path: [...path, ...p.path], message: p.message })))
+    devices.set(id, {
+      id,
+      driver: factory.kind,
+      config,
+      deviceCycle: factory.deviceCycleAllowed?.(config) ?? false,
+    })
+  }
+  f.mark('devices')
+
+  // nodes
+  const nodes = new Map<string, NodeConfig>()
+  const rawNodes = asMapping(top.nodes)
+  if (!rawNodes)
+    problems.push({
+      path: ['nodes'],
+      message: `expected a mapping of node names, got ${describe(top.nodes)}`,
+    })
+  for (const [name, raw] of Object.entries(rawNodes ?? {})) {
+    const path = ['nodes', name]
+    if (!ID.test(name))
+      problems.push({ path, message: 'node names start with a letter: letters, digits, . _ -' })
+    const n = new Fields(asMapping(raw) ?? {}, path)
+    if (!asMapping(raw)) {
+      problems.push({ path, message: 'expected a mapping with plugs: [...] or levels: [[...], ...]' })
+      continue
+    }
+    let levels: PlugRef[][] = []
+    if (n.has('plugs') && n.has('levels')) problems.push({ path, message: 'give plugs or levels, not both' })
+    else if (n.has('plugs')) levels = [plugList(n.section.plugs, [...path, 'plugs'], devices, problems)]
+    else if (n.has('levels')) {
+      const lv = n.section.levels
+      if (!Array.isArray(lv) || lv.length === 0 || lv.length > 9)
+        problems.push({ path: [...path, 'levels'], message: 'expected 1 to 9 levels, each a list of plugs' })
+      else levels = lv.map((l, i) => plugList(l, [...path, 'levels', i], devices, problems))
+    } else problems.push({ path, message: 'required: plugs: [DEVICE:PLUG, ...] or levels: [[...], ...]' })
+    n.mark('plugs', 'levels')
+    nodes.set(name, {
+      name,
+      levels,
+      powerWaitMs: n.duration('powerWait', engine.powerWaitMs),
+      fenceAction: n.oneOf('fenceAction', ['off', 'reboot'] as const, 'off'),
+    })
+    n.noOthers()
+    problems.push(...n.problems)
+  }
+  f.mark('nodes')
+  // plugs shared between nodes are almost always a typo, and fencing one would kill the other
+  const owner = new Map<string, string>()
+  for (const node of nodes.values())
+    for (const ref of new Set(node.levels.flat().map((r) => `${r.device}:${r.plug}`))) {
+      const other = owner.get(ref)
+      if (other)
+        problems.push({ path: ['nodes', node.name], message: `plug ${ref} is also a plug of node ${other}` })
+      else owner.set(ref, node.name)
+    }
+
+  const heartbeat = top.heartbeat === undefined ? undefined : asMapping(top.heartbeat)
+  if (top.heartbeat !== undefined && !heartbeat)
+    problems.push({ path: ['heartbeat'], message: 'expected a mapping' })
+  f.mark('heartbeat')
+  f.noOthers()
+  problems.push(...f.problems)
+  return {
+    config: {
+      file,
+      listen,
+      ...(tls ? { tls } : {}),
+      tokens,
+      journal,
+      engine,
+      devices,
+      nodes,
+      ...(heartbeat ? { heartbeat } : {}),
+      simulated,
+    },
+    problems,
+  }
+}
+
+function sizeOf(f: Fields, name: string, def: number): number {
+  if (!f.has(name)) return def
+  try {
+    return parseSize(f.str(name) as string)
+  } catch (e) {
+    f.problems.push({ path: [...f.base, name], message: (e as Error).message })
+    return def
+  }
+}
+
+function expandOr(h: string, path: (string | number)[], problems: FieldProblem[]): string[] {
+  try {
+    return expandHostlist(h)
+  } catch (e) {
+    problems.push({ path, message: e instanceof HostlistError ? e.line : String(e) })
+    return []
+  }
+}
+
+function plugList(
+  v: unknown,
+  path: (string | number)[],
+  devices: Map<string, DeviceConfig>,
+  problems: FieldProblem[],
+): PlugRef[] {
+  const list = Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined
+  if (!list || list.length === 0) {
+    problems.push({ path, message: 'expected a list of DEVICE:PLUG (or DEVICE for a single-target device)' })
+    return []
+  }
+  return list.map((item, i) => {
+    const s = String(item)
+    const colon = s.indexOf(':')
+    const device = colon < 0 ? s : s.slice(0, colon)
+    let plug = colon < 0 ? undefined : s.slice(colon + 1)
+    const dev = devices.get(device)
+    if (!dev) {
+      problems.push({
+        path: [...path, i],
+        message: `no device '${device}' in devices (expected DEVICE:PLUG)`,
+      })
+      return { device, plug: plug ?? '' }
+    }
+    if (plug === undefined) {
+      plug = DRIVERS.get(dev.driver)?.singlePlug
+      if (plug === undefined) {
+        problems.push({
+          path: [...path, i],
+          message: `device '${device}' has several plugs: write ${device}:PLUG`,
+        })
+        return { device, plug: '' }
+      }
+    }
+    if (!plug) problems.push({ path: [...path, i], message: `empty plug after '${device}:'` })
+    return { device, plug }
+  })
+}
+
+/** Read, validate, and report every problem as `FILE:LINE: field: expected …`. */
+export function loadConfig(file: string): GatewayConfig {
+  const src = YamlSource.read(file)
+  const { config, problems } = readConfig(src.value, file)
+  src.assertNone(problems)
+  return config
+}
+
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest()
+}
+
+export function configError(message: string): FenceError {
+  return new FenceError('CONFIG_INVALID', message)
+}

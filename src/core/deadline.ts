@@ -1,0 +1,66 @@
+import { performance } from 'node:perf_hooks'
+import { FenceError, abortError } from './errors.js'
+
+/**
+ * A caller's deadline on the monotonic clock (wall-clock jumps never shorten or extend it),
+ * with the AbortSignal that fires when it passes or when the caller goes away.
+ */
+export class Deadline {
+  readonly at: number
+  readonly signal: AbortSignal
+  private readonly timer: AbortController
+
+  constructor(ms: number, parent?: AbortSignal) {
+    this.at = performance.now() + ms
+    this.timer = new AbortController()
+    const t = setTimeout(
+      () => this.timer.abort(new FenceError('DEADLINE_EXCEEDED', `deadline of ${Math.round(ms)}ms passed`)),
+      Math.max(0, ms),
+    )
+    t.unref()
+    this.timer.signal.addEventListener('abort', () => clearTimeout(t), { once: true })
+    this.signal = parent ? AbortSignal.any([parent, this.timer.signal]) : this.timer.signal
+  }
+
+  remaining(): number {
+    return Math.max(0, this.at - performance.now())
+  }
+
+  get expired(): boolean {
+    return this.signal.aborted || this.remaining() <= 0
+  }
+
+  /** Throws DEADLINE_EXCEEDED or ABORTED: call before every mutating step. */
+  check(): void {
+    if (this.signal.aborted) throw abortError(this.signal)
+    if (this.remaining() <= 0) throw new FenceError('DEADLINE_EXCEEDED')
+  }
+
+  /** A sub-deadline no later than this one. */
+  child(ms: number): Deadline {
+    return new Deadline(Math.min(ms, this.remaining()), this.signal)
+  }
+
+  /** Stop the timer when the operation is over. */
+  dispose(): void {
+    if (!this.timer.signal.aborted) this.timer.abort(new FenceError('ABORTED', 'operation finished'))
+  }
+}
+
+/** Sleep that ends early (rejecting) when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal))
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(t)
+      reject(abortError(signal!))
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+export const monotonicNow = (): number => performance.now()

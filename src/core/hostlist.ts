@@ -1,0 +1,161 @@
+import { FenceError } from './errors.js'
+
+/**
+ * Hostlists as powerman and pdsh write them: `node[1-16,20]`, zero padding `n[01-10]`,
+ * several terms `a[1-2],b3`, several ranges in one term `r[1-2]n[1-3]`.
+ * Expansion keeps the order written and drops repeats; `compress` is the reverse.
+ */
+
+/** Guard against `n[1-99999999]` eating the memory of the gateway. */
+export const MAX_HOSTS = 100_000
+
+export class HostlistError extends FenceError {
+  readonly position: number
+  constructor(input: string, position: number, what: string) {
+    super(
+      'HOSTLIST_SYNTAX',
+      `hostlist '${input}': ${what} at character ${position + 1}\n  ${input}\n  ${' '.repeat(position)}^`,
+    )
+    this.position = position
+  }
+  /** The one-line form, for CLIs that print a single line. */
+  get line(): string {
+    return this.message.split('\n')[0]!
+  }
+}
+
+type Piece = string | string[]
+
+const NAME_CHAR = /[A-Za-z0-9_.-]/
+
+export function expandHostlist(input: string): string[] {
+  const out: string[] = []
+  const seen = new Set<string>()
+  let i = 0
+  const n = input.length
+  if (input.trim() === '') throw new HostlistError(input, 0, 'empty hostlist')
+  while (i < n) {
+    // one term, up to a comma outside brackets
+    const pieces: Piece[] = []
+    let literal = ''
+    const termStart = i
+    while (i < n && input[i] !== ',') {
+      const c = input[i]!
+      if (c === '[') {
+        if (literal) pieces.push(literal)
+        literal = ''
+        const close = input.indexOf(']', i)
+        if (close < 0) throw new HostlistError(input, i, "'[' without ']'")
+        pieces.push(expandRange(input, i + 1, close))
+        i = close + 1
+      } else if (c === ']') {
+        throw new HostlistError(input, i, "']' without '['")
+      } else if (NAME_CHAR.test(c)) {
+        literal += c
+        i++
+      } else {
+        throw new HostlistError(input, i, `unexpected '${c}' (names use letters, digits, '.', '-', '_')`)
+      }
+    }
+    if (literal) pieces.push(literal)
+    if (pieces.length === 0) throw new HostlistError(input, termStart, 'empty name')
+    let names = ['']
+    for (const p of pieces) {
+      if (typeof p === 'string') names = names.map((x) => x + p)
+      else names = names.flatMap((x) => p.map((y) => x + y))
+      if (names.length > MAX_HOSTS) throw new HostlistError(input, termStart, `more than ${MAX_HOSTS} names`)
+    }
+    for (const name of names) {
+      if (!seen.has(name)) {
+        seen.add(name)
+        out.push(name)
+      }
+    }
+    if (out.length > MAX_HOSTS) throw new HostlistError(input, termStart, `more than ${MAX_HOSTS} names`)
+    if (i < n) {
+      i++ // the comma
+      if (i === n) throw new HostlistError(input, i - 1, 'trailing comma')
+    }
+  }
+  return out
+}
+
+function expandRange(input: string, start: number, end: number): string[] {
+  if (start === end) throw new HostlistError(input, start, 'empty range []')
+  const out: string[] = []
+  let pos = start
+  for (const part of input.slice(start, end).split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part)
+    if (!m) {
+      const bad = part === '' ? 0 : [...part].findIndex((c, k) => !/\d/.test(c) && !(c === '-' && k > 0))
+      throw new HostlistError(
+        input,
+        pos + Math.max(0, bad),
+        `expected a number or a range like 1-16 in '[${input.slice(start, end)}]'`,
+      )
+    }
+    const lo = m[1]!
+    const hi = m[2] ?? lo
+    const a = Number(lo)
+    const b = Number(hi)
+    if (b < a) throw new HostlistError(input, pos, `range ${lo}-${hi} goes backwards`)
+    if (b - a + 1 > MAX_HOSTS) throw new HostlistError(input, pos, `more than ${MAX_HOSTS} names`)
+    // zero padding as written on the low bound: n[01-10] -> n01..n10; n[8-10] -> n8..n10
+    const width = lo.length > 1 && lo.startsWith('0') ? lo.length : 0
+    for (let k = a; k <= b; k++) out.push(width ? String(k).padStart(width, '0') : String(k))
+    pos += part.length + 1
+  }
+  return out
+}
+
+/**
+ * The reverse: `['n1','n2','n3','x']` -> `n[1-3],x`. Names are grouped by the text around their
+ * last number; zero-padded numbers keep their width. The order of first appearance is kept.
+ */
+export function compressHostlist(names: readonly string[]): string {
+  interface Group {
+    prefix: string
+    suffix: string
+    width: number
+    nums: number[]
+  }
+  const groups = new Map<string, Group>()
+  const order: (Group | string)[] = []
+  for (const name of new Set(names)) {
+    const m = /^(.*?)(\d+)(\D*)$/.exec(name)
+    if (!m) {
+      order.push(name)
+      continue
+    }
+    const [, prefix, digits, suffix] = m as unknown as [string, string, string, string]
+    const width = digits.length > 1 && digits.startsWith('0') ? digits.length : 0
+    const key = `${prefix}\u0000${suffix}\u0000${width}`
+    let g = groups.get(key)
+    if (!g) {
+      g = { prefix, suffix, width, nums: [] }
+      groups.set(key, g)
+      order.push(g)
+    }
+    g.nums.push(Number(digits))
+  }
+  return order
+    .map((g) => {
+      if (typeof g === 'string') return g
+      const fmt = (k: number) => (g.width ? String(k).padStart(g.width, '0') : String(k))
+      if (g.nums.length === 1) return g.prefix + fmt(g.nums[0]!) + g.suffix
+      const nums = [...new Set(g.nums)].sort((a, b) => a - b)
+      const ranges: string[] = []
+      let lo = nums[0]!
+      let prev = lo
+      for (const k of [...nums.slice(1), Number.NaN]) {
+        if (k === prev + 1) {
+          prev = k
+          continue
+        }
+        ranges.push(lo === prev ? fmt(lo) : `${fmt(lo)}-${fmt(prev)}`)
+        lo = prev = k
+      }
+      return `${g.prefix}[${ranges.join(',')}]${g.suffix}`
+    })
+    .join(',')
+}

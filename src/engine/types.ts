@@ -1,0 +1,157 @@
+/**
+ * The engine's public face: what the REST API, the CLI, the fence agent (through the API)
+ * and the heartbeat use. The rules behind it are in design.md ("The fencing rules") and
+ * live only in src/engine.
+ */
+import type { ErrorCode } from '../core/errors.js'
+import type { FenceAction, Initiator, NodeAction, PlugRef, PowerState } from '../core/types.js'
+
+export type OperationKind = 'status' | 'power' | 'fence' | 'bulk'
+export type OperationAction = NodeAction | 'status'
+
+/** One step the engine took against one plug. */
+export interface Attempt {
+  /** Fencing level, 1-based. */
+  level: number
+  device: string
+  plug: string
+  /** `cancel` = pending device commands cancelled before a fence; `verify` = a read-back. */
+  step: 'on' | 'off' | 'cycle' | 'cancel' | 'status' | 'verify'
+  outcome: 'ok' | 'failed'
+  /** For status and verify: what the plug read. */
+  state?: PowerState
+  code?: ErrorCode
+  message?: string
+  /** How many tries the step took (transient errors are retried). */
+  tries: number
+  durationMs: number
+}
+
+export interface NodeResult {
+  node: string
+  action: NodeAction
+  outcome: 'success' | 'failed'
+  /** The node's state as last read back (never assumed). */
+  state: PowerState
+  /** The level whose plugs did the work (off/fence/reboot). */
+  level?: number
+  /** For reboot and cycle: was the power-on read back on? A fence's success never depends on it. */
+  onVerified?: boolean
+  /** Why the power-on of a reboot did not verify (reported, not a failure). */
+  onError?: { code: ErrorCode; message: string }
+  error?: { code: ErrorCode; message: string }
+  /** Already in the wanted state (read back) before anything was switched. */
+  already?: boolean
+  /** This request joined a fence already in flight for the node. */
+  joined?: boolean
+  attempts: Attempt[]
+  durationMs: number
+}
+
+export interface Operation {
+  id: string
+  kind: OperationKind
+  action: OperationAction
+  nodes: string[]
+  initiator: Initiator
+  /** Wall-clock ISO time, for people and the journal. */
+  startedAt: string
+  finishedAt?: string
+  status: 'running' | 'succeeded' | 'failed'
+  results: NodeResult[]
+  /** The gateway runs on mock devices (the demo). */
+  simulated: boolean
+}
+
+export interface OperationRequest {
+  initiator: Initiator
+  /** The caller's deadline, ms from now. Default: engine.defaultTimeout. */
+  timeoutMs?: number
+  /** Aborts when the caller goes away. */
+  signal?: AbortSignal
+  /** Progress for long runs: called as each node finishes. */
+  onProgress?: (done: number, total: number, last: NodeResult) => void
+}
+
+export interface PlugStatus extends PlugRef {
+  level: number
+  state: PowerState
+  error?: { code: ErrorCode; message: string }
+}
+
+export interface NodeStatus {
+  node: string
+  state: PowerState
+  plugs: PlugStatus[]
+}
+
+export interface DeviceHealth {
+  id: string
+  driver: string
+  /** ok: last probe read every plug; failing: last probe failed; unknown: not probed yet. */
+  state: 'ok' | 'failing' | 'unknown'
+  lastProbeAt?: string
+  lastOkAt?: string
+  lastError?: { code: ErrorCode; message: string; at: string }
+  /** Latency of the last successful probe. */
+  latencyMs?: number
+  counts: { probes: number; probeFailures: number; commands: number; commandFailures: number }
+  /** Commands waiting for this device. */
+  queued: number
+  plugs: number
+}
+
+export type HistoryOutcome = 'success' | 'failed' | 'unknown'
+
+export interface HistoryQuery {
+  node?: string
+  since?: Date
+  until?: Date
+  outcome?: HistoryOutcome
+  limit?: number
+}
+
+export interface HistoryEntry {
+  op: string
+  kind: OperationKind
+  action: OperationAction
+  node: string
+  initiator: Initiator
+  startedAt: string
+  finishedAt?: string
+  /** `unknown`: an intent with no result (the gateway stopped mid-operation). */
+  outcome: HistoryOutcome
+  level?: number
+  onVerified?: boolean
+  error?: { code: string; message: string }
+}
+
+export interface NodeInfo {
+  name: string
+  levels: PlugRef[][]
+  powerWaitMs: number
+  fenceAction: FenceAction
+}
+
+export interface FenceEngine {
+  readonly simulated: boolean
+  nodes(): NodeInfo[]
+  node(name: string): NodeInfo
+  /** Read the nodes' plugs now, batched per device. */
+  status(nodes: readonly string[], req: OperationRequest): Promise<NodeStatus[]>
+  /** on / off / cycle / reboot of one node, as an operator asks. */
+  power(node: string, action: NodeAction, req: OperationRequest): Promise<Operation>
+  /** Fence one node (hard off, verified; reboot = off, verify, wait, on). Joins a fence in flight. */
+  fence(node: string, action: FenceAction | undefined, req: OperationRequest): Promise<Operation>
+  /** The same action over many nodes; devices in parallel, `on` staggered per device. */
+  bulk(nodes: readonly string[], action: NodeAction, req: OperationRequest): Promise<Operation>
+  operation(id: string): Operation | undefined
+  history(q: HistoryQuery): Promise<HistoryEntry[]>
+  devices(): DeviceHealth[]
+  device(id: string): DeviceHealth
+  /** Probe now (a status read of every configured plug), e.g. for the agent's monitor. */
+  probe(id: string, req: OperationRequest): Promise<DeviceHealth>
+  /** Subscribe to finished operations (metrics, logs). */
+  onOperation(listener: (op: Operation) => void): () => void
+  close(): Promise<void>
+}
