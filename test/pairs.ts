@@ -1,0 +1,35 @@
+/**
+ * Every driver + mock firmware pair. Each entry joins both the conformance suite
+ * (test/conformance) and the fault suite (test/faults): a driver issue adds one entry here.
+ */
+import type { FaultType } from '../firmware-mocks/simulator.js'
+
+export interface DriverMockPair {
+  /** Test name: `dummy`, `rps10-tcp`, `apc-snmp-rpdu-v3`… */
+  name: string
+  /**
+   * The lab device section, as in a lab file. Network mocks: `listen: '127.0.0.1:0'` (any free
+   * port). Serial mocks: `pty: '{tmp}/name'`; `{tmp}` is replaced by a fresh temp directory.
+   */
+  lab: Record<string, unknown>
+  /** Plugs the suites may switch (at least two). */
+  plugs: string[]
+  /** The driver does the device's own cycle when deviceCycle is allowed. */
+  deviceCycle: boolean
+  /** Merged into the driver section that the mock factory's driverSection() gives (test timeouts). */
+  driverOverrides?: Record<string, unknown>
+  /** Faults this protocol can express; default all of FAULT_TYPES. */
+  faults?: FaultType[]
+  /** A deadline comfortably above one device round (ms); the fault suite uses it. Default 3000. */
+  deadlineMs?: number
+}
+
+export const PAIRS: DriverMockPair[] = [
+  {
+    name: 'dummy',
+    lab: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 4 },
+    plugs: ['1', '2', '3'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, requestTimeout: '300ms' },
+  },
+]
