@@ -3,8 +3,9 @@
  * The pairing of drivers and their mock firmware is listed in firmware-mocks/registry.ts.
  */
 import { dummyDriver } from './dummy/index.js'
+import { rps10Driver } from './rps10/index.js'
 import type { DriverFactory } from './driver.js'
 
 export const DRIVERS: ReadonlyMap<string, DriverFactory<any>> = new Map<string, DriverFactory<any>>(
-  [dummyDriver].map((d) => [d.kind, d]),
+  [dummyDriver, rps10Driver].map((d) => [d.kind, d]),
 )

@@ -3,8 +3,9 @@
  * talks to it: the one place the driver/mock pairing is listed. A driver issue adds one line.
  */
 import { dummyMock } from './dummy/index.js'
+import { rps10Mock } from './rps10/index.js'
 import type { MockFactory } from './mock.js'
 
 export const MOCKS: ReadonlyMap<string, MockFactory<any>> = new Map<string, MockFactory<any>>(
-  [dummyMock].map((m) => [m.kind, m]),
+  [dummyMock, rps10Mock].map((m) => [m.kind, m]),
 )

@@ -1,0 +1,175 @@
+import { FenceError } from '../../src/core/errors.js'
+import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { type Address, type ReplyLine, type Unit, checkReply, isUnit } from '../../protocols/rps10.js'
+import type { Call, PlugInfo, PowerDriver } from '../driver.js'
+import type { ByteStream } from '../transport/byte-stream.js'
+import { TcpByteStream } from '../transport/byte-stream-tcp.js'
+import { ExpectLine } from '../transport/expect-line.js'
+import { type Script, type ScriptResult, checkScript } from '../transport/expect.js'
+import { SerialStream } from '../transport/serial-stream.js'
+import { type Rps10Cmd, bannerHandshake, commandScript, dtrHandshake, settleHandshake } from './scripts.js'
+
+export type Rps10Handshake = 'dtr' | 'banner' | 'none'
+
+export interface Rps10Config {
+  /** Local tty (`/dev/ttyS1`), or absent when `server` is given. */
+  port?: string
+  /** Raw TCP terminal server (`host:port`), or absent when `port` is given. */
+  server?: { host: string; port: number }
+  baud: 9600 | 2400
+  handshake: Rps10Handshake
+  /** How long DTR stays low in the reset. */
+  dtrLowMs: number
+  /** How long to wait for `RPS-10 Ready`. */
+  readyTimeoutMs: number
+  /** handshake none: how long to let a banner of a freshly opened port arrive. */
+  settleMs: number
+  /** The units on the daisy chain, when known: other addresses are refused without asking. */
+  units?: Unit[]
+  /** The pause the unit needs between commands (WTI: 0.5 s at 9600, 1.5 s at 2400). */
+  commandGapMs: number
+  /** Longest wait for `Complete` after on, off or status (cluster-glue: 5 s). */
+  replyTimeoutMs: number
+  /** The unit's toggle delay (DIP switch: 5 or 10 s), to bound the wait of a device cycle. */
+  toggleDelayMs: number
+  connectTimeoutMs: number
+  /** May the unit's own toggle (`T`) serve an operator's cycle? Never used for fencing. */
+  deviceCycle: boolean
+}
+
+/**
+ * The WTI RPS-10(M) driver: one serial line, a daisy chain of up to ten single-outlet units,
+ * plug ids = unit addresses `0`…`9`. Speaks through the expect engine over a local tty or a raw
+ * TCP terminal server; the dialogue itself is data (scripts.ts).
+ */
+export class Rps10Driver implements PowerDriver {
+  readonly kind = 'rps10'
+  private readonly line: ExpectLine
+  private readonly scripts: Record<'on' | 'off' | 'toggle' | 'status', Script>
+
+  constructor(
+    private readonly cfg: Rps10Config,
+    private readonly deviceId: string,
+    stream: ByteStream = makeStream(cfg),
+  ) {
+    const reply = cfg.replyTimeoutMs
+    this.scripts = {
+      on: commandScript('on', '1', reply),
+      off: commandScript('off', '0', reply),
+      // Off comes at once, On after the toggle delay, Complete after that (cluster-glue allows 14 s)
+      toggle: commandScript('toggle', 'T', reply + cfg.toggleDelayMs + 2000),
+      status: commandScript('status', '?', reply),
+    }
+    const handshake =
+      cfg.handshake === 'dtr'
+        ? dtrHandshake(cfg.dtrLowMs, cfg.readyTimeoutMs)
+        : cfg.handshake === 'banner'
+          ? bannerHandshake(cfg.readyTimeoutMs)
+          : settleHandshake(cfg.settleMs)
+    // Scripts are data: check them against this transport now, not on the day of a fence.
+    const problems = [handshake, ...Object.values(this.scripts)].flatMap((s) =>
+      checkScript(s, { hangup: !!stream.hangup }),
+    )
+    if (problems.length)
+      throw new FenceError(
+        'CONFIG_INVALID',
+        `${deviceId}: rps10 scripts do not fit ${stream.label}: ${problems.join('; ')}`,
+      )
+    this.line = new ExpectLine({ stream, handshake, commandGapMs: cfg.commandGapMs })
+  }
+
+  private get label(): string {
+    return `${this.deviceId} (${this.line.label})`
+  }
+
+  private unit(plug: string): Unit {
+    if (!isUnit(plug) || (this.cfg.units && !this.cfg.units.includes(plug)))
+      throw new FenceError(
+        'NO_SUCH_PLUG',
+        `${this.label}: no unit '${plug}' (plugs are unit addresses ${this.cfg.units?.join(', ') ?? '0-9'})`,
+      )
+    return plug
+  }
+
+  private async command(
+    script: 'on' | 'off' | 'toggle' | 'status',
+    address: Address,
+    call: Call,
+  ): Promise<Map<Unit, 'on' | 'off'>> {
+    let r: ScriptResult
+    try {
+      r = await this.line.run(this.scripts[script], { address }, call.signal)
+    } catch (e) {
+      if (e instanceof FenceError) throw new FenceError(e.code, `${this.deviceId}: ${e.message}`, e.details)
+      throw e
+    }
+    const cmd: Rps10Cmd = script === 'on' ? '1' : script === 'off' ? '0' : script === 'toggle' ? 'T' : '?'
+    const lines: ReplyLine[] = (r.lists.plugs ?? []).map((p) => ({
+      kind: 'plug',
+      unit: p.unit as Unit,
+      state: p.state === 'On' ? 'on' : 'off',
+    }))
+    const check = checkReply(address, cmd, lines)
+    if (!check.ok) {
+      // the line may be out of step with the unit: start the next call from a fresh handshake
+      await this.line.drop()
+      throw new FenceError('PROTOCOL_ERROR', `${this.label}: ${script} ${address}: ${check.message}`, {
+        phase: 'expect',
+        received: r.transcript.slice(-200),
+      })
+    }
+    return check.plugs
+  }
+
+  async plugs(call: Call): Promise<PlugInfo[]> {
+    const states = await this.command('status', '*', call)
+    return [...states.keys()]
+      .filter((u) => !this.cfg.units || this.cfg.units.includes(u))
+      .sort()
+      .map((id) => ({ id, name: `unit ${id}` }))
+  }
+
+  async status(plugs: readonly string[], call: Call): Promise<Map<string, PowerState>> {
+    const units = plugs.map((p) => this.unit(p))
+    const out = new Map<string, PowerState>()
+    if (units.length === 0) return out
+    // one unit: ask it; several: one round to every unit of the chain (`*?`)
+    const states = await this.command('status', units.length === 1 ? units[0]! : '*', call)
+    for (const u of units) out.set(u, states.get(u) ?? 'unknown')
+    return out
+  }
+
+  async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
+    if (plug === '*' || plug === 'A')
+      throw new FenceError(
+        'UNSUPPORTED_ACTION',
+        `${this.label}: switching every unit at once ('*') is refused; name one unit`,
+      )
+    const unit = this.unit(plug)
+    if (action === 'cycle') {
+      if (!this.cfg.deviceCycle)
+        throw new FenceError(
+          'UNSUPPORTED_ACTION',
+          `${this.label}: the unit's own toggle is not enabled (deviceCycle: true); the engine cycles in software`,
+        )
+      await this.command('toggle', unit, call)
+      return
+    }
+    await this.command(action, unit, call)
+  }
+
+  async close(): Promise<void> {
+    await this.line.close()
+  }
+}
+
+export function makeStream(cfg: Rps10Config): ByteStream {
+  if (cfg.port) return new SerialStream({ path: cfg.port, baud: cfg.baud })
+  if (cfg.server)
+    return new TcpByteStream({
+      host: cfg.server.host,
+      port: cfg.server.port,
+      connectTimeoutMs: cfg.connectTimeoutMs,
+    })
+  throw new FenceError('CONFIG_INVALID', 'rps10: give port (a tty) or server (host:port)')
+}

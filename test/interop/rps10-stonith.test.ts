@@ -1,0 +1,37 @@
+import { execFile } from 'node:child_process'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type Rps10Rig, startRps10 } from './rps10-lab.js'
+
+/**
+ * A real client nobody here wrote: cluster-glue's `stonith -t rps10` opens the mock's pty,
+ * does its DTR toggle (B0 for 2 s), waits for `RPS-10 Ready`, sends its frame and parses the
+ * reply. The mock's simulator is the meter on the outlet.
+ */
+function stonith(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile('stonith', args, { timeout: 18_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
+      resolve({ code, out: `${stdout}${stderr}` })
+    })
+  })
+}
+
+let rig: Rps10Rig | undefined
+afterEach(async () => {
+  await rig?.stop()
+  rig = undefined
+})
+
+describe('cluster-glue stonith -t rps10 against the mock on a pty', () => {
+  it('turns a plug off, then on', async () => {
+    rig = await startRps10({ pty: '{tmp}/rps10', plugs: 3, initial: 'on' })
+    const cfg = `${rig.mock.ptyPath} node0 0 node1 1 node2 2`
+    const off = await stonith(['-t', 'rps10', '-p', cfg, '-T', 'off', 'node1'])
+    expect(off.code, off.out).toBe(0)
+    expect(rig.mock.sim.state('1')).toBe('off')
+    expect(rig.mock.sim.state('0')).toBe('on')
+    const on = await stonith(['-t', 'rps10', '-p', cfg, '-T', 'on', 'node1'])
+    expect(on.code, on.out).toBe(0)
+    expect(rig.mock.sim.state('1')).toBe('on')
+  }, 20_000)
+})
