@@ -32,4 +32,20 @@ export const PAIRS: DriverMockPair[] = [
     deviceCycle: true,
     driverOverrides: { deviceCycle: true, requestTimeout: '300ms' },
   },
+  {
+    // WTI RPS-10 chain on a real pseudo-terminal (python3 pty helper); plug ids = unit addresses
+    name: 'rps10-pty',
+    lab: { kind: 'rps10', pty: '{tmp}/rps10', plugs: 4, toggleDelay: '300ms', readyDelay: '100ms' },
+    plugs: ['0', '1', '2'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, replyTimeout: '600ms', readyTimeout: '1s' },
+  },
+  {
+    // the same chain behind a raw TCP terminal server (ser2net style)
+    name: 'rps10-tcp',
+    lab: { kind: 'rps10', listen: '127.0.0.1:0', plugs: 4, toggleDelay: '300ms', readyDelay: '100ms' },
+    plugs: ['0', '1', '2'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, replyTimeout: '600ms', settle: '300ms' },
+  },
 ]
