@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { FenceError, abortError } from './errors.js'
 
@@ -20,6 +21,8 @@ export class Deadline {
     t.unref()
     this.timer.signal.addEventListener('abort', () => clearTimeout(t), { once: true })
     this.signal = parent ? AbortSignal.any([parent, this.timer.signal]) : this.timer.signal
+    // one operation's reads, sets and polls all listen to it
+    setMaxListeners(0, this.signal)
   }
 
   remaining(): number {
