@@ -70,7 +70,9 @@ export class TcpByteStream implements ByteStream {
     socket.on('data', (b: Buffer) => this.rx.push(b))
     socket.on('error', () => {})
     socket.on('close', () => {
-      if (this.socket === socket) this.socket = undefined
+      // a socket this stream already let go of (closed, replaced) must not touch the new line
+      if (this.socket !== socket) return
+      this.socket = undefined
       this.rx.close(
         new FenceError('CONNECTION_LOST', `${this.label}: the terminal server closed the connection`),
       )

@@ -51,7 +51,8 @@ export class SerialStream implements ByteStream {
     port.on('data', (b: Buffer) => this.rx.push(b))
     port.on('error', () => {})
     port.on('close', (e: (Error & { disconnected?: boolean }) | null) => {
-      if (this.port === port) this.port = undefined
+      if (this.port !== port) return
+      this.port = undefined
       this.rx.close(
         new FenceError(
           'CONNECTION_LOST',

@@ -35,3 +35,26 @@ describe('cluster-glue stonith -t rps10 against the mock on a pty', () => {
     expect(rig.mock.sim.state('1')).toBe('on')
   }, 20_000)
 })
+
+describe('cluster-glue stonith -t rps10: reset and the banner', () => {
+  it('resets a plug with the unit toggle: the outlet goes off, then on', async () => {
+    rig = await startRps10({ pty: '{tmp}/rps10', plugs: 2, initial: 'on', toggleDelay: '1s' })
+    const mock = rig.mock
+    const changes: string[] = []
+    mock.sim.on('change', (plug, state) => changes.push(`${plug}:${state}`))
+    const r = await stonith(['-t', 'rps10', '-p', `${mock.ptyPath} node0 0 node1 1`, '-T', 'reset', 'node0'])
+    expect(r.code, r.out).toBe(0)
+    expect(changes).toEqual(['0:off', '0:on'])
+    expect(mock.sim.state('0')).toBe('on')
+    expect(mock.sim.commands.map((c) => `${c.plug}:${c.action}`)).toEqual(['0:cycle'])
+  }, 20_000)
+
+  it('fails (and switches nothing) when the unit never says RPS-10 Ready after the DTR toggle', async () => {
+    // a unit whose cable lacks the modem lines: the banner never comes
+    rig = await startRps10({ pty: '{tmp}/rps10', plugs: 2, initial: 'on', readyDelay: '30s' })
+    const r = await stonith(['-t', 'rps10', '-p', `${rig.mock.ptyPath} node0 0`, '-T', 'off', 'node0'])
+    expect(r.code).not.toBe(0)
+    expect(rig.mock.sim.state('0')).toBe('on')
+    expect(rig.mock.sim.commands).toEqual([])
+  }, 20_000)
+})
