@@ -1,0 +1,48 @@
+/**
+ * What `fencegate serve --demo` runs: mock devices started in-process and the nodes they power.
+ *
+ * A driver issue adds its device here with one entry: the device's lab section (as in a lab
+ * file, see docs/lab.md) and the demo nodes it powers (config node sections, see
+ * docs/configuration.md). Rules for entries:
+ *  - node names start with `demo-`;
+ *  - network devices listen on `127.0.0.1:0` (any free port: the demo must start beside
+ *    anything), serial devices on `pty: '{dir}/NAME'` (`{dir}` is the demo's state directory);
+ *  - keep transition delays short (the demo should feel quick) but not zero (real hardware
+ *    is not instant, and the demo shows that);
+ *  - a node may name plugs of any demo device (e.g. level 1 your BMC, level 2 a PDU outlet):
+ *    the config is checked as a whole.
+ */
+export interface DemoDevice {
+  /** The device id, in the lab and in the gateway config. */
+  id: string
+  /** The lab section: `kind`, `listen` or `pty`, `plugs`, `transitionDelay`, kind's own fields. */
+  lab: Record<string, unknown>
+  /** Config node sections by node name: `{ plugs: [...] }` or `{ levels: [[...], [...]] }`. */
+  nodes: Record<string, Record<string, unknown>>
+}
+
+export const DEMO_DEVICES: DemoDevice[] = [
+  {
+    id: 'demo-pdu-a',
+    lab: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 8, transitionDelay: '150ms' },
+    nodes: {
+      'demo-1': { plugs: ['demo-pdu-a:1'] },
+      'demo-2': { plugs: ['demo-pdu-a:2', 'demo-pdu-b:2'] }, // two power supplies
+      'demo-3': { levels: [['demo-pdu-a:3'], ['demo-pdu-b:3']] }, // two fencing levels
+      'demo-4': { plugs: ['demo-pdu-a:4'], fenceAction: 'reboot' },
+    },
+  },
+  {
+    id: 'demo-pdu-b',
+    lab: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 8, transitionDelay: '150ms' },
+    nodes: {},
+  },
+]
+
+/** The demo's engine settings (config `engine:` section): quick, so a newcomer sees results fast. */
+export const DEMO_ENGINE: Record<string, unknown> = {
+  powerWait: '1s',
+  fenceHold: '10s',
+  probeInterval: '10s',
+  defaultTimeout: '20s',
+}
