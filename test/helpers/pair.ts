@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { PowerDriver } from '../../drivers/driver.js'
+import { DRIVERS } from '../../drivers/registry.js'
+import { readLab } from '../../firmware-mocks/lab-file.js'
+import { Lab } from '../../firmware-mocks/lab.js'
+import type { MockDevice } from '../../firmware-mocks/mock.js'
+import { readSecret } from '../../src/config/secrets.js'
+import type { DriverMockPair } from '../pairs.js'
+import { type TestGateway, startTestGateway } from './gateway.js'
+
+export interface PairDevice {
+  lab: Lab
+  mock: MockDevice
+  driver: PowerDriver
+  stop(): Promise<void>
+}
+
+/** One mock of the pair and a driver reaching it (no engine): for the conformance suite. */
+export async function startPairDevice(pair: DriverMockPair): Promise<PairDevice> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-pair-'))
+  const { lab: spec, problems } = readLab({ devices: { d: pair.lab } })
+  if (problems.length) throw new Error(`lab: ${JSON.stringify(problems)}`)
+  for (const d of spec.devices) if (d.common.pty) d.common.pty = d.common.pty.replace('{tmp}', dir)
+  const lab = await Lab.start(spec)
+  const section = { ...lab.driverSections().d!, ...pair.driverOverrides }
+  const { driver: kind, ...rest } = section
+  const factory = DRIVERS.get(String(kind))!
+  const { config, problems: dp } = factory.validate(rest)
+  if (dp.length) throw new Error(`driver section: ${JSON.stringify(dp)}`)
+  const driver = factory.create(config, { deviceId: 'd', readSecret, log: () => {} })
+  return {
+    lab,
+    mock: lab.device('d')!,
+    driver,
+    async stop() {
+      await driver.close()
+      await lab.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** The pair's mock behind a full engine: node `one` on the first plug, `two` on the next two. */
+export function startPairGateway(pair: DriverMockPair, engine: Record<string, unknown> = {}): Promise<TestGateway> {
+  const [a, b, c] = pair.plugs
+  return startTestGateway({
+    devices: { d: pair.lab },
+    driverOverrides: { d: pair.driverOverrides ?? {} },
+    nodes: { one: { plugs: [`d:${a}`] }, two: { plugs: [`d:${b}`, `d:${c ?? a}`] } },
+    engine,
+  })
+}
