@@ -289,6 +289,7 @@ export class Engine implements FenceEngine {
       simulated: this.simulated,
     }
     this.remember(op)
+    req.onStart?.(op)
     const deadline = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
     try {
       // rule 8: the intent is on disk before any device is touched

@@ -71,6 +71,8 @@ export interface OperationRequest {
   signal?: AbortSignal
   /** Progress for long runs: called as each node finishes. */
   onProgress?: (done: number, total: number, last: NodeResult) => void
+  /** Called once the operation exists (id known, status running), before any device is touched: lets the API answer 202 at once. */
+  onStart?: (op: Operation) => void
 }
 
 export interface PlugStatus extends PlugRef {
