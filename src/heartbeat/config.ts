@@ -1,0 +1,334 @@
+import { dirname, join } from 'node:path'
+import type { FieldProblem } from '../../drivers/driver.js'
+import { Fields, describe } from '../config/fields.js'
+import type { FenceAction } from '../core/types.js'
+
+/**
+ * The `heartbeat:` section. Names and meanings follow heartbeat's ha.cf (keepalive, warntime,
+ * deadtime, initdeadtime, serial/baud, mcast, ucast, bcast, udpport) so that an operator who knows
+ * heartbeat reads it at once, and so that fencegate and heartbeat 3 nodes can share one cluster.
+ */
+export type LinkConfig = SerialLink | McastLink | UcastLink | BcastLink
+
+interface LinkBase {
+  /** Shown in the API, metrics and logs: the tty path, or `mcast:eth0`, `ucast:eth1:10.0.0.2`, `bcast:eth0`. */
+  name: string
+}
+export interface SerialLink extends LinkBase {
+  kind: 'serial'
+  path: string
+  baud: number
+  /** RTS/CTS flow control, as heartbeat sets it (a full null-modem cable carries it). */
+  rtscts: boolean
+}
+export interface McastLink extends LinkBase {
+  kind: 'mcast'
+  interface: string
+  group: string
+  port: number
+  ttl: number
+  loop: boolean
+}
+export interface UcastLink extends LinkBase {
+  kind: 'ucast'
+  interface: string
+  peer: string
+  port: number
+}
+export interface BcastLink extends LinkBase {
+  kind: 'bcast'
+  interface: string
+  port: number
+}
+
+export interface FenceSettings {
+  /** Heartbeat-triggered fencing (design rule 10): off unless asked for. */
+  enabled: boolean
+  quorum: 'majority'
+  action: FenceAction
+  /** Two-node clusters: the node that fences at once; the other waits raceDelay. */
+  preferred?: string
+  raceDelayMs: number
+  /** The deadline of one heartbeat-triggered fence (what the engine gets). */
+  timeoutMs: number
+  /** A failed fence is tried again after this, while the node stays dead and we stay the executor. */
+  retryMs: number
+  /**
+   * Fence a member never heard since we started, once initdeadtime has passed (Pacemaker's
+   * startup-fencing). Two-node clusters never do: wait-for-all.
+   */
+  startupFencing: boolean
+}
+
+export interface HeartbeatConfig {
+  node: string
+  nodes: string[]
+  keepaliveMs: number
+  warntimeMs: number
+  deadtimeMs: number
+  initdeadMs: number
+  links: LinkConfig[]
+  authKeyFile: string
+  /** crc is no protection; refused unless this is set. */
+  allowCrc: boolean
+  /** Our generation number and uuid live here (fsynced). */
+  stateDir: string
+  fence: FenceSettings
+}
+
+/** What the section needs from the rest of the gateway config. */
+export interface GatewayContext {
+  journalPath?: string
+  defaultTimeoutMs?: number
+  /** Node names of the `nodes:` section (fence targets). */
+  fenceNodes?: Iterable<string>
+}
+
+/** heartbeat lower-cases `uname -n` into `src`: a name with capitals would never match. */
+const NODE = /^[a-z0-9][a-z0-9_.-]{0,63}$/
+const IFACE = /^[A-Za-z0-9_.:@-]{1,15}$/
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
+const BAUDS = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600]
+export const DEFAULT_UDP_PORT = 694
+/** raceDelay must exceed peer deadtime + keepalive + the preferred node's fence deadline by this much. */
+export const RACE_MARGIN_MS = 1000
+
+export function readHeartbeatConfig(
+  section: Record<string, unknown>,
+  ctx: GatewayContext = {},
+): { config: HeartbeatConfig; problems: FieldProblem[] } {
+  const base = ['heartbeat']
+  const problems: FieldProblem[] = []
+  const f = new Fields(section, base)
+  const at = (...p: (string | number)[]) => [...base, ...p]
+
+  const node = f.str('node', { pattern: NODE, hint: 'this node name (lower case, as heartbeat sends it)' })
+  const nodes: string[] = []
+  const rawNodes = section.nodes
+  if (!Array.isArray(rawNodes) || rawNodes.length < 2)
+    problems.push({
+      path: at('nodes'),
+      message: `expected a list of at least 2 node names, got ${describe(rawNodes)}`,
+    })
+  else
+    rawNodes.forEach((n, i) => {
+      const s = String(n)
+      if (!NODE.test(s))
+        problems.push({
+          path: at('nodes', i),
+          message: `expected a lower-case node name, got ${describe(n)}`,
+        })
+      else if (nodes.includes(s)) problems.push({ path: at('nodes', i), message: `node ${s} listed twice` })
+      else nodes.push(s)
+    })
+  f.mark('nodes')
+  if (node && nodes.length && !nodes.includes(node))
+    problems.push({ path: at('node'), message: `this node '${node}' is not in nodes` })
+
+  const before = f.problems.length
+  const keepaliveMs = f.duration('keepalive', 1000, { min: 10 })
+  const deadtimeMs = f.duration('deadtime', 30_000, { min: 20 })
+  const warntimeMs = f.duration('warntime', Math.round(deadtimeMs / 2))
+  const initdeadMs = f.duration('initdeadtime', defaultInitdead(deadtimeMs))
+  // heartbeat's own rules (config.c); only between values that parsed
+  const timingOk = f.problems.length === before
+  if (timingOk && deadtimeMs <= 2 * keepaliveMs)
+    problems.push({ path: at('deadtime'), message: `must exceed twice the keepalive (${2 * keepaliveMs}ms)` })
+  if (timingOk && (warntimeMs <= keepaliveMs || warntimeMs >= deadtimeMs))
+    problems.push({ path: at('warntime'), message: 'must lie between keepalive and deadtime' })
+  if (initdeadMs < deadtimeMs)
+    problems.push({ path: at('initdeadtime'), message: 'must be at least deadtime' })
+
+  const links = readLinks(section.links, at('links'), problems)
+  f.mark('links')
+  const authKeyFile = f.str('authKeyFile', { hint: 'an authkeys file (heartbeat format, mode 600)' })
+  if (f.has('authKey'))
+    problems.push({
+      path: at('authKey'),
+      message: 'the key is not written in the config: use authKeyFile: PATH',
+    })
+  f.mark('authKey')
+  const allowCrc = f.bool('allowCrc', false)
+  const defaultState = ctx.journalPath
+    ? join(dirname(ctx.journalPath), 'heartbeat')
+    : '/var/lib/fencegate/heartbeat'
+  const stateDir = f.str('stateDir', { default: defaultState })
+
+  const fence = readFence(section.fence, at('fence'), problems, {
+    nodes,
+    keepaliveMs,
+    deadtimeMs,
+    defaultTimeoutMs: ctx.defaultTimeoutMs ?? 40_000,
+  })
+  f.mark('fence')
+  if (fence.enabled && ctx.fenceNodes) {
+    const known = new Set(ctx.fenceNodes)
+    for (const n of nodes)
+      if (!known.has(n))
+        problems.push({
+          path: at('nodes'),
+          message: `with fencing enabled every member needs fence devices: no node '${n}' in nodes:`,
+        })
+  }
+
+  f.noOthers()
+  problems.push(...f.problems)
+  return {
+    config: {
+      node,
+      nodes,
+      keepaliveMs,
+      warntimeMs,
+      deadtimeMs,
+      initdeadMs,
+      links,
+      authKeyFile,
+      allowCrc,
+      stateDir,
+      fence,
+    },
+    problems,
+  }
+}
+
+/** heartbeat's default: 12 s below a 6 s deadtime, else twice the deadtime, never below 10 s' worth. */
+function defaultInitdead(deadtimeMs: number): number {
+  if (deadtimeMs > 10_000) return deadtimeMs
+  if (deadtimeMs < 6_000) return 12_000
+  return 2 * deadtimeMs
+}
+
+function readLinks(raw: unknown, path: (string | number)[], problems: FieldProblem[]): LinkConfig[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.push({
+      path,
+      message: `expected a list of links (serial, mcast, ucast, bcast), got ${describe(raw)}`,
+    })
+    return []
+  }
+  const links: LinkConfig[] = []
+  raw.forEach((item, i) => {
+    const p = [...path, i]
+    const m =
+      item && typeof item === 'object' && !Array.isArray(item) ? (item as Record<string, unknown>) : undefined
+    if (!m) {
+      problems.push({
+        path: p,
+        message: `expected { serial: … } or { mcast|ucast|bcast: {…} }, got ${describe(item)}`,
+      })
+      return
+    }
+    const kinds = ['serial', 'mcast', 'ucast', 'bcast'].filter((k) => m[k] !== undefined)
+    if (kinds.length !== 1) {
+      problems.push({ path: p, message: 'expected exactly one of serial, mcast, ucast, bcast' })
+      return
+    }
+    const kind = kinds[0]!
+    const top = new Fields(m, p)
+    const name = top.optStr('name')
+    let link: LinkConfig | undefined
+    if (kind === 'serial') {
+      const dev = top.str('serial', { pattern: /^\//, hint: 'a tty path like /dev/ttyS0' })
+      const baud = top.int('baud', { default: 19200 })
+      if (!BAUDS.includes(baud))
+        problems.push({ path: [...p, 'baud'], message: `expected one of ${BAUDS.join(', ')}, got ${baud}` })
+      link = { kind, name: name ?? dev, path: dev, baud, rtscts: top.bool('rtscts', true) }
+    } else {
+      top.mark(kind)
+      const sub = m[kind] && typeof m[kind] === 'object' ? (m[kind] as Record<string, unknown>) : undefined
+      if (!sub) {
+        problems.push({ path: [...p, kind], message: `expected a mapping, got ${describe(m[kind])}` })
+        return
+      }
+      const s = new Fields(sub, [...p, kind])
+      const iface = s.str('interface', { pattern: IFACE, hint: 'a network interface name' })
+      const port = s.int('port', { default: DEFAULT_UDP_PORT, min: 1, max: 65535 })
+      if (kind === 'mcast') {
+        const group = s.str('group', {
+          pattern: IPV4,
+          hint: 'an IPv4 multicast group (224.0.0.0 – 239.255.255.255)',
+        })
+        const first = Number(group.split('.')[0])
+        if (IPV4.test(group) && (first < 224 || first > 239))
+          problems.push({ path: [...p, kind, 'group'], message: `${group} is not a multicast address` })
+        link = {
+          kind,
+          name: name ?? `mcast:${iface}`,
+          interface: iface,
+          group,
+          port,
+          ttl: s.int('ttl', { default: 1, min: 0, max: 255 }),
+          loop: s.bool('loop', false),
+        }
+      } else if (kind === 'ucast') {
+        const peer = s.str('peer', { pattern: IPV4, hint: 'the peer IPv4 address' })
+        link = { kind, name: name ?? `ucast:${iface}:${peer}`, interface: iface, peer, port }
+      } else link = { kind: 'bcast', name: name ?? `bcast:${iface}`, interface: iface, port }
+      s.noOthers()
+      problems.push(...s.problems)
+    }
+    top.noOthers()
+    problems.push(...top.problems)
+    if (links.some((l) => l.name === link.name))
+      problems.push({ path: p, message: `two links named '${link.name}': give one a name:` })
+    links.push(link)
+  })
+  return links
+}
+
+function readFence(
+  raw: unknown,
+  path: (string | number)[],
+  problems: FieldProblem[],
+  c: { nodes: string[]; keepaliveMs: number; deadtimeMs: number; defaultTimeoutMs: number },
+): FenceSettings {
+  const m = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
+  if (raw !== undefined && m !== raw)
+    problems.push({ path, message: `expected a mapping, got ${describe(raw)}` })
+  const f = new Fields(m, path)
+  const enabled = f.bool('enabled', false)
+  const quorum = f.oneOf('quorum', ['majority'] as const, 'majority')
+  const action = f.oneOf('action', ['off', 'reboot'] as const, 'off')
+  const timeoutMs = f.duration('timeout', c.defaultTimeoutMs, { min: 1000 })
+  const retryMs = f.duration('retryInterval', Math.max(5000, c.deadtimeMs), { min: 100 })
+  const preferred = f.optStr('preferred')
+  const startupFencing = f.bool('startupFencing', true)
+  const twoNode = c.nodes.length === 2
+  const minRace = c.deadtimeMs + c.keepaliveMs + timeoutMs + RACE_MARGIN_MS
+  const raceDelayMs = f.duration('raceDelay', minRace + 1000)
+  if (enabled) {
+    if (c.deadtimeMs < 1000)
+      problems.push({
+        path: [...path.slice(0, -1), 'deadtime'],
+        message: `with fencing enabled deadtime must be at least 1s (got ${c.deadtimeMs}ms): a late heartbeat must not kill a node`,
+      })
+    if (twoNode && !preferred)
+      problems.push({
+        path: [...path, 'preferred'],
+        message: 'a two-node cluster needs a preferred node that fences at once (the other waits raceDelay)',
+      })
+    if (twoNode && raceDelayMs <= minRace)
+      problems.push({
+        path: [...path, 'raceDelay'],
+        message: `must exceed deadtime + keepalive + fence timeout + ${RACE_MARGIN_MS}ms = ${minRace}ms, or both nodes may fence`,
+      })
+  }
+  if (preferred !== undefined) {
+    if (!twoNode)
+      problems.push({ path: [...path, 'preferred'], message: 'preferred applies to two-node clusters only' })
+    else if (!c.nodes.includes(preferred))
+      problems.push({ path: [...path, 'preferred'], message: `'${preferred}' is not in nodes` })
+  }
+  f.noOthers()
+  problems.push(...f.problems)
+  return {
+    enabled,
+    quorum,
+    action,
+    ...(preferred !== undefined ? { preferred } : {}),
+    raceDelayMs,
+    timeoutMs,
+    retryMs,
+    startupFencing,
+  }
+}

@@ -1,0 +1,309 @@
+import type { FenceAction } from '../core/types.js'
+import type { FenceSettings } from './config.js'
+import type { MembershipEvent, NodeView } from './membership.js'
+
+/**
+ * When a dead member is fenced, and by whom (design rule 10). Pure logic over the membership
+ * view; the worker runs it, the main thread does the fencing through the engine.
+ *
+ * - Only a partition with quorum fences: a strict majority of the configured members is alive
+ *   (ourselves included). Two-node clusters: quorum is 1, with wait-for-all — no fencing of a peer
+ *   we have not seen alive since we started, so a node rebooting with its links still down cannot
+ *   shoot the survivor.
+ * - Exactly one member acts: the first live member, in configured order, that reaches the
+ *   victim's fence devices (fencegate members advertise that in their status as `fgfence`).
+ * - Two-node: the preferred node fences at once; the other waits raceDelay (longer than the
+ *   preferred node needs to notice and fence), then checks the peer is still dead.
+ * - A victim that comes back with a higher generation restarted: a fence not yet issued is dropped.
+ *   The same generation after being declared dead (a partition healing, or a node that hung)
+ *   never cancels a fence already issued.
+ * - A member that left cleanly (`shutdone`) is never fenced.
+ */
+export interface Clock {
+  now(): number
+  setTimeout(fn: () => void, ms: number): () => void
+}
+
+export type VictimStatus = 'waiting' | 'race-wait' | 'in-flight' | 'fenced' | 'retry-wait'
+
+export interface VictimView {
+  node: string
+  generation?: number
+  status: VictimStatus
+  /** Why we are not fencing (yet): no quorum, someone else will, wait-for-all… */
+  why?: string
+  executor?: string
+  attempts: number
+  lastError?: string
+  /** Monotonic ms. */
+  since: number
+}
+
+export interface FencePolicyView {
+  enabled: boolean
+  blockedBy?: string
+  members: number
+  live: number
+  needed: number
+  quorate: boolean
+  twoNode: boolean
+  action: FenceAction
+  victims: VictimView[]
+}
+
+export type FenceDecision =
+  | { kind: 'fence-start'; node: string; generation?: number; attempt: number }
+  | { kind: 'fence-done'; node: string; generation?: number; ok: boolean; error?: string; durationMs: number }
+  | { kind: 'fence-waiting'; node: string; why: string; executor?: string }
+  | { kind: 'fence-dropped'; node: string; why: string }
+
+interface Victim {
+  node: string
+  generation?: number
+  status: VictimStatus
+  why?: string
+  executor?: string
+  attempts: number
+  lastError?: string
+  since: number
+  cancel?: () => void
+}
+
+export interface FencePolicyOptions {
+  self: string
+  nodes: readonly string[]
+  settings: FenceSettings
+  /** Our configured deadtime: what raceDelay was validated against. */
+  deadtimeMs: number
+  clock: Clock
+  view: () => NodeView[]
+  /** Issue the fence (through the engine); resolves with the outcome, never rejects. */
+  fence: (node: string, action: FenceAction) => Promise<{ ok: boolean; error?: string }>
+}
+
+export class FencePolicy {
+  private readonly victims = new Map<string, Victim>()
+  private readonly listeners: ((d: FenceDecision) => void)[] = []
+  /** Victims our engine can fence (devices healthy), from the main thread. */
+  private reach = new Set<string>()
+  private blockedBy: string | undefined
+  /** Fenced victims per incarnation, advertised as fgfenced. */
+  private readonly fencedGen = new Map<string, number>()
+  private readonly twoNode: boolean
+
+  constructor(private readonly o: FencePolicyOptions) {
+    this.twoNode = o.nodes.length === 2
+  }
+
+  onDecision(fn: (d: FenceDecision) => void): void {
+    this.listeners.push(fn)
+  }
+
+  private emit(d: FenceDecision): void {
+    for (const fn of this.listeners) fn(d)
+  }
+
+  get enabled(): boolean {
+    return this.o.settings.enabled && !this.blockedBy
+  }
+
+  /** Another membership authority (corosync, Pacemaker) runs here: fencing stays off. */
+  setBlocked(why: string | undefined): void {
+    this.blockedBy = why
+    this.evaluateAll()
+  }
+
+  setReach(nodes: Iterable<string>): void {
+    this.reach = new Set(nodes)
+    this.evaluateAll()
+  }
+
+  /** What we advertise as `fgfence`: only when we would act on it. */
+  advertisedReach(): string[] {
+    return this.enabled ? this.o.nodes.filter((n) => n !== this.o.self && this.reach.has(n)) : []
+  }
+
+  advertisedFenced(): ReadonlyMap<string, number> {
+    return this.fencedGen
+  }
+
+  onMembership(e: MembershipEvent): void {
+    if (e.kind === 'node-dead') {
+      const dead = e.reason === 'timeout' || (e.reason === 'never-seen' && this.o.settings.startupFencing)
+      if (dead && this.o.settings.enabled) {
+        const v = this.victims.get(e.node)
+        if (!v || v.status === 'fenced')
+          this.victims.set(e.node, {
+            node: e.node,
+            ...(e.generation !== undefined ? { generation: e.generation } : {}),
+            status: 'waiting',
+            attempts: 0,
+            since: this.o.clock.now(),
+          })
+      } else if (e.reason === 'shutdown') this.drop(e.node, 'left the cluster cleanly')
+    } else if (e.kind === 'node-up') {
+      const v = this.victims.get(e.node)
+      if (v && v.status === 'in-flight')
+        // the same node seen again does not stop a fence already issued: it may be a node that
+        // hung and resumed, still holding what it held
+        this.emit({
+          kind: 'fence-waiting',
+          node: e.node,
+          why: `${e.reason}: the fence already issued goes on`,
+        })
+      else if (v) this.drop(e.node, e.reason === 'restart' ? 'restarted (higher generation)' : 'alive again')
+      if (!v || v.status !== 'in-flight') this.fencedGen.delete(e.node)
+    }
+    this.evaluateAll()
+  }
+
+  private drop(node: string, why: string): void {
+    const v = this.victims.get(node)
+    if (!v || v.status === 'in-flight') return
+    v.cancel?.()
+    this.victims.delete(node)
+    if (v.status !== 'fenced') this.emit({ kind: 'fence-dropped', node, why })
+  }
+
+  evaluateAll(): void {
+    for (const v of [...this.victims.values()]) this.evaluate(v)
+  }
+
+  private quorum(nodes: NodeView[]): { live: number; needed: number; quorate: boolean } {
+    const live = nodes.filter((n) => n.state === 'up').length
+    const needed = this.twoNode ? 1 : Math.floor(this.o.nodes.length / 2) + 1
+    return { live, needed, quorate: live >= needed }
+  }
+
+  private wait(v: Victim, why: string, executor?: string): void {
+    if (v.why === why && v.executor === executor) return
+    v.why = why
+    if (executor) v.executor = executor
+    else delete v.executor
+    this.emit({ kind: 'fence-waiting', node: v.node, why, ...(executor ? { executor } : {}) })
+  }
+
+  private evaluate(v: Victim): void {
+    if (v.status === 'in-flight' || v.status === 'fenced' || v.status === 'retry-wait') return
+    const nodes = this.o.view()
+    const victim = nodes.find((n) => n.name === v.node)
+    if (!victim || victim.state !== 'dead') return this.drop(v.node, 'not dead')
+    if (!this.o.settings.enabled) return
+    if (this.blockedBy) return this.wait(v, `fencing blocked: ${this.blockedBy}`)
+    // someone else has fenced this incarnation already
+    for (const n of nodes)
+      if (
+        n.state === 'up' &&
+        !n.self &&
+        v.generation !== undefined &&
+        (n.fgfenced?.get(v.node) ?? -1) >= v.generation
+      ) {
+        v.cancel?.()
+        v.status = 'fenced'
+        v.executor = n.name
+        this.emit({ kind: 'fence-dropped', node: v.node, why: `${n.name} fenced it` })
+        return
+      }
+    const q = this.quorum(nodes)
+    if (!q.quorate)
+      return this.cancelRace(v, `no quorum (${q.live} of ${this.o.nodes.length} alive, ${q.needed} needed)`)
+    if (this.twoNode && !victim.seenSinceStart)
+      return this.cancelRace(v, 'two-node wait-for-all: the peer has not been seen since we started')
+    const executor = nodes.find(
+      (n) => n.state === 'up' && (n.self ? this.reach.has(v.node) : (n.fgfence ?? []).includes(v.node)),
+    )
+    if (!executor) return this.cancelRace(v, 'no live member reaches its fence devices')
+    if (!executor.self) return this.cancelRace(v, `${executor.name} will fence`, executor.name)
+    if (this.twoNode && this.o.settings.preferred !== this.o.self) {
+      if (v.status === 'race-wait') return
+      // wait longer than the preferred peer needs to notice us dead and fence us; honour a larger
+      // deadtime the peer advertises
+      const extra = Math.max(0, victim.deadtimeMs - this.o.deadtimeMs)
+      const delay = this.o.settings.raceDelayMs + extra
+      v.status = 'race-wait'
+      this.wait(
+        v,
+        `two-node: not preferred, waiting ${delay}ms for ${this.o.settings.preferred} to act first`,
+        this.o.self,
+      )
+      v.cancel = this.o.clock.setTimeout(() => {
+        delete v.cancel
+        v.status = 'waiting'
+        const again = this.o.view().find((n) => n.name === v.node)
+        if (!again || again.state !== 'dead' || again.generation !== v.generation)
+          return this.drop(v.node, 'alive again')
+        this.execute(v)
+      }, delay)
+      return
+    }
+    this.execute(v)
+  }
+
+  private cancelRace(v: Victim, why: string, executor?: string): void {
+    if (v.status === 'race-wait') {
+      v.cancel?.()
+      delete v.cancel
+      v.status = 'waiting'
+    }
+    this.wait(v, why, executor)
+  }
+
+  private execute(v: Victim): void {
+    v.status = 'in-flight'
+    v.attempts++
+    v.executor = this.o.self
+    delete v.why
+    const started = this.o.clock.now()
+    this.emit({
+      kind: 'fence-start',
+      node: v.node,
+      ...(v.generation !== undefined ? { generation: v.generation } : {}),
+      attempt: v.attempts,
+    })
+    void this.o.fence(v.node, this.o.settings.action).then(({ ok, error }) => {
+      const durationMs = Math.round(this.o.clock.now() - started)
+      this.emit({
+        kind: 'fence-done',
+        node: v.node,
+        ...(v.generation !== undefined ? { generation: v.generation } : {}),
+        ok,
+        ...(error ? { error } : {}),
+        durationMs,
+      })
+      if (this.victims.get(v.node) !== v) return
+      if (ok) {
+        v.status = 'fenced'
+        v.since = this.o.clock.now()
+        if (v.generation !== undefined) this.fencedGen.set(v.node, v.generation)
+        return
+      }
+      v.lastError = error ?? 'failed'
+      v.status = 'retry-wait'
+      v.cancel = this.o.clock.setTimeout(() => {
+        delete v.cancel
+        v.status = 'waiting'
+        delete v.why
+        this.evaluate(v)
+      }, this.o.settings.retryMs)
+    })
+  }
+
+  snapshot(): FencePolicyView {
+    const q = this.quorum(this.o.view())
+    return {
+      enabled: this.o.settings.enabled,
+      ...(this.blockedBy ? { blockedBy: this.blockedBy } : {}),
+      members: this.o.nodes.length,
+      live: q.live,
+      needed: q.needed,
+      quorate: q.quorate,
+      twoNode: this.twoNode,
+      action: this.o.settings.action,
+      victims: [...this.victims.values()].map(({ cancel: _, ...v }) => ({ ...v })),
+    }
+  }
+
+  close(): void {
+    for (const v of this.victims.values()) v.cancel?.()
+  }
+}

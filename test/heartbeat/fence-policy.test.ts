@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest'
+import type { FenceSettings } from '../../src/heartbeat/config.js'
+import { type FenceDecision, FencePolicy } from '../../src/heartbeat/fence-policy.js'
+import { Membership } from '../../src/heartbeat/membership.js'
+import type { Control } from '../../src/heartbeat/message.js'
+import { ManualClock, status } from './clock.js'
+
+const SETTINGS: FenceSettings = {
+  enabled: true,
+  quorum: 'majority',
+  action: 'off',
+  raceDelayMs: 45_000,
+  timeoutMs: 40_000,
+  retryMs: 5000,
+  startupFencing: true,
+}
+
+/** One member's membership + policy on a manual clock; peers are driven by `hear`. */
+function member(self: string, nodes: string[], settings: Partial<FenceSettings> = {}, reach = nodes) {
+  const clock = new ManualClock()
+  const m = new Membership({
+    self,
+    nodes,
+    links: ['l'],
+    keepaliveMs: 200,
+    warntimeMs: 500,
+    deadtimeMs: 1000,
+    initdeadMs: 5000,
+    startedAt: clock.t,
+  })
+  const fences: string[] = []
+  const decisions: FenceDecision[] = []
+  let outcome = { ok: true } as { ok: boolean; error?: string }
+  const policy = new FencePolicy({
+    self,
+    nodes,
+    settings: { ...SETTINGS, ...settings },
+    deadtimeMs: 1000,
+    clock,
+    view: () => m.nodes(),
+    fence: async (node) => {
+      fences.push(node)
+      return outcome
+    },
+  })
+  policy.setReach(reach.filter((n) => n !== self))
+  m.onEvent((e) => policy.onMembership(e))
+  policy.onDecision((d) => decisions.push(d))
+  const seqs = new Map<string, number>()
+  const hear = (src: string, extra: Partial<Control> = {}, gen = 7) => {
+    const seq = (seqs.get(`${src}/${gen}`) ?? 0) + 1
+    seqs.set(`${src}/${gen}`, seq)
+    m.receive('l', status(src, seq, gen, extra), clock.t)
+  }
+  /** Let `ms` pass while `alive` peers keep sending every 200 ms. */
+  const run = async (ms: number, alive: string[], extra: (n: string) => Partial<Control> = () => ({})) => {
+    const end = clock.t + ms
+    while (clock.t < end) {
+      for (const n of alive) hear(n, extra(n))
+      clock.advance(Math.min(200, end - clock.t), (t) => m.check(t))
+      await Promise.resolve()
+      await Promise.resolve()
+    }
+  }
+  return {
+    clock,
+    m,
+    policy,
+    fences,
+    decisions,
+    hear,
+    run,
+    failNext: (error: string) => {
+      outcome = { ok: false, error }
+    },
+    succeed: () => {
+      outcome = { ok: true }
+    },
+  }
+}
+
+const reachAll = (n: string) => ({ fgfence: ['n1', 'n2', 'n3'].filter((x) => x !== n) })
+
+describe('fence policy: three nodes', () => {
+  it('the first live member in configured order fences the dead one, exactly once', async () => {
+    const a = member('n1', ['n1', 'n2', 'n3'])
+    await a.run(1000, ['n2', 'n3'], reachAll)
+    await a.run(3000, ['n2'], reachAll)
+    expect(a.fences).toEqual(['n3'])
+    await a.run(10_000, ['n2'], reachAll)
+    expect(a.fences).toEqual(['n3'])
+    expect(a.policy.advertisedFenced().get('n3')).toBe(7)
+  })
+
+  it('a member that is not first defers, and acts when the first one cannot reach the devices', async () => {
+    const b = member('n2', ['n1', 'n2', 'n3'])
+    await b.run(1000, ['n1', 'n3'], reachAll)
+    await b.run(3000, ['n1'], reachAll)
+    expect(b.fences).toEqual([])
+    expect(b.decisions).toContainEqual({
+      kind: 'fence-waiting',
+      node: 'n3',
+      why: 'n1 will fence',
+      executor: 'n1',
+    })
+    // n1 loses its path to n3's devices: n2 is now the first that reaches them
+    await b.run(1000, ['n1'], () => ({ fgfence: ['n2'] }))
+    expect(b.fences).toEqual(['n3'])
+  })
+
+  it("a member that saw another's fenced record does not fence again", async () => {
+    const b = member('n2', ['n1', 'n2', 'n3'])
+    await b.run(1000, ['n1', 'n3'], reachAll)
+    await b.run(3000, ['n1'], () => ({ fgfence: ['n3'], fgfenced: new Map([['n3', 7]]) }))
+    await b.run(1000, ['n1'], () => ({ fgfence: [] }))
+    expect(b.fences).toEqual([])
+  })
+
+  it('the minority side never fences', async () => {
+    const c = member('n3', ['n1', 'n2', 'n3'])
+    await c.run(1000, ['n1', 'n2'], reachAll)
+    await c.run(10_000, [], reachAll)
+    expect(c.fences).toEqual([])
+    expect(c.policy.snapshot()).toMatchObject({ quorate: false, live: 1, needed: 2 })
+    expect(c.decisions.some((d) => d.kind === 'fence-waiting' && d.why.startsWith('no quorum'))).toBe(true)
+  })
+
+  it('a node that restarts (higher generation) before anyone acts is not fenced; a clean leave never is', async () => {
+    const b = member('n2', ['n1', 'n2', 'n3'], {}, [])
+    await b.run(1000, ['n1', 'n3'], () => ({ fgfence: [] }))
+    await b.run(2000, ['n1'], () => ({ fgfence: [] }))
+    expect(b.policy.snapshot().victims.map((v) => v.node)).toEqual(['n3'])
+    b.hear('n3', {}, 8)
+    expect(b.policy.snapshot().victims).toEqual([])
+    expect(b.decisions.at(-1)).toEqual({
+      kind: 'fence-dropped',
+      node: 'n3',
+      why: 'restarted (higher generation)',
+    })
+    b.m.receive('l', { type: 'shutdone', src: 'n1', generation: 7, seq: 99, st: 'dead' }, b.clock.t)
+    expect(b.policy.snapshot().victims.map((v) => v.node)).toEqual([])
+  })
+
+  it('a failed fence is tried again after retryInterval while the node stays dead', async () => {
+    const a = member('n1', ['n1', 'n2', 'n3'])
+    a.failNext('VERIFY_FAILED')
+    await a.run(1000, ['n2', 'n3'], reachAll)
+    await a.run(2000, ['n2'], reachAll)
+    expect(a.fences).toEqual(['n3'])
+    a.succeed()
+    await a.run(6000, ['n2'], reachAll)
+    expect(a.fences).toEqual(['n3', 'n3'])
+    expect(a.decisions.filter((d) => d.kind === 'fence-done').map((d) => (d as { ok: boolean }).ok)).toEqual([
+      false,
+      true,
+    ])
+  })
+
+  it('blocked (another membership authority runs here): nothing is fenced, nothing advertised', async () => {
+    const a = member('n1', ['n1', 'n2', 'n3'])
+    a.policy.setBlocked('corosync runs (pid 42)')
+    expect(a.policy.advertisedReach()).toEqual([])
+    await a.run(1000, ['n2', 'n3'], reachAll)
+    await a.run(5000, ['n2'], reachAll)
+    expect(a.fences).toEqual([])
+  })
+
+  it('startup fencing of a member never seen, unless turned off', async () => {
+    const a = member('n1', ['n1', 'n2', 'n3'])
+    await a.run(6000, ['n2'], reachAll)
+    expect(a.fences).toEqual(['n3'])
+    const off = member('n1', ['n1', 'n2', 'n3'], { startupFencing: false })
+    await off.run(6000, ['n2'], reachAll)
+    expect(off.fences).toEqual([])
+  })
+})
+
+describe('fence policy: two nodes', () => {
+  const two = ['n1', 'n2']
+  it('split: the preferred node fences at once', async () => {
+    const a = member('n1', two, { preferred: 'n1' })
+    await a.run(1000, ['n2'])
+    await a.run(2000, [])
+    expect(a.fences).toEqual(['n2'])
+  })
+
+  it('split: the other waits raceDelay and fences only if the peer is still dead', async () => {
+    const b = member('n2', two, { preferred: 'n1', raceDelayMs: 45_000 })
+    await b.run(1000, ['n1'])
+    await b.run(40_000, [])
+    expect(b.fences).toEqual([])
+    await b.run(10_000, [])
+    expect(b.fences).toEqual(['n1'])
+
+    const c = member('n2', two, { preferred: 'n1', raceDelayMs: 45_000 })
+    await c.run(1000, ['n1'])
+    await c.run(20_000, [])
+    // the preferred node was only stalled: it is back before the race delay ran out
+    await c.run(40_000, ['n1'])
+    expect(c.fences).toEqual([])
+  })
+
+  it('wait-for-all: a peer not seen since we started is never fenced', async () => {
+    const a = member('n1', two, { preferred: 'n1' })
+    await a.run(20_000, [])
+    expect(a.fences).toEqual([])
+    expect(a.decisions.some((d) => d.kind === 'fence-waiting' && d.why.includes('wait-for-all'))).toBe(true)
+  })
+
+  it('the same generation returning does not cancel a fence in flight', async () => {
+    const a = member('n1', two, { preferred: 'n1' })
+    let release!: (v: { ok: boolean }) => void
+    ;(a.policy as unknown as { o: { fence: unknown } }).o.fence = () => {
+      a.fences.push('n2')
+      return new Promise((r) => {
+        release = r
+      })
+    }
+    await a.run(1000, ['n2'])
+    await a.run(1500, [])
+    expect(a.fences).toEqual(['n2'])
+    a.hear('n2')
+    expect(a.policy.snapshot().victims).toMatchObject([{ node: 'n2', status: 'in-flight' }])
+    release({ ok: true })
+    await Promise.resolve()
+    await Promise.resolve()
+    expect(a.decisions.filter((d) => d.kind === 'fence-done')).toMatchObject([{ node: 'n2', ok: true }])
+  })
+})
