@@ -103,7 +103,7 @@ while True:
     p.register(CTL, select.POLLIN)
     if not hup:
         p.register(m, select.POLLIN | (select.POLLOUT if out else 0))
-    for fd, ev in p.poll(20):
+    for fd, ev in p.poll(10):
         if fd == 0:
             data = os.read(0, 65536)
             if not data:

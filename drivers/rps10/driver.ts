@@ -1,13 +1,20 @@
 import { FenceError } from '../../src/core/errors.js'
 import type { DeviceAction, PowerState } from '../../src/core/types.js'
-import { type Address, type ReplyLine, type Unit, checkReply, isUnit } from '../../protocols/rps10.js'
+import { type Address, type Unit, isUnit } from '../../protocols/rps10.js'
 import type { Call, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import { TcpByteStream } from '../transport/byte-stream-tcp.js'
 import { ExpectLine } from '../transport/expect-line.js'
 import { type Script, type ScriptResult, checkScript } from '../transport/expect.js'
 import { SerialStream } from '../transport/serial-stream.js'
-import { type Rps10Cmd, bannerHandshake, commandScript, dtrHandshake, settleHandshake } from './scripts.js'
+import {
+  type Rps10Cmd,
+  bannerHandshake,
+  commandScript,
+  dtrHandshake,
+  judgeReply,
+  settleHandshake,
+} from './scripts.js'
 
 export type Rps10Handshake = 'dtr' | 'banner' | 'none'
 
@@ -104,12 +111,7 @@ export class Rps10Driver implements PowerDriver {
       throw e
     }
     const cmd: Rps10Cmd = script === 'on' ? '1' : script === 'off' ? '0' : script === 'toggle' ? 'T' : '?'
-    const lines: ReplyLine[] = (r.lists.plugs ?? []).map((p) => ({
-      kind: 'plug',
-      unit: p.unit as Unit,
-      state: p.state === 'On' ? 'on' : 'off',
-    }))
-    const check = checkReply(address, cmd, lines)
+    const check = judgeReply(address, cmd, r)
     if (!check.ok) {
       // the line may be out of step with the unit: start the next call from a fresh handshake
       await this.line.drop()

@@ -1,5 +1,12 @@
-import { READY } from '../../protocols/rps10.js'
-import type { LineRules, Script } from '../transport/expect.js'
+import {
+  type Address,
+  READY,
+  type ReplyCheck,
+  type ReplyLine,
+  type Unit,
+  checkReply,
+} from '../../protocols/rps10.js'
+import type { LineRules, Script, ScriptResult } from '../transport/expect.js'
 
 /**
  * The RPS-10 dialogue as data for the expect engine (drivers/transport/expect.ts). The byte-level
@@ -74,4 +81,14 @@ export function settleHandshake(settleMs: number): Script {
     timeoutMs: settleMs + 1000,
     steps: [{ expect: BANNER, name: `'${READY}'`, timeoutMs: settleMs, optional: true }],
   }
+}
+
+/** Judge what a command script collected against the request (protocols/rps10.ts checkReply). */
+export function judgeReply(address: Address, cmd: Rps10Cmd, result: ScriptResult): ReplyCheck {
+  const lines: ReplyLine[] = (result.lists.plugs ?? []).map((p) => ({
+    kind: 'plug',
+    unit: p.unit as Unit,
+    state: p.state === 'On' ? 'on' : 'off',
+  }))
+  return checkReply(address, cmd, lines)
 }
