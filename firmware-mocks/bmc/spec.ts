@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto'
+import type { FieldProblem } from '../../drivers/driver.js'
+import { PRIVILEGE_BY_NAME, type PrivilegeName } from '../../protocols/ipmi/constants.js'
+import { Fields, describe } from '../../src/config/fields.js'
+import { asMapping } from '../../src/config/yaml.js'
+
+/** A BMC user account. Lab passwords are test data, not secrets of a real device. */
+export interface BmcUser {
+  name: string
+  password: string
+  /** Privilege limit: 2 user, 3 operator, 4 administrator. */
+  privilege: number
+}
+
+/** The kind-specific part of a `kind: bmc` lab device. */
+export interface BmcSpec {
+  users: BmcUser[]
+  /** BMC key Kg (IPMI v2.0 "two-key" login); absent = the user's password keys the session. */
+  kg?: Buffer
+  /** System GUID, sent in RAKP2 (random per device unless given). */
+  guid: Buffer
+  /** Cipher suites offered, in Get Channel Cipher Suites order. Only 3 and 17 exist here. */
+  cipherSuites: number[]
+  /** A session with no traffic for this long is dropped (ipmi_sim: 30 s). */
+  idleTimeoutMs: number
+  /** Session table size, half-open sessions included (ipmi_sim: 63). */
+  maxSessions: number
+  /** How long the `disconnect` fault keeps the BMC away (port closed, sessions lost). */
+  resetTimeMs: number
+  /** Time from an accepted soft shutdown (ACPI) to power off: the OS shutting down. */
+  softShutdownMs: number
+}
+
+export const DEFAULT_USERS: BmcUser[] = [{ name: 'admin', password: 'fencegate-lab', privilege: 4 }]
+
+const SUITES = [3, 17]
+const PRIVS = ['user', 'operator', 'administrator'] as const
+
+export const BMC_FIELDS = [
+  'users',
+  'kg',
+  'guid',
+  'cipherSuites',
+  'idleTimeout',
+  'maxSessions',
+  'resetTime',
+  'softShutdownTime',
+]
+
+export function readBmcSpec(
+  section: Record<string, unknown>,
+  path: (string | number)[],
+): { spec: BmcSpec; problems: FieldProblem[] } {
+  const f = new Fields(section, path)
+  const problems: FieldProblem[] = []
+  const at = (...p: (string | number)[]) => [...path, ...p]
+
+  let users = DEFAULT_USERS
+  if (section.users !== undefined) {
+    if (!Array.isArray(section.users) || section.users.length === 0) {
+      problems.push({
+        path: at('users'),
+        message: `expected a list of {name, password, privilege}, got ${describe(section.users)}`,
+      })
+    } else {
+      users = section.users.map((raw, i) => {
+        const u = new Fields(asMapping(raw) ?? {}, at('users', i))
+        const name = u.str('name', {
+          pattern: /^[\x21-\x7e]{1,16}$/,
+          hint: '1 to 16 printable ASCII characters',
+        })
+        const password = u.str('password', {
+          pattern: /^.{1,20}$/s,
+          hint: '1 to 20 characters (IPMI v2.0 limit)',
+        })
+        if (Buffer.byteLength(password) > 20)
+          problems.push({ path: at('users', i, 'password'), message: 'at most 20 bytes (IPMI v2.0 limit)' })
+        const privilege = PRIVILEGE_BY_NAME[u.oneOf('privilege', PRIVS, 'administrator') as PrivilegeName]
+        u.noOthers()
+        problems.push(...u.problems)
+        return { name, password, privilege }
+      })
+      const names = users.map((u) => u.name)
+      if (new Set(names).size !== names.length)
+        problems.push({ path: at('users'), message: 'user names must be unique' })
+    }
+  }
+  f.mark('users')
+
+  const kgHex = f.optStr('kg')
+  let kg: Buffer | undefined
+  if (kgHex !== undefined) {
+    if (!/^(0x)?([0-9a-fA-F]{2}){1,20}$/.test(kgHex))
+      problems.push({ path: at('kg'), message: 'expected 1 to 20 bytes in hex (as ipmitool -y)' })
+    else kg = Buffer.from(kgHex.replace(/^0x/, ''), 'hex')
+  }
+  const guidHex = f.optStr('guid')
+  let guid = randomBytes(16)
+  if (guidHex !== undefined) {
+    if (!/^[0-9a-fA-F]{32}$/.test(guidHex.replace(/-/g, '')))
+      problems.push({ path: at('guid'), message: 'expected 16 bytes in hex' })
+    else guid = Buffer.from(guidHex.replace(/-/g, ''), 'hex')
+  }
+
+  let cipherSuites = [3, 17]
+  if (section.cipherSuites !== undefined) {
+    const v = section.cipherSuites
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => SUITES.includes(Number(x))))
+      problems.push({
+        path: at('cipherSuites'),
+        message: `expected a non-empty list of 3 and/or 17 (the only suites worth offering), got ${describe(v)}`,
+      })
+    else cipherSuites = [...new Set(v.map(Number))]
+  }
+  f.mark('cipherSuites')
+
+  // a BMC is one target: `plugs` may be left out, be 1, or name the one plug `chassis`
+  const plugs = section.plugs
+  if (
+    plugs !== undefined &&
+    plugs !== 1 &&
+    !(Array.isArray(plugs) && plugs.length === 1 && plugs[0] === 'chassis')
+  )
+    problems.push({ path: at('plugs'), message: 'a BMC has one plug, chassis: leave plugs out' })
+
+  const spec: BmcSpec = {
+    users,
+    guid,
+    cipherSuites,
+    idleTimeoutMs: f.duration('idleTimeout', 60_000, { min: 100 }),
+    maxSessions: f.int('maxSessions', { default: 16, min: 1, max: 255 }),
+    resetTimeMs: f.duration('resetTime', 300, { min: 0, max: 60_000 }),
+    softShutdownMs: f.duration('softShutdownTime', 1000, { min: 0, max: 600_000 }),
+  }
+  if (kg) spec.kg = kg
+  f.noOthers(['kind', 'listen', 'plugs', 'transitionDelay', 'initial'])
+  problems.push(...f.problems)
+  return { spec, problems }
+}
