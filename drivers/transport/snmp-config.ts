@@ -1,0 +1,142 @@
+/**
+ * The SNMP part of a driver's config section (apc-snmp, wti-snmp): where the agent is, which
+ * SNMP version, the community or the v3 user, timeouts. Secrets (community, authKey,
+ * privKey) come only through Fields.secret (`communityFile:` / `communityEnv:` …) and are
+ * read when a session is opened, so a rotated key file is picked up by the next session.
+ */
+import type { Fields } from '../../src/config/fields.js'
+import { FenceError } from '../../src/core/errors.js'
+import type { DriverContext, SecretRef } from '../driver.js'
+
+export type SnmpVersion = '1' | '2c' | '3'
+export const SNMP_VERSIONS: readonly SnmpVersion[] = ['1', '2c', '3']
+
+export type AuthProtocol = 'md5' | 'sha' | 'sha224' | 'sha256' | 'sha384' | 'sha512'
+export const AUTH_PROTOCOLS: readonly AuthProtocol[] = ['sha', 'sha224', 'sha256', 'sha384', 'sha512', 'md5']
+
+/** AES-128 (RFC 3826) and the two AES-256 key localisations vendors use. DES is refused. */
+export type PrivProtocol = 'aes' | 'aes256b' | 'aes256r'
+export const PRIV_PROTOCOLS: readonly PrivProtocol[] = ['aes', 'aes256b', 'aes256r']
+
+export type SecurityLevel = 'noAuthNoPriv' | 'authNoPriv' | 'authPriv'
+export const SECURITY_LEVELS: readonly SecurityLevel[] = ['noAuthNoPriv', 'authNoPriv', 'authPriv']
+
+export interface SnmpTargetConfig {
+  host: string
+  port: number
+  version: SnmpVersion
+  /** v1/v2c. */
+  community?: SecretRef
+  /** v3 (USM). */
+  user?: string
+  securityLevel: SecurityLevel
+  authProtocol: AuthProtocol
+  authKey?: SecretRef
+  privProtocol: PrivProtocol
+  privKey?: SecretRef
+  /** One try; a PDU that does not answer is unreachable after timeout × (retries + 1). */
+  timeoutMs: number
+  retries: number
+}
+
+/** The resolved credentials a session is opened with. Never logged. */
+export interface SnmpCredentials {
+  community?: string
+  user?: {
+    name: string
+    level: SecurityLevel
+    authProtocol?: AuthProtocol
+    authKey?: string
+    privProtocol?: PrivProtocol
+    privKey?: string
+  }
+}
+
+/** Defaults: 3 tries of 600 ms, so a silent PDU is reported unreachable within 2 s. */
+export const SNMP_DEFAULT_TIMEOUT_MS = 600
+export const SNMP_DEFAULT_RETRIES = 2
+
+/** Read the SNMP fields of a section; problems go to `f.problems`. */
+export function readSnmpTarget(f: Fields, opts: { defaultVersion: SnmpVersion }): SnmpTargetConfig {
+  const problem = (field: string, message: string) => f.problems.push({ path: [...f.base, field], message })
+  const host = f.str('host', { hint: 'a host name or address' })
+  const port = f.int('port', { default: 161, min: 1, max: 65535 })
+  const version = f.oneOf('version', SNMP_VERSIONS, opts.defaultVersion)
+  const community = f.secret('community', { required: false })
+  const user = f.optStr('user')
+  const levelGiven = f.has('securityLevel')
+  let securityLevel = f.oneOf('securityLevel', SECURITY_LEVELS, 'noAuthNoPriv')
+  const authProtocol = f.oneOf('authProtocol', AUTH_PROTOCOLS, 'sha')
+  const authKey = f.secret('authKey', { required: false })
+  if (f.section.privProtocol === 'des')
+    problem('privProtocol', 'DES is refused (broken, and absent from Node 17+ OpenSSL): use aes')
+  const privProtocol =
+    f.section.privProtocol === 'des' ? 'aes' : f.oneOf('privProtocol', PRIV_PROTOCOLS, 'aes')
+  f.mark('privProtocol')
+  const privKey = f.secret('privKey', { required: false })
+  const timeoutMs = f.duration('timeout', SNMP_DEFAULT_TIMEOUT_MS, { min: 10, max: 60_000 })
+  const retries = f.int('retries', { default: SNMP_DEFAULT_RETRIES, min: 0, max: 10 })
+
+  if (version === '3') {
+    if (!user) problem('user', 'required with version 3: the USM user name')
+    if (community)
+      problem('communityFile', 'a community is for versions 1 and 2c; version 3 uses user and keys')
+    if (!levelGiven) securityLevel = privKey ? 'authPriv' : authKey ? 'authNoPriv' : 'noAuthNoPriv'
+    if (securityLevel !== 'noAuthNoPriv' && !authKey)
+      problem(
+        'authKeyFile',
+        `required with securityLevel ${securityLevel}: authKeyFile: PATH or authKeyEnv: VAR`,
+      )
+    if (securityLevel === 'authPriv' && !privKey)
+      problem('privKeyFile', 'required with securityLevel authPriv: privKeyFile: PATH or privKeyEnv: VAR')
+    if (securityLevel !== 'authPriv' && privKey)
+      problem('privKeyFile', `a privacy key needs securityLevel authPriv (got ${securityLevel})`)
+    if (securityLevel === 'noAuthNoPriv' && authKey)
+      problem('authKeyFile', 'an authentication key needs securityLevel authNoPriv or authPriv')
+  } else {
+    if (!community)
+      problem('communityFile', `required with version ${version}: communityFile: PATH or communityEnv: VAR`)
+    for (const k of ['user', 'securityLevel', 'authKeyFile', 'authKeyEnv', 'privKeyFile', 'privKeyEnv'])
+      if (f.has(k)) problem(k, `only with version 3 (this device uses version ${version})`)
+  }
+  return {
+    host,
+    port,
+    version,
+    community,
+    user,
+    securityLevel,
+    authProtocol,
+    authKey,
+    privProtocol,
+    privKey,
+    timeoutMs,
+    retries,
+  }
+}
+
+/** Read the secrets of a target now (at session opening). Throws CONFIG_INVALID / SECRET_UNSAFE. */
+export function resolveCredentials(cfg: SnmpTargetConfig, ctx: DriverContext): SnmpCredentials {
+  if (cfg.version !== '3')
+    return { community: ctx.readSecret(cfg.community ?? {}, `${ctx.deviceId}.community`) }
+  const user: NonNullable<SnmpCredentials['user']> = { name: cfg.user ?? '', level: cfg.securityLevel }
+  if (cfg.securityLevel !== 'noAuthNoPriv') {
+    user.authProtocol = cfg.authProtocol
+    user.authKey = ctx.readSecret(cfg.authKey ?? {}, `${ctx.deviceId}.authKey`)
+    // RFC 3414 §11.2: USM passwords are at least 8 characters; agents refuse shorter ones
+    if (user.authKey.length < 8)
+      throw new FenceError('CONFIG_INVALID', `${ctx.deviceId}.authKey: a USM key has at least 8 characters`)
+  }
+  if (cfg.securityLevel === 'authPriv') {
+    user.privProtocol = cfg.privProtocol
+    user.privKey = ctx.readSecret(cfg.privKey ?? {}, `${ctx.deviceId}.privKey`)
+    if (user.privKey.length < 8)
+      throw new FenceError('CONFIG_INVALID', `${ctx.deviceId}.privKey: a USM key has at least 8 characters`)
+  }
+  return { user }
+}
+
+/** The values to scrub from any message that could echo them (net-snmp puts communities in errors). */
+export function secretValues(c: SnmpCredentials): string[] {
+  return [c.community, c.user?.authKey, c.user?.privKey].filter((s): s is string => !!s)
+}
