@@ -37,6 +37,13 @@ export const DEMO_DEVICES: DemoDevice[] = [
     lab: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 8, transitionDelay: '150ms' },
     nodes: {},
   },
+  {
+    // a WTI RPS-10 chain of two units behind a raw TCP terminal server (ser2net style);
+    // plug ids are unit addresses. See docs/drivers/rps10.md.
+    id: 'demo-rps',
+    lab: { kind: 'rps10', listen: '127.0.0.1:0', plugs: 2, transitionDelay: '100ms', initial: 'on' },
+    nodes: { 'demo-rps-0': { plugs: ['demo-rps:0'] } },
+  },
 ]
 
 /** The demo's engine settings (config `engine:` section): quick, so a newcomer sees results fast. */
