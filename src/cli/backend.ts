@@ -1,0 +1,54 @@
+import type { FenceAction, NodeAction, PlugRef, PowerState } from '../core/types.js'
+import type { DeviceHealth, HistoryEntry, HistoryQuery, Operation } from '../engine/types.js'
+
+/** A node as GET /v1/nodes answers (api-contract.md). */
+export interface NodeView {
+  name: string
+  state: PowerState
+  plugs: {
+    device: string
+    plug: string
+    level: number
+    state: PowerState
+    error?: { code: string; message: string }
+  }[]
+  levels: PlugRef[][]
+  fenceAction: FenceAction
+  powerWaitMs: number
+}
+
+export interface RunOptions {
+  /** The operation's deadline in seconds (the API's `timeout`). */
+  timeoutS?: number
+  /** Called as nodes finish (or while waiting, with what is known). */
+  progress?: (done: number, total: number) => void
+  signal: AbortSignal
+}
+
+/**
+ * Where the commands' work happens: a running gateway over REST, or an engine started in this
+ * process from a config file. Commands are written once against this.
+ */
+export interface Backend {
+  /** For messages: the URL or the config file. */
+  readonly where: string
+  nodes(
+    targets: string | undefined,
+    refresh: boolean,
+    signal: AbortSignal,
+  ): Promise<{ simulated: boolean; nodes: NodeView[] }>
+  power(
+    nodes: string[],
+    targets: string,
+    action: NodeAction,
+    opts: RunOptions,
+  ): Promise<{ simulated: boolean; operation: Operation }>
+  fence(
+    node: string,
+    action: FenceAction | undefined,
+    opts: RunOptions,
+  ): Promise<{ simulated: boolean; operation: Operation }>
+  history(q: HistoryQuery, signal: AbortSignal): Promise<{ simulated: boolean; entries: HistoryEntry[] }>
+  devices(signal: AbortSignal): Promise<{ simulated: boolean; devices: DeviceHealth[] }>
+  close(): Promise<void>
+}

@@ -1,0 +1,44 @@
+import { compressHostlist } from '../../core/hostlist.js'
+import { asCliError } from '../common.js'
+import { json } from '../format.js'
+import { type CliIo, EXIT } from '../io.js'
+
+/**
+ * `check-config FILE`: validate without starting anything. Every problem is printed as
+ * `FILE:LINE: field: expected …` (all of them, not just the first); exit 1 if any.
+ */
+export async function checkConfigCommand(io: CliIo, file: string, o: { json?: boolean }): Promise<number> {
+  const { loadConfig } = await import('../../config/config.js')
+  try {
+    const c = loadConfig(file)
+    const nodes = [...c.nodes.keys()]
+    const summary = {
+      file,
+      ok: true,
+      listen: `${c.listen.host}:${c.listen.port}`,
+      devices: [...c.devices.values()].map((d) => ({ id: d.id, driver: d.driver })),
+      nodes,
+      tokens: c.tokens.map((t) => ({ name: t.name, role: t.role })),
+      journal: c.journal.path,
+      simulated: c.simulated,
+    }
+    if (o.json) io.stdout.write(json(summary))
+    else {
+      io.stdout.write(
+        `${file}: ok: ${c.devices.size} device${c.devices.size === 1 ? '' : 's'}, ` +
+          `${nodes.length} node${nodes.length === 1 ? '' : 's'}${nodes.length ? ` (${compressHostlist(nodes)})` : ''}, ` +
+          `${c.tokens.length} token${c.tokens.length === 1 ? '' : 's'}, listen ${summary.listen}\n`,
+      )
+      if (c.tokens.length === 0)
+        io.stdout.write(`${file}: note: no tokens in auth.tokens: the API will refuse every request\n`)
+    }
+    return EXIT.ok
+  } catch (e) {
+    const err = asCliError(e)
+    if (o.json) {
+      io.stdout.write(json({ file, ok: false, problems: err.message.split('\n') }))
+      return EXIT.failed
+    }
+    throw err
+  }
+}

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CommanderError } from 'commander'
+import { CliError, type CliIo, EXIT } from './io.js'
+import { buildProgram } from './program.js'
+
+/** Commander's own output (help) goes through io; its errors become our one-line usage errors. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.length === 0) {
+    io.stderr.write('fencegate: missing command (try fencegate --help)\n')
+    return EXIT.usage
+  }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    io.stdout.write(`fencegate ${version()}\n`)
+    return EXIT.ok
+  }
+  let code: number = EXIT.ok
+  const program = buildProgram(io, (c) => {
+    code = c
+  })
+  program.exitOverride()
+  program.configureOutput({
+    writeOut: (s) => io.stdout.write(s),
+    writeErr: (s) => io.stderr.write(s),
+    outputError: () => {},
+  })
+  for (const cmd of program.commands)
+    cmd.exitOverride().configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: () => {},
+    })
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return code
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.help' ||
+        e.code === 'commander.version'
+      )
+        return EXIT.ok
+      io.stderr.write(`fencegate: ${e.message.replace(/^error: /, '').split('\n')[0]}\n`)
+      return EXIT.usage
+    }
+    if (e instanceof CliError) {
+      // multi-line messages (config problems) are FILE:LINE: … lines: print them as they are
+      io.stderr.write(e.message.includes('\n') ? `${e.message}\n` : `fencegate: ${e.message}\n`)
+      return e.exitCode
+    }
+    io.stderr.write(`fencegate: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    return EXIT.failed
+  }
+}
+
+/** The package version, from the package.json above this file (src/ or dist/src/). */
+export function version(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string
+        version?: string
+      }
+      if (pkg.name === 'fencegate' && pkg.version) return pkg.version
+    } catch {}
+    dir = path.dirname(dir)
+  }
+  return 'unknown'
+}
