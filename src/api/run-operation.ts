@@ -1,0 +1,97 @@
+/**
+ * How a mutating POST runs its operation: wait for it (200) or answer as soon as it exists
+ * (`?wait=false`, 202), honour an Idempotency-Key, and stop issuing steps when a waiting
+ * caller goes away (design rule 6) — unless it sent an Idempotency-Key, which says it will
+ * come back for the result.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Operation, OperationRequest } from '../engine/types.js'
+import { principal } from './auth.js'
+import { abortOnClose } from './disconnect.js'
+import { fieldError } from './errors.js'
+import type { IdempotencyStore, IdempotentEntry } from './idempotency.js'
+
+export interface RunDeps {
+  simulated: boolean
+  idempotency: IdempotencyStore
+}
+
+type Start = (r: OperationRequest) => Promise<Operation>
+
+export async function runOperation(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: RunDeps,
+  timeoutS: number | undefined,
+  start: Start,
+): Promise<{ simulated: boolean; operation: Operation }> {
+  const who = principal(req)
+  const wait = (req.query as { wait?: string }).wait !== 'false'
+  const key = req.headers['idempotency-key']
+  if (Array.isArray(key))
+    throw fieldError('BAD_REQUEST', 'headers.idempotency-key', 'give one key, not several')
+  const base: OperationRequest = {
+    initiator: { name: who.name, role: who.role, via: 'api' },
+    ...(timeoutS !== undefined ? { timeoutMs: Math.round(timeoutS * 1000) } : {}),
+  }
+
+  let entry: IdempotentEntry
+  if (key !== undefined) {
+    const fp = fingerprint(req)
+    const prev = deps.idempotency.get(who.name, key)
+    if (prev) {
+      if (prev.fingerprint !== fp)
+        throw fieldError(
+          'BAD_REQUEST',
+          'headers.idempotency-key',
+          `key already used for another request (${prev.fingerprint.split('\n')[0]}): use a new key per request`,
+        )
+      reply.header('idempotent-replayed', 'true')
+      entry = prev
+    } else {
+      entry = launch(base, start, fp)
+      deps.idempotency.set(who.name, key, entry)
+      // a refused request (404, 409…) created nothing: its key must not pin the refusal
+      entry.started.catch(() => deps.idempotency.delete(who.name, key, entry))
+    }
+  } else {
+    entry = launch({ ...base, ...(wait ? { signal: abortOnClose(reply) } : {}) }, start)
+  }
+
+  const op = await (wait ? entry.done : entry.started)
+  if (op.status === 'running') reply.code(202)
+  return { simulated: deps.simulated, operation: op }
+}
+
+function launch(r: OperationRequest, start: Start, fp = ''): IdempotentEntry {
+  let started!: (op: Operation) => void
+  const startedP = new Promise<Operation>((resolve) => {
+    started = resolve
+  })
+  const done = start({ ...r, onStart: started })
+  // a fence that joins one in flight never starts its own: it is known when it is done
+  const entry: IdempotentEntry = {
+    fingerprint: fp,
+    started: Promise.race([startedP, done]),
+    done,
+    at: Date.now(),
+  }
+  done.catch(() => {}) // read by whoever awaits it; never an unhandled rejection
+  entry.started.catch(() => {})
+  return entry
+}
+
+/** What makes two requests "the same": method, route, params, body (keys sorted). */
+function fingerprint(req: FastifyRequest): string {
+  return `${req.method} ${req.url.split('?')[0]}\n${canonical(req.body ?? null)}`
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`
+  return JSON.stringify(v)
+}

@@ -1,0 +1,89 @@
+/**
+ * startServer: the daemon's HTTP side. Builds the engine (unless given), the app, and listens
+ * on config.listen (127.0.0.1:8443 by default), over TLS when the config has tls: {cert, key}.
+ */
+import { readFile } from 'node:fs/promises'
+import type { FastifyBaseLogger } from 'fastify'
+import type { GatewayConfig } from '../config/config.js'
+import { FenceError } from '../core/errors.js'
+import { Engine } from '../engine/engine.js'
+import { type App, buildApp } from './app.js'
+
+export interface ServerOptions {
+  config: GatewayConfig
+  /** An engine already built (tests, the demo); otherwise Engine.create(config). */
+  engine?: Engine
+  log?: FastifyBaseLogger
+  /** The demo's lab (or anything else) to stop after the server and engine. */
+  demo?: { stop(): Promise<void> }
+  /** Override parts of config.listen (tests: `{ port: 0 }`, any free port). */
+  listen?: { host?: string; port?: number }
+}
+
+export interface RunningServer {
+  app: App
+  engine: Engine
+  /** http(s)://HOST:PORT as a client reaches it. */
+  url: string
+  close(): Promise<void>
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const { config } = opts
+  const https = config.tls ? await readTls(config.tls) : undefined
+  const engine =
+    opts.engine ??
+    (await Engine.create(config, opts.log ? { log: opts.log.child({ component: 'engine' }) } : {}))
+  let app: App | undefined
+  try {
+    app = await buildApp({
+      engine,
+      config,
+      ...(opts.log ? { log: opts.log } : {}),
+      ...(https ? { https } : {}),
+    })
+    if (!config.tokens.length)
+      app.log.warn('no tokens in the config (auth.tokens): every /v1 request will be refused with 401')
+    const listen = { ...config.listen, ...opts.listen }
+    await app.listen({ host: listen.host, port: listen.port })
+    const addr = app.server.address()
+    const port = typeof addr === 'object' && addr ? addr.port : listen.port
+    const url = `${https ? 'https' : 'http'}://${hostForUrl(listen.host)}:${port}`
+    const running = app
+    let closing: Promise<void> | undefined
+    return {
+      app,
+      engine,
+      url,
+      close() {
+        closing ??= (async () => {
+          await running.close()
+          await engine.close()
+          await opts.demo?.stop()
+        })()
+        return closing
+      },
+    }
+  } catch (e) {
+    await app?.close().catch(() => {})
+    if (!opts.engine) await engine.close().catch(() => {})
+    throw e
+  }
+}
+
+async function readTls(tls: NonNullable<GatewayConfig['tls']>): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = async (file: string, what: string) => {
+    try {
+      return await readFile(file)
+    } catch (e) {
+      throw new FenceError('CONFIG_INVALID', `tls.${what}: cannot read ${file}: ${(e as Error).message}`)
+    }
+  }
+  return { cert: await read(tls.certFile, 'cert'), key: await read(tls.keyFile, 'key') }
+}
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1'
+  if (host === '::') return '[::1]'
+  return host.includes(':') ? `[${host}]` : host
+}
