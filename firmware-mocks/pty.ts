@@ -24,7 +24,8 @@ import type { Socket } from 'node:net'
  * death (PR_SET_PDEATHSIG). It removes the link on the way out.
  */
 
-const HELPER = String.raw`
+/** The helper's source (exported for the test that kills its parent). */
+export const PTY_HELPER = String.raw`
 import os, sys, select, termios, signal, json, errno
 path = sys.argv[1]
 try:
@@ -179,7 +180,7 @@ export class PtyEndpoint extends EventEmitter<{
   }
 
   async start(): Promise<void> {
-    const child = spawn(pythonPath(), ['-c', HELPER, this.path], {
+    const child = spawn(pythonPath(), ['-c', PTY_HELPER, this.path], {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     })
     this.child = child
