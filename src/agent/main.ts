@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * fence_fencegate: the standard fence-agent interface (as Pacemaker's fencer uses it) over
+ * fencegate's REST API. Kept light: it is started for every fence, monitor and list.
+ */
+import { processIo } from './io.js'
+import { runAgent } from './run.js'
+
+async function readStdin(): Promise<string> {
+  // run by hand with neither arguments nor piped input: do not wait on the terminal
+  if (process.stdin.isTTY) return ''
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+const io = processIo()
+runAgent({ argv: process.argv.slice(2), readStdin, env: process.env, io }).then(
+  (code) => {
+    process.exitCode = code
+    // sockets and timers are closed, but never let a stray handle hold Pacemaker's fence open
+    setTimeout(() => process.exit(code), 1000).unref()
+  },
+  (e) => {
+    io.err(`Failed: internal error: ${(e as Error).stack ?? e}`)
+    process.exit(1)
+  },
+)
