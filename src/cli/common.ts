@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander'
 import { parseDuration } from '../core/duration.js'
 import { HostlistError, expandHostlist } from '../core/hostlist.js'
 import type { Backend } from './backend.js'
-import { CliError, type CliIo, UsageError } from './io.js'
+import { CliError, type CliIo, FileProblems, UsageError } from './io.js'
 import { resolveToken, resolveUrl } from './settings.js'
 
 /** The options every command that talks to a gateway (or runs the engine) takes. */
@@ -74,7 +74,7 @@ export function asCliError(e: unknown): CliError {
   if (e instanceof CliError) return e
   const err = e as { code?: string; message?: string }
   if (err && typeof err.code === 'string' && err.code === 'CONFIG_INVALID')
-    return new CliError(err.message ?? '')
+    return new FileProblems(err.message ?? '')
   if (err && typeof err.code === 'string' && /^[A-Z_]+$/.test(err.code))
     return new CliError(`${err.code}: ${err.message}`)
   return new CliError(e instanceof Error ? e.message : String(e))

@@ -180,7 +180,8 @@ export class HttpBackend implements Backend {
   async close(): Promise<void> {}
 }
 
+/** fetch says `fetch failed`; the reason (ECONNREFUSED, bad port…) is in its cause. */
 function errCode(e: unknown): string | undefined {
-  const cause = (e as { cause?: { code?: string; errors?: { code?: string }[] } }).cause
-  return cause?.code ?? cause?.errors?.[0]?.code
+  const cause = (e as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause
+  return cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message
 }

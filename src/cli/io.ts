@@ -23,6 +23,14 @@ export class CliError extends Error {
   }
 }
 
+/** Problems of a file, already `FILE:LINE: field: …` lines: printed as they are. */
+export class FileProblems extends CliError {
+  constructor(message: string) {
+    super(message, 1)
+    this.name = 'FileProblems'
+  }
+}
+
 /** Bad command line: exit 2, one line saying why. */
 export class UsageError extends CliError {
   constructor(message: string) {

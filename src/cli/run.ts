@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CommanderError } from 'commander'
-import { CliError, type CliIo, EXIT } from './io.js'
+import { CliError, type CliIo, EXIT, FileProblems } from './io.js'
 import { buildProgram } from './program.js'
 
 /** Commander's own output (help) goes through io; its errors become our one-line usage errors. */
@@ -42,12 +42,17 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         e.code === 'commander.version'
       )
         return EXIT.ok
-      io.stderr.write(`fencegate: ${e.message.replace(/^error: /, '').split('\n')[0]}\n`)
+      io.stderr.write(
+        `fencegate: ${e.message
+          .replace(/^error: /, '')
+          .replace(/\s*\n\s*/g, ' ')
+          .trim()}\n`,
+      )
       return EXIT.usage
     }
     if (e instanceof CliError) {
-      // multi-line messages (config problems) are FILE:LINE: … lines: print them as they are
-      io.stderr.write(e.message.includes('\n') ? `${e.message}\n` : `fencegate: ${e.message}\n`)
+      // config and lab problems are FILE:LINE: … lines: print them as they are
+      io.stderr.write(e instanceof FileProblems ? `${e.message}\n` : `fencegate: ${e.message}\n`)
       return e.exitCode
     }
     io.stderr.write(`fencegate: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)

@@ -1,0 +1,150 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { readConfig } from '../../src/config/config.js'
+import { main } from '../../src/cli/run.js'
+import { capture, run, tempDir } from './helpers.js'
+
+const tmp = tempDir()
+afterAll(() => tmp.remove())
+
+function labFile(name: string, text: string): string {
+  const f = path.join(tmp.dir, name)
+  writeFileSync(f, text)
+  return f
+}
+
+const LAB = `control: 127.0.0.1:0
+devices:
+  d1:
+    kind: dummy
+    listen: 127.0.0.1:0
+    plugs: 4
+    transitionDelay: 0ms
+  d2: { kind: dummy, listen: 127.0.0.1:0, plugs: 2, initial: off }
+`
+
+/** Start `fencegate lab …` in-process; resolve when `lines` lines are out. */
+async function startLab(args: string[], until: (out: string) => boolean) {
+  const c = capture()
+  const done = main(['lab', ...args], c.io)
+  for (let i = 0; i < 200 && !until(c.out()); i++) {
+    const early = await Promise.race([done, new Promise((r) => setTimeout(() => r(undefined), 25))])
+    if (early !== undefined) throw new Error(`lab exited ${early}: ${c.err()}`)
+  }
+  return { c, done }
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1')
+    s.once('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once('error', () => resolve(false))
+  })
+}
+
+describe('fencegate lab', () => {
+  it('prints a JSON line per device, then the control URL; runs until stopped', async () => {
+    const { c, done } = await startLab(['--lab', labFile('lab.yaml', LAB)], (o) => o.includes('"control"'))
+    const lines = c
+      .out()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines).toHaveLength(3)
+    expect(lines[0]).toMatchObject({ device: 'd1', kind: 'dummy' })
+    expect(lines[1]).toMatchObject({ device: 'd2', kind: 'dummy' })
+    const port = Number(/^tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(lines[0].endpoint)![1])
+    expect(await connects(port)).toBe(true)
+    const control = lines[2].control as string
+    expect(control).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+
+    // the control API acts on the running devices
+    const devices = (await (await fetch(`${control}/devices`)).json()) as {
+      id: string
+      plugs: { state: string }[]
+    }[]
+    expect(devices.map((d) => d.id)).toEqual(['d1', 'd2'])
+    expect(devices[1]!.plugs.map((p) => p.state)).toEqual(['off', 'off'])
+    const put = await fetch(`${control}/devices/d1/plugs/2`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ state: 'off' }),
+    })
+    expect(put.status).toBe(200)
+
+    c.stop()
+    expect(await done).toBe(0)
+    expect(await connects(port)).toBe(false)
+  })
+
+  it('--print-config: a gateway config that validates and reaches the lab, with a token file', async () => {
+    const { c, done } = await startLab(['--lab', labFile('lab2.yaml', LAB), '--print-config'], (o) =>
+      o.includes('nodes:'),
+    )
+    await new Promise((r) => setTimeout(r, 50))
+    const text = c.out()
+    c.stop()
+    expect(await done).toBe(0)
+    const doc = parse(text)
+    const { config, problems } = readConfig(doc)
+    expect(problems).toEqual([])
+    expect(config.simulated).toBe(true)
+    expect([...config.nodes.keys()]).toEqual(['d1-1', 'd1-2', 'd1-3', 'd1-4', 'd2-1', 'd2-2'])
+    expect(config.devices.get('d1')).toMatchObject({ driver: 'dummy' })
+    const tokenFile = /FENCEGATE_TOKEN=\$\(cat (\S+)\)/.exec(text)![1]!
+    expect(tokenFile).toMatch(/api-token$/)
+    // the token file lived in the lab's secrets dir: gone with the lab
+    expect(() => readFileSync(tokenFile)).toThrow(/ENOENT/)
+  })
+
+  it('--control overrides the file; a control address off loopback is refused with its line', async () => {
+    const bad = labFile('bad-control.yaml', LAB.replace('control: 127.0.0.1:0', 'control: 0.0.0.0:7700'))
+    const r = await run(['lab', '--lab', bad])
+    expect(r.code).toBe(1)
+    expect(r.err).toBe(`${bad}:1: control: the control API listens on loopback only (127.0.0.1 or ::1)\n`)
+  })
+
+  it('a bad lab file: every problem with FILE:LINE: field, exit 1, nothing started', async () => {
+    const f = labFile(
+      'bad.yaml',
+      `devices:
+  d1:
+    kind: toaster
+  d2:
+    kind: dummy
+    plugs: many
+    transitionDelay: soon
+    colour: red
+`,
+    )
+    const r = await run(['lab', '--lab', f])
+    expect(r.code).toBe(1)
+    expect(r.out).toBe('')
+    const lines = r.err.trimEnd().split('\n')
+    expect(lines.some((l) => l.startsWith(`${f}:3: devices.d1.kind: expected one of `))).toBe(true)
+    expect(lines).toContain(`${f}:6: devices.d2.plugs: expected an integer, got 'many'`)
+    expect(lines.some((l) => l.startsWith(`${f}:7: devices.d2.transitionDelay: expected a duration`))).toBe(
+      true,
+    )
+    expect(lines).toContain(`${f}:8: devices.d2.colour: unknown field`)
+  })
+
+  it('a port already taken: exit 1 saying so', async () => {
+    const s = net.createServer()
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+    const port = (s.address() as net.AddressInfo).port
+    try {
+      const r = await run(['lab', '--lab', labFile('busy.yaml', LAB), '--control', `127.0.0.1:${port}`])
+      expect(r.code).toBe(1)
+      expect(r.err).toBe(`fencegate: lab: control API cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`)
+    } finally {
+      s.close()
+    }
+  })
+})
