@@ -15,6 +15,9 @@ export type IpmiCodecReason =
   | 'payload-type'
   | 'field'
   | 'algorithm'
+  /** A packet for another session, or with a sequence number outside the window or replayed. */
+  | 'session'
+  | 'sequence'
 
 export class IpmiCodecError extends Error {
   constructor(
