@@ -65,15 +65,20 @@ for (const pair of PAIRS) {
       expect(await readUntil(dev, p2, 'on')).toBe('on')
     })
 
-    it(pair.deviceCycle ? "does the device's own cycle" : 'refuses a device cycle it does not have', async () => {
-      dev.mock.sim.setPhysical(p1, 'on')
-      if (pair.deviceCycle) {
-        await dev.driver.set(p1, 'cycle', call())
-        expect(dev.mock.sim.commands.some((c) => c.plug === p1 && c.action === 'cycle')).toBe(true)
-      } else {
-        await expect(dev.driver.set(p1, 'cycle', call())).rejects.toMatchObject({ code: 'UNSUPPORTED_ACTION' })
-      }
-    })
+    it(
+      pair.deviceCycle ? "does the device's own cycle" : 'refuses a device cycle it does not have',
+      async () => {
+        dev.mock.sim.setPhysical(p1, 'on')
+        if (pair.deviceCycle) {
+          await dev.driver.set(p1, 'cycle', call())
+          expect(dev.mock.sim.commands.some((c) => c.plug === p1 && c.action === 'cycle')).toBe(true)
+        } else {
+          await expect(dev.driver.set(p1, 'cycle', call())).rejects.toMatchObject({
+            code: 'UNSUPPORTED_ACTION',
+          })
+        }
+      },
+    )
 
     it('an aborted call rejects with a typed error and sends no command', async () => {
       dev.mock.sim.setPhysical(p1, 'on')
@@ -91,7 +96,9 @@ for (const pair of PAIRS) {
       const started = Date.now()
       const err = await dev.driver.status([p1], { signal: AbortSignal.timeout(300) }).catch((e) => e)
       expect(err).toBeInstanceOf(FenceError)
-      expect(['DEADLINE_EXCEEDED', 'ABORTED', 'DEVICE_TIMEOUT', 'DEVICE_UNREACHABLE']).toContain((err as FenceError).code)
+      expect(['DEADLINE_EXCEEDED', 'ABORTED', 'DEVICE_TIMEOUT', 'DEVICE_UNREACHABLE']).toContain(
+        (err as FenceError).code,
+      )
       expect(Date.now() - started).toBeLessThan(10_000)
     })
 
