@@ -28,6 +28,12 @@ export class Rps10Mock implements MockDevice {
   private readonly sockets = new Set<net.Socket>()
   private port = 0
   private powerTimer: NodeJS.Timeout | undefined
+  /** The last line events of every session (`dtr up`, `ready`, `request 0?`), oldest first. */
+  readonly trace: string[] = []
+  private readonly note = (event: string) => {
+    this.trace.push(event)
+    if (this.trace.length > 200) this.trace.shift()
+  }
 
   constructor(
     readonly id: string,
@@ -67,10 +73,15 @@ export class Rps10Mock implements MockDevice {
   private async startPty(at: string): Promise<void> {
     mkdirSync(path.dirname(at), { recursive: true })
     const pty = new PtyEndpoint(at)
-    const session = new Rps10Session(this.sim, this.spec, {
-      write: (b) => pty.write(b),
-      disconnect: () => pty.hangup(),
-    })
+    const session = new Rps10Session(
+      this.sim,
+      this.spec,
+      {
+        write: (b) => pty.write(b),
+        disconnect: () => pty.hangup(),
+      },
+      this.note,
+    )
     pty.on('data', (b) => session.receive(b))
     pty.on('line', (s) => {
       session.setClientBaud(s.baud)
@@ -86,10 +97,15 @@ export class Rps10Mock implements MockDevice {
     const server = net.createServer((socket) => {
       this.sockets.add(socket)
       socket.setNoDelay(true)
-      const session = new Rps10Session(this.sim, this.spec, {
-        write: (b) => socket.writable && socket.write(b),
-        disconnect: () => socket.destroy(),
-      })
+      const session = new Rps10Session(
+        this.sim,
+        this.spec,
+        {
+          write: (b) => socket.writable && socket.write(b),
+          disconnect: () => socket.destroy(),
+        },
+        this.note,
+      )
       this.sessions.add(session)
       socket.on('data', (b: Buffer) => session.receive(b))
       socket.on('error', () => {})

@@ -53,6 +53,8 @@ export class Rps10Session {
     private readonly sim: DeviceSimulator,
     private readonly fw: Rps10Firmware,
     private readonly end: LineEnd,
+    /** What happened on the line (`dtr up`, `ready`, `request 3?`), for tests and the lab. */
+    private readonly trace: (event: string) => void = () => {},
   ) {
     this.out = PacedWriter.forBaud((b) => this.end.write(this.baudOk ? b : garbleBytes(b)), fw.baud, fw.paced)
   }
@@ -61,8 +63,13 @@ export class Rps10Session {
   setDtr(up: boolean): void {
     if (up === this.dtr) return
     this.dtr = up
+    this.trace(up ? 'dtr up' : 'dtr down')
     this.reset()
-    if (up) this.after(this.fw.readyDelayMs, () => this.line(READY))
+    if (up)
+      this.after(this.fw.readyDelayMs, () => {
+        this.trace('ready')
+        this.line(READY)
+      })
   }
 
   /**
@@ -95,7 +102,11 @@ export class Rps10Session {
   private request(address: string, cmd: string): void {
     if (this.stalled) return
     // a busy unit, or one asked again before its pause is over, does not hear the command
-    if (this.busy || performance.now() < this.lastDoneAt + this.fw.commandGapMs) return
+    if (this.busy || performance.now() < this.lastDoneAt + this.fw.commandGapMs) {
+      this.trace(`ignored ${address}${cmd}`)
+      return
+    }
+    this.trace(`request ${address}${cmd}`)
     const d = this.sim.faults.decide()
     if (d.disconnect) {
       this.end.disconnect()

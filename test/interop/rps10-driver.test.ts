@@ -60,14 +60,14 @@ describe('rps10 driver: the rules of the unit', () => {
 
   it('DTR handshake on the pty: the unit is reset and says Ready before the first command', async () => {
     rig = await startRps10({ pty: '{tmp}/rps0', plugs: 1, initial: 'off' }, { dtrLow: '500ms' })
-    const drops: boolean[] = []
-    // the mock's pty helper reports the client's DTR: open raises it, B0 drops it, restore raises it
-    ;(rig.mock as unknown as { pty: { on: (e: 'line', f: (s: { dtr: boolean }) => void) => void } }).pty.on(
-      'line',
-      (s) => drops.push(s.dtr),
-    )
     expect((await rig.driver.status(['0'], call())).get('0')).toBe('off')
-    expect(drops).toEqual([true, false, true])
+    // the pty helper saw the client's DTR (open raises it, B0 drops it, restoring raises it);
+    // the command came after the banner that followed the last rise
+    const t = rig.mock.trace
+    expect(t.at(-1)).toBe('request 0?')
+    expect(t.at(-2)).toBe('ready')
+    expect(t.at(-3)).toBe('dtr up')
+    expect(t.filter((e) => e.startsWith('request'))).toEqual(['request 0?'])
   })
 
   it('a unit that never says Ready: handshake error that names the phase; nothing is sent', async () => {

@@ -16,6 +16,13 @@ function stonith(args: string[]): Promise<{ code: number; out: string }> {
   })
 }
 
+/** Do `want` occur in `xs` in this order (not necessarily adjacent)? */
+function subsequence(xs: readonly string[], want: readonly string[]): boolean {
+  let i = 0
+  for (const x of xs) if (x === want[i]) i++
+  return i === want.length
+}
+
 let rig: Rps10Rig | undefined
 afterEach(async () => {
   await rig?.stop()
@@ -29,6 +36,10 @@ describe('cluster-glue stonith -t rps10 against the mock on a pty', () => {
     const off = await stonith(['-t', 'rps10', '-p', cfg, '-T', 'off', 'node1'])
     expect(off.code, off.out).toBe(0)
     expect(rig.mock.sim.state('1')).toBe('off')
+    // DTR rose when its toggle (B0 for 2 s) ended; the unit said Ready; then the command came
+    expect(subsequence(rig.mock.trace, ['dtr up', 'ready', 'request 10']), rig.mock.trace.join(', ')).toBe(
+      true,
+    )
     expect(rig.mock.sim.state('0')).toBe('on')
     const on = await stonith(['-t', 'rps10', '-p', cfg, '-T', 'on', 'node1'])
     expect(on.code, on.out).toBe(0)
