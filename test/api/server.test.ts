@@ -1,0 +1,170 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import path from 'node:path'
+import { afterEach, expect, it } from 'vitest'
+import { type RunningServer, startServer } from '../../src/api/server.js'
+import type { Operation } from '../../src/engine/types.js'
+import type { TestGateway } from '../helpers/gateway.js'
+import { startTestGateway } from '../helpers/gateway.js'
+import { TOKENS, bearer } from './helpers.js'
+import { hashToken } from '../../src/config/config.js'
+
+let gw: TestGateway | undefined
+let server: RunningServer | undefined
+afterEach(async () => {
+  await server?.close()
+  await gw?.stop()
+  server = gw = undefined
+})
+
+const auth = {
+  tokens: [{ name: 'op', role: 'fencer', hash: `sha256:${hashToken(TOKENS.fencer).toString('hex')}` }],
+}
+
+function call(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: unknown; ca?: Buffer } = {},
+): Promise<{ status: number; body: string; socket: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url)
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body)
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+      u,
+      {
+        method: opts.method ?? 'GET',
+        headers: { ...opts.headers, ...(payload ? { 'content-type': 'application/json' } : {}) },
+        ...(opts.ca ? { ca: opts.ca } : {}),
+      },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (c) => (body += c))
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, body, socket: req.socket?.remoteAddress ?? '' }),
+        )
+      },
+    )
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+it('listens on 127.0.0.1 by default and serves the API over real HTTP', async () => {
+  gw = await startTestGateway({
+    devices: { pdu: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 2 } },
+    nodes: { n1: { plugs: ['pdu:1'] } },
+    extra: { auth },
+  })
+  expect(gw.config.listen).toEqual({ host: '127.0.0.1', port: 8443 })
+  server = await startServer({ config: gw.config, engine: gw.engine, listen: { port: 0 } })
+  const addr = server.app.server.address()
+  expect(typeof addr === 'object' && addr?.address).toBe('127.0.0.1')
+  expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+  const h = await call(`${server.url}/healthz`)
+  expect(h).toMatchObject({ status: 200, socket: '127.0.0.1' })
+  const off = await call(`${server.url}/v1/nodes/n1/power`, {
+    method: 'POST',
+    headers: bearer('fencer'),
+    body: { action: 'off' },
+  })
+  expect(off.status).toBe(200)
+  expect(JSON.parse(off.body).operation.status).toBe('succeeded')
+  expect(gw.lab.device('pdu')!.sim.state('1')).toBe('off')
+})
+
+it('builds its own engine from the config when none is given, and closes it', async () => {
+  gw = await startTestGateway({
+    devices: { pdu: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 2 } },
+    nodes: { n1: { plugs: ['pdu:1'] } },
+    extra: { auth },
+  })
+  await gw.engine.close() // frees the journal for the server's engine
+  server = await startServer({ config: gw.config, listen: { port: 0 } })
+  expect(server.engine).not.toBe(gw.engine)
+  const r = await call(`${server.url}/v1/nodes/n1`, { headers: bearer('fencer') })
+  expect(JSON.parse(r.body).node.state).toBe('on')
+  await server.close()
+  await expect(
+    server.engine.power('n1', 'off', { initiator: { name: 't', role: 'fencer', via: 'test' } }),
+  ).rejects.toMatchObject({
+    code: 'ENGINE_CLOSED',
+  })
+})
+
+it('serves TLS from the cert and key files of the config', async () => {
+  const { mkdtempSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-tls-'))
+  const cert = path.join(dir, 'cert.pem')
+  const key = path.join(dir, 'key.pem')
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  )
+  gw = await startTestGateway({
+    devices: { pdu: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 2 } },
+    nodes: { n1: { plugs: ['pdu:1'] } },
+    extra: { auth, tls: { cert, key } },
+  })
+  server = await startServer({ config: gw.config, engine: gw.engine, listen: { port: 0 } })
+  expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+  const ca = readFileSync(cert)
+  const r = await call(`${server.url}/v1/whoami`, { headers: bearer('fencer'), ca })
+  expect(r.status).toBe(200)
+  expect(JSON.parse(r.body)).toMatchObject({ name: 'op', role: 'fencer' })
+  // a client that does not trust the certificate is refused by TLS itself
+  await expect(call(`${server.url}/healthz`)).rejects.toThrow(/self.signed|certificate/i)
+  // and plain HTTP on the TLS port gets no API answer
+  const plain = await call(server.url.replace('https:', 'http:') + '/healthz').catch(() => ({ status: 0 }))
+  expect(plain.status).not.toBe(200)
+  rmSync(dir, { recursive: true, force: true })
+})
+
+it('a waiting caller that goes away stops the operation (no further mutating step)', async () => {
+  gw = await startTestGateway({
+    devices: { pdu: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 2, transitionDelay: '3s' } },
+    nodes: { n1: { plugs: ['pdu:1'] } },
+    extra: { auth },
+  })
+  server = await startServer({ config: gw.config, engine: gw.engine, listen: { port: 0 } })
+  const finished = new Promise<Operation>((resolve) => gw!.engine.onOperation(resolve))
+  const u = new URL(`${server.url}/v1/nodes/n1/power`)
+  const req = httpRequest(u, {
+    method: 'POST',
+    headers: { ...bearer('fencer'), 'content-type': 'application/json' },
+  })
+  req.on('error', () => {})
+  req.end(JSON.stringify({ action: 'reboot', timeout: 15 }))
+  // wait until the off was issued, then hang up
+  for (let i = 0; i < 100 && gw.lab.device('pdu')!.sim.commands.length === 0; i++)
+    await new Promise((r) => setTimeout(r, 20))
+  req.destroy()
+  const op = await finished
+  expect(op.status).toBe('failed')
+  // the engine reports the unfinished read-back (VERIFY_FAILED), with the reason
+  expect(op.results[0]!.error!.message).toMatch(/the HTTP client went away/)
+  expect(op.results[0]!.state).not.toBe('off')
+  // the off was issued; the on of the reboot never was
+  expect(gw.lab.device('pdu')!.sim.commands.map((c) => c.action)).toEqual(['off'])
+})
