@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: installs what the tests need (the Debian packages
+# of the real peers, when missing, and the npm packages), builds, lints, type-checks, tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 1. Debian peers (ipmitool, fence-agents, snmp, cluster-glue, pacemaker, socat, ...)
+mapfile -t wanted < <(grep -vE '^\s*(#|$)' scripts/apt-packages.txt)
+missing=()
+for p in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. npm packages, exactly as locked
+if [ -n "${CI:-}" ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+# 3. build (the bins run from dist/), lint and format check, type-check (tests included)
+npm run build
+npx biome check .
+npx tsc -p tsconfig.json --noEmit
+
+# 4. tests; the last line is the plain count CI reads
+report=$(mktemp)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))
+  const skipped = r.numPendingTests + r.numTodoTests
+  console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""))
+' "$report" || echo "Tests: 0 passed, 1 failed"
+rm -f "$report"
+exit $status
