@@ -74,16 +74,17 @@ const TYPE = {
   timeticks: snmp.ObjectType.TimeTicks,
 } as const
 
-function constraints(d: {
-  enumeration?: readonly number[]
-  range?: { min: number; max: number }
-  maxLength?: number
-}) {
-  if (d.enumeration)
-    return { enumeration: Object.fromEntries(d.enumeration.map((v) => [String(v), `v${v}`])) }
-  if (d.range) return { ranges: [d.range] }
-  if (d.maxLength !== undefined) return { sizes: [{ min: 0, max: d.maxLength }] }
-  return undefined
+/**
+ * SET constraints, checked in the handler's test pass (net-snmp's own constraints would also
+ * reject the values the objects read back, e.g. a WTI group's "mixed" state).
+ */
+function violates(
+  d: { enumeration?: readonly number[]; range?: { min: number; max: number }; maxLength?: number },
+  v: CellValue,
+): boolean {
+  if (d.enumeration && !d.enumeration.includes(Number(v))) return true
+  if (d.range && (Number(v) < d.range.min || Number(v) > d.range.max)) return true
+  return d.maxLength !== undefined && String(v).length > d.maxLength
 }
 
 function asValue(type: 'int' | 'str' | 'oid' | 'timeticks', v: unknown): CellValue {
@@ -106,19 +107,17 @@ function refuse(req: MibRequest, status: ErrorStatusName): void {
 }
 
 export function registerScalar(mib: AgentMib, d: ScalarDef): void {
-  const c = constraints(d)
   mib.registerProvider({
     name: d.name,
     type: snmp.MibProviderType.Scalar,
     oid: d.oid,
     scalarType: TYPE[d.type],
     maxAccess: d.write ? snmp.MaxAccess['read-write'] : snmp.MaxAccess['read-only'],
-    ...(c ? { constraints: c } : {}),
     handler: (req: MibRequest) => {
       if (req.operation === snmp.PduType.SetRequest && d.write) {
         const value = asValue(d.type, req.setValue)
         if (req.testSet) {
-          const bad = d.write.check?.(undefined, value)
+          const bad = violates(d, value) ? 'WrongValue' : d.write.check?.(undefined, value)
           return bad ? refuse(req, bad) : req.done()
         }
         return handle(req, () => d.write!.set(undefined, value))
@@ -141,16 +140,12 @@ export function registerTable<R>(mib: AgentMib, t: TableDef<R>): void {
     type: snmp.MibProviderType.Table,
     oid: t.entry,
     maxAccess: snmp.MaxAccess['not-accessible'],
-    tableColumns: t.columns.map((c) => {
-      const k = constraints(c)
-      return {
-        number: c.number,
-        name: c.name,
-        type: TYPE[c.type],
-        maxAccess: c.write ? snmp.MaxAccess['read-write'] : snmp.MaxAccess['read-only'],
-        ...(k ? { constraints: k } : {}),
-      }
-    }),
+    tableColumns: t.columns.map((c) => ({
+      number: c.number,
+      name: c.name,
+      type: TYPE[c.type],
+      maxAccess: c.write ? snmp.MaxAccess['read-write'] : snmp.MaxAccess['read-only'],
+    })),
     tableIndex: t.columns.slice(0, t.indexColumns).map((c) => ({ columnName: c.name })),
     handler: (req: MibRequest) => {
       // <entry>.<column>.<index…>
@@ -163,7 +158,7 @@ export function registerTable<R>(mib: AgentMib, t: TableDef<R>): void {
       if (req.operation === snmp.PduType.SetRequest && col.write) {
         const value = asValue(col.type, req.setValue)
         if (req.testSet) {
-          const bad = col.write.check?.(row, value)
+          const bad = violates(col, value) ? 'WrongValue' : col.write.check?.(row, value)
           return bad ? refuse(req, bad) : req.done()
         }
         return handle(req, () => col.write!.set(row, value))
