@@ -99,49 +99,4 @@ export const PAIRS: DriverMockPair[] = [
     deviceCycle: true,
     driverOverrides: { version: '1', deviceCycle: true, timeout: '300ms', retries: 1 },
   },
-  // APC PDUs over SNMP (apc-snmp ↔ apc-pdu): one pair per family and SNMP version/security
-  {
-    name: 'apc-snmp-rpdu-v2c',
-    lab: { kind: 'apc-pdu', model: 'rPDU', listen: '127.0.0.1:0', plugs: 8, cycleOff: '200ms' },
-    plugs: ['1', '2', '3'],
-    deviceCycle: true,
-    driverOverrides: { deviceCycle: true, timeout: '300ms', retries: 1 },
-  },
-  {
-    name: 'apc-snmp-rpdu2-v3-authpriv',
-    lab: {
-      kind: 'apc-pdu',
-      model: 'rPDU2',
-      listen: '127.0.0.1:0',
-      plugs: 8,
-      cycleOff: '200ms',
-      snmp: {
-        users: [{ name: 'fence', authProtocol: 'sha256', authKey: 'fence-auth-key', privProtocol: 'aes', privKey: 'fence-priv-key' }],
-      },
-    },
-    plugs: ['5', '6', '7'],
-    deviceCycle: false,
-  },
-  {
-    name: 'apc-snmp-spdu-v1',
-    lab: { kind: 'apc-pdu', model: 'sPDU', listen: '127.0.0.1:0', plugs: 8, cycleOff: '200ms' },
-    plugs: ['1', '2', '3'],
-    deviceCycle: true,
-    driverOverrides: { version: '1', deviceCycle: true, timeout: '300ms', retries: 1 },
-  },
-  {
-    name: 'apc-snmp-msp-v2c',
-    lab: { kind: 'apc-pdu', model: 'MSP', listen: '127.0.0.1:0', plugs: 8, cycleOff: '200ms' },
-    plugs: ['1:1', '1:2', '1:3'],
-    deviceCycle: true,
-    driverOverrides: { deviceCycle: true, timeout: '300ms', retries: 1 },
-  },
-  {
-    // WTI MPC over SNMP v1 like cluster-glue's wti_mpc; a plug is a plug group
-    name: 'wti-snmp-mib3-v1',
-    lab: { kind: 'wti-pdu', mib: 3, listen: '127.0.0.1:0', plugs: 4 },
-    plugs: ['1', '2', '3'],
-    deviceCycle: true,
-    driverOverrides: { version: '1', deviceCycle: true, timeout: '300ms', retries: 1 },
-  },
 ]
