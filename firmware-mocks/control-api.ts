@@ -53,13 +53,11 @@ export function buildControlApi(lab: Lab): FastifyInstance {
       const m = lab.device(req.params.id)
       if (!m) return reply.code(404).send(notFound(req.params.id))
       if (!m.sim.has(req.params.plug))
-        return reply
-          .code(404)
-          .send({
-            statusCode: 404,
-            error: 'Not Found',
-            message: `device '${req.params.id}' has no plug '${req.params.plug}'`,
-          })
+        return reply.code(404).send({
+          statusCode: 404,
+          error: 'Not Found',
+          message: `device '${req.params.id}' has no plug '${req.params.plug}'`,
+        })
       m.sim.setPhysical(req.params.plug, req.body.state)
       return describe(req.params.id)
     },

@@ -37,7 +37,8 @@ export class DummyDriver implements PowerDriver {
   }
 
   private async request(verb: DummyVerb, args: string[], call: Call): Promise<[string, string][]> {
-    const tag = (this.tag = (this.tag % 999_999_999) + 1)
+    this.tag = (this.tag % 999_999_999) + 1
+    const tag = this.tag
     const timeout = AbortSignal.timeout(this.cfg.requestTimeoutMs)
     const signal = AbortSignal.any([call.signal, timeout])
     try {

@@ -43,7 +43,10 @@ export async function startPairDevice(pair: DriverMockPair): Promise<PairDevice>
 }
 
 /** The pair's mock behind a full engine: node `one` on the first plug, `two` on the next two. */
-export function startPairGateway(pair: DriverMockPair, engine: Record<string, unknown> = {}): Promise<TestGateway> {
+export function startPairGateway(
+  pair: DriverMockPair,
+  engine: Record<string, unknown> = {},
+): Promise<TestGateway> {
   const [a, b, c] = pair.plugs
   return startTestGateway({
     devices: { d: pair.lab },
