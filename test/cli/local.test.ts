@@ -161,8 +161,11 @@ describe('in-process --config', () => {
   it('progress goes to stderr on a terminal only; stdout stays clean', async () => {
     const tty = await run(['off', 'n[1-2]', ...cfg()], { tty: true })
     expect(tty.code).toBe(0)
-    expect(tty.err).toMatch(/\r\x1b\[K. off n\[1-2\]: \d\/2 done/)
-    expect(tty.out).not.toMatch(/\r|\x1b/)
+    const ESC = String.fromCharCode(27)
+    expect(tty.err).toContain(`\r${ESC}[K`)
+    expect(tty.err).toMatch(/off n\[1-2\]: \d\/2 done/)
+    expect(tty.out).not.toContain('\r')
+    expect(tty.out).not.toContain(ESC)
     const pipe = await run(['off', 'n[1-2]', ...cfg()])
     expect(pipe.err).toBe('')
   })

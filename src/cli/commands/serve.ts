@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import type { RunningServer } from '../../api/server.js'
 import type { GatewayConfig } from '../../config/config.js'
 import { asCliError } from '../common.js'
 import { CliError, type CliIo, EXIT, UsageError } from '../io.js'
@@ -12,17 +13,6 @@ export interface ServeOptions {
   listen?: { host: string; port: number }
   logLevel?: string
 }
-
-/** What src/api/server.ts offers (api-contract.md, "Server entry"). */
-interface RunningServer {
-  url: string
-  engine: { close(): Promise<void> }
-  close(): Promise<void>
-}
-type StartServer = (opts: { config: GatewayConfig; log?: unknown }) => Promise<RunningServer>
-
-/** src/api is written beside this; imported by name until its types are settled. */
-const SERVER_MODULE = '../../api/server.js'
 
 /** Past the operations' own deadline, how long a stopping gateway waits for in-flight work. */
 const DRAIN_GRACE_MS = 5_000
@@ -37,11 +27,10 @@ export async function serveCommand(io: CliIo, o: ServeOptions): Promise<number> 
     throw new UsageError('serve: give --config FILE (your devices) or --demo (simulated devices)')
   if (o.config !== undefined && o.demo) throw new UsageError('serve: give --config FILE or --demo, not both')
 
-  const [{ default: pino }, server] = await Promise.all([
+  const [{ default: pino }, { startServer }] = await Promise.all([
     import('pino'),
-    import(SERVER_MODULE) as Promise<{ startServer: StartServer }>,
+    import('../../api/server.js'),
   ])
-  const startServer = server.startServer
   const log = pino(
     { level: o.logLevel ?? 'info', base: { name: 'fencegate' } },
     { write: (s: string) => io.stderr.write(s) },
