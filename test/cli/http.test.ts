@@ -50,7 +50,10 @@ beforeEach(() => {
   }
 })
 
-const as = (token?: string) => ({ env: token ? { FENCEGATE_TOKEN: token } : {}, home: g.dir })
+const as = (token?: string) => ({
+  env: (token ? { FENCEGATE_TOKEN: token } : {}) as Record<string, string>,
+  home: g.dir,
+})
 const url = () => ['--url', server.url]
 const physical = (dev: string, plug: string) =>
   g.lab
