@@ -128,4 +128,30 @@ describe('engine rules beyond the basics', () => {
     expect([off!.action, on!.action]).toEqual(['off', 'on'])
     expect(on!.at - off!.at).toBeGreaterThanOrEqual(140)
   })
+
+  it('rule 7: fence work goes ahead of operator work queued for the same device', async () => {
+    gw = await startTestGateway({
+      devices: { sw: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 5 } },
+      nodes: {
+        a1: { plugs: ['sw:1'] },
+        a2: { plugs: ['sw:2'] },
+        a3: { plugs: ['sw:3'] },
+        a4: { plugs: ['sw:4'] },
+        victim: { plugs: ['sw:5'] },
+      },
+      engine: { onStagger: '0ms' },
+    })
+    const sim = gw.lab.device('sw')!.sim
+    for (const p of ['1', '2', '3', '4']) sim.setPhysical(p, 'off')
+    sim.faults.add({ type: 'delay', ms: 80 }) // every answer takes 80 ms: work piles up in the queue
+    const bulk = gw.engine.bulk(['a1', 'a2', 'a3', 'a4'], 'on', { initiator: OPERATOR })
+    await new Promise((r) => setTimeout(r, 10))
+    const fence = await gw.engine.fence('victim', 'off', { initiator: FENCER })
+    await bulk
+    expect(fence.status).toBe('succeeded')
+    const order = sim.commands.map((c) => `${c.action}${c.plug}`)
+    expect(order).toHaveLength(5)
+    // without priorities the fence's off would come after all four queued ons
+    expect(order.indexOf('off5')).toBeLessThan(4)
+  })
 })
