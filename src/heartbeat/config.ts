@@ -273,6 +273,20 @@ function readLinks(raw: unknown, path: (string | number)[], problems: FieldProbl
       problems.push({ path: p, message: `two links named '${link.name}': give one a name:` })
     links.push(link)
   })
+  // without SO_BINDTODEVICE (node's dgram has none) a group socket hears the group on every
+  // interface: two mcast links on one group and port could not be told apart
+  const groups = new Map<string, string>()
+  for (const l of links)
+    if (l.kind === 'mcast') {
+      const key = `${l.group}:${l.port}`
+      const other = groups.get(key)
+      if (other)
+        problems.push({
+          path,
+          message: `links ${other} and ${l.name} use the same group and port: give each its own`,
+        })
+      groups.set(key, l.name)
+    }
   return links
 }
 

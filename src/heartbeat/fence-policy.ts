@@ -66,6 +66,8 @@ interface Victim {
   attempts: number
   lastError?: string
   since: number
+  /** No decision before this (monotonic): the rest of a partition is still being declared dead. */
+  decideAt: number
   cancel?: () => void
 }
 
@@ -75,6 +77,13 @@ export interface FencePolicyOptions {
   settings: FenceSettings
   /** Our configured deadtime: what raceDelay was validated against. */
   deadtimeMs: number
+  /**
+   * Wait this long after a death before deciding. A cut partition falls silent at once, but each
+   * of its members is declared dead by its own timer, up to a keepalive apart: deciding on the
+   * first death, a member cut off with two others would still count one of them alive and think
+   * it had quorum. Default 2 × keepalive.
+   */
+  settleMs: number
   clock: Clock
   view: () => NodeView[]
   /** Issue the fence (through the engine); resolves with the outcome, never rejects. */
@@ -90,6 +99,7 @@ export class FencePolicy {
   /** Fenced victims per incarnation, advertised as fgfenced. */
   private readonly fencedGen = new Map<string, number>()
   private readonly twoNode: boolean
+  private recheck: (() => void) | undefined
 
   constructor(private readonly o: FencePolicyOptions) {
     this.twoNode = o.nodes.length === 2
@@ -139,6 +149,7 @@ export class FencePolicy {
             status: 'waiting',
             attempts: 0,
             since: this.o.clock.now(),
+            decideAt: this.o.clock.now() + this.o.settleMs,
           })
       } else if (e.reason === 'shutdown') this.drop(e.node, 'left the cluster cleanly')
     } else if (e.kind === 'node-up') {
@@ -152,7 +163,7 @@ export class FencePolicy {
           why: `${e.reason}: the fence already issued goes on`,
         })
       else if (v) this.drop(e.node, e.reason === 'restart' ? 'restarted (higher generation)' : 'alive again')
-      if (!v || v.status !== 'in-flight') this.fencedGen.delete(e.node)
+      if (v?.status !== 'in-flight') this.fencedGen.delete(e.node)
     }
     this.evaluateAll()
   }
@@ -169,10 +180,32 @@ export class FencePolicy {
     for (const v of [...this.victims.values()]) this.evaluate(v)
   }
 
+  /**
+   * Live members (ourselves included) with fresh evidence: up, and heard within half their
+   * deadtime. A member of our own partition is heard every keepalive; one cut off with us has
+   * been silent for most of a deadtime and does not count, even before its own timer fires.
+   */
   private quorum(nodes: NodeView[]): { live: number; needed: number; quorate: boolean } {
-    const live = nodes.filter((n) => n.state === 'up').length
+    const now = this.o.clock.now()
+    const live = nodes.filter(
+      (n) =>
+        n.state === 'up' &&
+        (n.self || (n.lastHeardAt !== undefined && now - n.lastHeardAt <= n.deadtimeMs / 2)),
+    ).length
     const needed = this.twoNode ? 1 : Math.floor(this.o.nodes.length / 2) + 1
     return { live, needed, quorate: live >= needed }
+  }
+
+  /** While a victim waits on something time can change (settling, fresh quorum), look again. */
+  private recheckSoon(): void {
+    if (this.recheck) return
+    this.recheck = this.o.clock.setTimeout(
+      () => {
+        this.recheck = undefined
+        this.evaluateAll()
+      },
+      Math.max(10, Math.round(this.o.settleMs / 2)),
+    )
   }
 
   private wait(v: Victim, why: string, executor?: string): void {
@@ -187,9 +220,15 @@ export class FencePolicy {
     if (v.status === 'in-flight' || v.status === 'fenced' || v.status === 'retry-wait') return
     const nodes = this.o.view()
     const victim = nodes.find((n) => n.name === v.node)
-    if (!victim || victim.state !== 'dead') return this.drop(v.node, 'not dead')
+    if (victim?.state !== 'dead') {
+      this.drop(v.node, 'not dead')
+      return
+    }
     if (!this.o.settings.enabled) return
-    if (this.blockedBy) return this.wait(v, `fencing blocked: ${this.blockedBy}`)
+    if (this.blockedBy) {
+      this.wait(v, `fencing blocked: ${this.blockedBy}`)
+      return
+    }
     // someone else has fenced this incarnation already
     for (const n of nodes)
       if (
@@ -204,16 +243,32 @@ export class FencePolicy {
         this.emit({ kind: 'fence-dropped', node: v.node, why: `${n.name} fenced it` })
         return
       }
+    if (this.o.clock.now() < v.decideAt) {
+      this.wait(v, 'settling: waiting for the rest of the membership change')
+      this.recheckSoon()
+      return
+    }
     const q = this.quorum(nodes)
-    if (!q.quorate)
-      return this.cancelRace(v, `no quorum (${q.live} of ${this.o.nodes.length} alive, ${q.needed} needed)`)
-    if (this.twoNode && !victim.seenSinceStart)
-      return this.cancelRace(v, 'two-node wait-for-all: the peer has not been seen since we started')
+    if (!q.quorate) {
+      this.recheckSoon()
+      this.cancelRace(v, `no quorum (${q.live} of ${this.o.nodes.length} alive, ${q.needed} needed)`)
+      return
+    }
+    if (this.twoNode && !victim.seenSinceStart) {
+      this.cancelRace(v, 'two-node wait-for-all: the peer has not been seen since we started')
+      return
+    }
     const executor = nodes.find(
       (n) => n.state === 'up' && (n.self ? this.reach.has(v.node) : (n.fgfence ?? []).includes(v.node)),
     )
-    if (!executor) return this.cancelRace(v, 'no live member reaches its fence devices')
-    if (!executor.self) return this.cancelRace(v, `${executor.name} will fence`, executor.name)
+    if (!executor) {
+      this.cancelRace(v, 'no live member reaches its fence devices')
+      return
+    }
+    if (!executor.self) {
+      this.cancelRace(v, `${executor.name} will fence`, executor.name)
+      return
+    }
     if (this.twoNode && this.o.settings.preferred !== this.o.self) {
       if (v.status === 'race-wait') return
       // wait longer than the preferred peer needs to notice us dead and fence us; honour a larger
@@ -230,7 +285,7 @@ export class FencePolicy {
         delete v.cancel
         v.status = 'waiting'
         const again = this.o.view().find((n) => n.name === v.node)
-        if (!again || again.state !== 'dead' || again.generation !== v.generation)
+        if (again?.state !== 'dead' || again.generation !== v.generation)
           return this.drop(v.node, 'alive again')
         this.execute(v)
       }, delay)
@@ -304,6 +359,7 @@ export class FencePolicy {
   }
 
   close(): void {
+    this.recheck?.()
     for (const v of this.victims.values()) v.cancel?.()
   }
 }

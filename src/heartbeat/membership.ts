@@ -292,15 +292,19 @@ export class Membership {
       if (p.state === 'up' && now - p.lastHeardAt! > dt) this.die(p, 'timeout', now)
       else if (p.state === 'init' && now - this.o.startedAt > this.o.initdeadMs)
         this.die(p, 'never-seen', now)
-      for (const l of p.links.values()) {
-        const last = l.lastHeardAt ?? this.o.startedAt
-        const limit = l.lastHeardAt === undefined ? this.o.initdeadMs : dt
-        if (l.state !== 'dead' && now - last > limit) {
+      // a link that never carried this node's packets stays `init`: with ucast and serial most
+      // links reach one peer only, and that is no failure
+      for (const l of p.links.values())
+        if (l.state === 'up' && now - l.lastHeardAt! > dt) {
           l.state = 'dead'
           l.failures++
-          this.emit({ kind: 'link-dead', node: p.name, link: l.name, silentMs: Math.round(now - last) })
+          this.emit({
+            kind: 'link-dead',
+            node: p.name,
+            link: l.name,
+            silentMs: Math.round(now - l.lastHeardAt!),
+          })
         }
-      }
     }
   }
 
@@ -314,9 +318,7 @@ export class Membership {
       const dt = this.deadtimeOf(p)
       if (p.state === 'up') at(p.lastHeardAt! + dt)
       else if (p.state === 'init') at(this.o.startedAt + this.o.initdeadMs)
-      for (const l of p.links.values())
-        if (l.state !== 'dead')
-          at(l.lastHeardAt === undefined ? this.o.startedAt + this.o.initdeadMs : l.lastHeardAt + dt)
+      for (const l of p.links.values()) if (l.state === 'up') at(l.lastHeardAt! + dt)
     }
     return next
   }

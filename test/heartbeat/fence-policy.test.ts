@@ -36,6 +36,7 @@ function member(self: string, nodes: string[], settings: Partial<FenceSettings> 
     nodes,
     settings: { ...SETTINGS, ...settings },
     deadtimeMs: 1000,
+    settleMs: 400,
     clock,
     view: () => m.nodes(),
     fence: async (node) => {
@@ -114,6 +115,19 @@ describe('fence policy: three nodes', () => {
     await b.run(3000, ['n1'], () => ({ fgfence: ['n3'], fgfenced: new Map([['n3', 7]]) }))
     await b.run(1000, ['n1'], () => ({ fgfence: [] }))
     expect(b.fences).toEqual([])
+  })
+
+  it('cut off with two members whose deaths are declared a keepalive apart: no quorum, no fence', async () => {
+    const a = member('n1', ['n1', 'n2', 'n3'])
+    await a.run(1000, ['n2', 'n3'], reachAll)
+    // the last packet of n3 arrived 150 ms after n2's: n2 is declared dead first, while n3 still
+    // counts as up for 150 ms
+    await a.run(150, ['n3'], reachAll)
+    await a.run(5000, [], reachAll)
+    expect(a.fences).toEqual([])
+    expect(
+      a.decisions.filter((d) => d.kind === 'fence-waiting').map((d) => (d as { why: string }).why),
+    ).toContain('no quorum (1 of 3 alive, 2 needed)')
   })
 
   it('the minority side never fences', async () => {
