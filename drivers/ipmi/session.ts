@@ -563,8 +563,7 @@ export class IpmiSession {
         ),
       )
     }
-    // let the datagram leave before the socket goes
-    setImmediate(() => this.channel.close())
+    this.channel.close()
   }
 }
 

@@ -12,6 +12,8 @@ export class UdpChannel {
   private waiter: ((v: Buffer | Error | undefined) => void) | undefined
   private failure: FenceError | undefined
   private closed = false
+  /** Datagrams handed to the socket and not yet sent. */
+  private sending = 0
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -66,8 +68,11 @@ export class UdpChannel {
 
   send(bytes: Buffer): void {
     if (this.closed) return
+    this.sending++
     this.socket.send(bytes, (e) => {
+      this.sending--
       if (e && !this.closed) this.socket.emit('error', e)
+      if (this.closed && this.sending === 0) this.release()
     })
   }
 
@@ -95,10 +100,15 @@ export class UdpChannel {
     })
   }
 
+  /** Close once the datagrams already handed over have left (a last Close Session must go out). */
   close(): void {
     if (this.closed) return
     this.closed = true
     this.settle(new FenceError('CONNECTION_LOST', `${this.label}: channel closed`))
+    if (this.sending === 0) this.release()
+  }
+
+  private release(): void {
     try {
       this.socket.close()
     } catch {

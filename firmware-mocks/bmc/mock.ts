@@ -189,14 +189,10 @@ export class BmcMock implements MockDevice {
     try {
       out = this.handle(msg, peer)
     } catch (e) {
-      if (!(e instanceof IpmiCodecError)) throw e
-      this.record({
-        peer,
-        framing: 'v20',
-        kind: 'invalid',
-        answered: false,
-        note: `${e.reason}: ${e.message}`,
-      })
+      // a real BMC drops what it cannot read; a lab must not die of one odd datagram either
+      const note =
+        e instanceof IpmiCodecError ? `${e.reason}: ${e.message}` : `internal error: ${(e as Error).message}`
+      this.record({ peer, framing: 'v20', kind: 'invalid', answered: false, note })
       return
     }
     for (const o of out) this.send(o, rinfo, fault)
