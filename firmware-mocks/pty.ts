@@ -74,75 +74,85 @@ signal.signal(signal.SIGTERM, cleanup)
 signal.signal(signal.SIGINT, cleanup)
 if os.getppid() == 1:
     sys.exit(0)
-make()
-emit({'ready': True, 'tty': state['tty']})
-out = b''
-last = None
-ctlbuf = b''
-while True:
-    m = state['m']
-    p = select.poll()
-    p.register(m, 0)
-    hup = any(ev & select.POLLHUP for _, ev in p.poll(0))
-    dtr = False
-    baud = 0
-    if not hup:
-        try:
-            a = termios.tcgetattr(m)
-            baud = SPEEDS.get(a[5], -1)
-            dtr = a[5] != termios.B0
-        except termios.error:
-            hup = True
-    cur = (dtr, baud)
-    if cur != last:
-        last = cur
-        emit({'dtr': dtr, 'baud': baud})
-    if hup:
-        out = b''
-    p = select.poll()
-    p.register(0, select.POLLIN)
-    p.register(CTL, select.POLLIN)
-    if not hup:
-        p.register(m, select.POLLIN | (select.POLLOUT if out else 0))
-    for fd, ev in p.poll(10):
-        if fd == 0:
-            data = os.read(0, 65536)
-            if not data:
-                cleanup()
-            if not hup:
-                out += data
-        elif fd == CTL:
-            data = os.read(CTL, 4096)
-            if not data:
-                cleanup()
-            ctlbuf += data
-            while b'\n' in ctlbuf:
-                line, ctlbuf = ctlbuf.split(b'\n', 1)
-                if line.strip() == b'hangup':
-                    old = state['m']
-                    make()
-                    os.close(old)
-                    out = b''
-                    last = None
-                    emit({'hangup': True, 'tty': state['tty']})
-        elif fd == m:
-            if ev & select.POLLIN:
-                try:
-                    data = os.read(m, 65536)
-                    if data:
-                        os.write(1, data)
-                except OSError as e:
-                    if e.errno not in (errno.EIO, errno.EAGAIN):
-                        raise
-            if ev & select.POLLOUT and out:
-                try:
-                    n = os.write(m, out)
-                    out = out[n:]
-                except OSError as e:
-                    if e.errno == errno.EIO:
+def main():
+    make()
+    emit({'ready': True, 'tty': state['tty']})
+    out = b''
+    last = None
+    ctlbuf = b''
+    while True:
+        m = state['m']
+        p = select.poll()
+        p.register(m, 0)
+        hup = any(ev & select.POLLHUP for _, ev in p.poll(0))
+        dtr = False
+        baud = 0
+        if not hup:
+            try:
+                a = termios.tcgetattr(m)
+                baud = SPEEDS.get(a[5], -1)
+                dtr = a[5] != termios.B0
+            except termios.error:
+                hup = True
+        cur = (dtr, baud)
+        if cur != last:
+            last = cur
+            emit({'dtr': dtr, 'baud': baud})
+        if hup:
+            out = b''
+        p = select.poll()
+        p.register(0, select.POLLIN)
+        p.register(CTL, select.POLLIN)
+        if not hup:
+            p.register(m, select.POLLIN | (select.POLLOUT if out else 0))
+        for fd, ev in p.poll(10):
+            if fd == 0:
+                data = os.read(0, 65536)
+                if not data:
+                    cleanup()
+                if not hup:
+                    out += data
+            elif fd == CTL:
+                data = os.read(CTL, 4096)
+                if not data:
+                    cleanup()
+                ctlbuf += data
+                while b'\n' in ctlbuf:
+                    line, ctlbuf = ctlbuf.split(b'\n', 1)
+                    if line.strip() == b'hangup':
+                        old = state['m']
+                        make()
+                        os.close(old)
                         out = b''
-                    elif e.errno != errno.EAGAIN:
-                        raise
+                        last = None
+                        emit({'hangup': True, 'tty': state['tty']})
+            elif fd == m:
+                if ev & select.POLLIN:
+                    try:
+                        data = os.read(m, 65536)
+                        if data:
+                            os.write(1, data)
+                    except OSError as e:
+                        if e.errno not in (errno.EIO, errno.EAGAIN):
+                            raise
+                if ev & select.POLLOUT and out:
+                    try:
+                        n = os.write(m, out)
+                        out = out[n:]
+                    except OSError as e:
+                        if e.errno == errno.EIO:
+                            out = b''
+                        elif e.errno != errno.EAGAIN:
+                            raise
+try:
+    main()
+except BrokenPipeError:
+    pass
+except BaseException:
+    import traceback
+    traceback.print_exc()
+finally:
+    cleanup()  # the parent went away (EPIPE), an error: never leave the link behind
 `
 
 /** What the helper reports about the client side of the line. */

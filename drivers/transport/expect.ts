@@ -38,6 +38,8 @@ export interface SendStep {
   send: string
   /** Drop unread input first (stale answers to an abandoned command). */
   flushInput?: boolean
+  /** Write one byte at a time this far apart (APC Smart-UPS firmware loses typed-ahead bytes). */
+  charDelayMs?: number
 }
 
 export interface ExpectStep {
@@ -112,6 +114,7 @@ export function checkScript(script: Script, caps: Capabilities): string[] {
         at(i, 'send needs a non-empty string')
         continue
       }
+      if (step.charDelayMs !== undefined && !(step.charDelayMs >= 0)) at(i, 'charDelayMs must be 0 or more')
       for (const m of step.send.matchAll(/\{([^}]*)\}/g))
         if (!script.params.includes(m[1]!)) at(i, `send uses {${m[1]}}, not a parameter of this script`)
     } else if ('expect' in step) {
@@ -190,7 +193,13 @@ export async function runScript(
   for (const step of script.steps) {
     if ('send' in step) {
       if (step.flushInput) rx.flush()
-      await guard(stream.write(Buffer.from(render(step.send, params), 'latin1'), scriptSignal))
+      const bytes = Buffer.from(render(step.send, params), 'latin1')
+      if (!step.charDelayMs) await guard(stream.write(bytes, scriptSignal))
+      else
+        for (let i = 0; i < bytes.length; i++) {
+          if (i > 0) await guard(sleep(step.charDelayMs, scriptSignal))
+          await guard(stream.write(bytes.subarray(i, i + 1), scriptSignal))
+        }
     } else if ('delay' in step) {
       await guard(sleep(step.delay, scriptSignal))
     } else if ('hangup' in step) {

@@ -1,9 +1,6 @@
-import { mkdirSync } from 'node:fs'
-import net from 'node:net'
-import path from 'node:path'
 import type { Unit } from '../../protocols/rps10.js'
 import type { CommonLabSpec, MockDevice } from '../mock.js'
-import { PtyEndpoint } from '../pty.js'
+import { SerialLineEndpoint } from '../pty-line.js'
 import { DeviceSimulator, type PhysicalState } from '../simulator.js'
 import { type Rps10Firmware, Rps10Session } from './session.js'
 
@@ -22,11 +19,7 @@ export interface Rps10MockSpec extends Rps10Firmware {
 export class Rps10Mock implements MockDevice {
   readonly kind = 'rps10'
   readonly sim: DeviceSimulator
-  private pty: PtyEndpoint | undefined
-  private server: net.Server | undefined
-  private readonly sessions = new Set<Rps10Session>()
-  private readonly sockets = new Set<net.Socket>()
-  private port = 0
+  readonly line: SerialLineEndpoint
   private powerTimer: NodeJS.Timeout | undefined
   /** The last line events of every session (`dtr up`, `ready`, `request 0?`), oldest first. */
   readonly trace: string[] = []
@@ -37,7 +30,7 @@ export class Rps10Mock implements MockDevice {
 
   constructor(
     readonly id: string,
-    private readonly common: CommonLabSpec,
+    common: CommonLabSpec,
     readonly spec: Rps10MockSpec,
   ) {
     const plugs =
@@ -50,79 +43,23 @@ export class Rps10Mock implements MockDevice {
       cycleOffMs: spec.toggleDelayMs,
       initial: spec.explicitInitial ? common.initial : spec.powerUpState,
     })
+    this.line = new SerialLineEndpoint(common, (end) => new Rps10Session(this.sim, this.spec, end, this.note))
   }
 
   get endpoint(): string {
-    if (this.common.pty) return `pty:${this.common.pty}`
-    return `tcp://${this.address.host}:${this.port}`
+    return this.line.endpoint
   }
 
   get address(): { host: string; port: number } {
-    return { host: this.common.listen?.host ?? '127.0.0.1', port: this.port }
+    return this.line.address
   }
 
   get ptyPath(): string | undefined {
-    return this.common.pty
+    return this.line.ptyPath
   }
 
-  async start(): Promise<void> {
-    if (this.common.pty) await this.startPty(this.common.pty)
-    else await this.startTcp()
-  }
-
-  private async startPty(at: string): Promise<void> {
-    mkdirSync(path.dirname(at), { recursive: true })
-    const pty = new PtyEndpoint(at)
-    const session = new Rps10Session(
-      this.sim,
-      this.spec,
-      {
-        write: (b) => pty.write(b),
-        disconnect: () => pty.hangup(),
-      },
-      this.note,
-    )
-    pty.on('data', (b) => session.receive(b))
-    pty.on('line', (s) => {
-      session.setClientBaud(s.baud)
-      session.setDtr(s.dtr)
-    })
-    pty.on('hangup', () => session.setDtr(false))
-    await pty.start()
-    this.pty = pty
-    this.sessions.add(session)
-  }
-
-  private async startTcp(): Promise<void> {
-    const server = net.createServer((socket) => {
-      this.sockets.add(socket)
-      socket.setNoDelay(true)
-      const session = new Rps10Session(
-        this.sim,
-        this.spec,
-        {
-          write: (b) => socket.writable && socket.write(b),
-          disconnect: () => socket.destroy(),
-        },
-        this.note,
-      )
-      this.sessions.add(session)
-      socket.on('data', (b: Buffer) => session.receive(b))
-      socket.on('error', () => {})
-      socket.on('close', () => {
-        session.close()
-        this.sessions.delete(session)
-        this.sockets.delete(socket)
-      })
-      // A terminal server opens the port for a connection, raising DTR: the unit says Ready.
-      session.setDtr(true)
-    })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.common.listen?.port ?? 0, this.common.listen?.host ?? '127.0.0.1', () => resolve())
-    })
-    this.port = (server.address() as net.AddressInfo).port
-    this.server = server
+  start(): Promise<void> {
+    return this.line.start()
   }
 
   /**
@@ -131,7 +68,7 @@ export class Rps10Mock implements MockDevice {
    * see docs/drivers/rps10.md.
    */
   powerFail(offMs: number): void {
-    for (const s of this.sessions) s.reset()
+    for (const s of this.line.sessions) (s as Rps10Session).reset()
     for (const id of this.sim.plugIds()) this.sim.setPhysical(id, 'off')
     if (this.powerTimer) clearTimeout(this.powerTimer)
     this.powerTimer = setTimeout(() => {
@@ -146,21 +83,13 @@ export class Rps10Mock implements MockDevice {
       toggleDelayMs: this.spec.toggleDelayMs,
       powerUpState: this.spec.powerUpState,
       units: this.sim.plugIds() as Unit[],
-      ...(this.pty ? { tty: this.pty.tty, clientLine: this.pty.line } : {}),
+      ...this.line.info(),
     }
   }
 
   async stop(): Promise<void> {
     if (this.powerTimer) clearTimeout(this.powerTimer)
-    for (const s of this.sessions) s.close()
-    this.sessions.clear()
-    for (const s of this.sockets) s.destroy()
     this.sim.close()
-    const pty = this.pty
-    this.pty = undefined
-    await pty?.stop()
-    const server = this.server
-    this.server = undefined
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+    await this.line.stop()
   }
 }

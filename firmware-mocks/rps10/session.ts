@@ -9,8 +9,9 @@ import {
   plugLine,
   scanRequests,
 } from '../../protocols/rps10.js'
+import type { LineEnd, SerialSession } from '../pty-line.js'
 import { type DeviceSimulator, garbleBytes } from '../simulator.js'
-import { PacedWriter } from './paced-writer.js'
+import { PacedWriter } from '../pty-pacing.js'
 
 /** The unit's settings: what the DIP switches and the firmware decide. */
 export interface Rps10Firmware {
@@ -27,19 +28,12 @@ export interface Rps10Firmware {
   paced: boolean
 }
 
-/** Where a session's bytes go: the client's end of the cable. */
-export interface LineEnd {
-  write(bytes: Buffer): void
-  /** The `disconnect` fault: the line goes away (TCP closed, pty hung up). */
-  disconnect(): void
-}
-
 /**
  * The unit chain's serial interface on one line: reads requests, honours DTR (held in reset
  * while low; `RPS-10 Ready` after it rises), runs one command at a time and answers with the
  * unit's lines. The outlets live in the shared DeviceSimulator (one relay per unit).
  */
-export class Rps10Session {
+export class Rps10Session implements SerialSession {
   private rx: Buffer = Buffer.alloc(0)
   private dtr = false
   private baudOk = true

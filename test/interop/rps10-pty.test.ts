@@ -31,7 +31,7 @@ describe('pty helper lifetime', () => {
     const rig = await startRps10({ pty: '{tmp}/rps0', plugs: 1 })
     const link = rig.mock.ptyPath!
     expect(lstatSync(link).isSymbolicLink()).toBe(true)
-    const pid = (rig.mock as unknown as { pty: { child: { pid: number } } }).pty.child.pid
+    const pid = (rig.mock.line.ptyEndpoint as unknown as { child: { pid: number } }).child.pid
     expect(alive(pid)).toBe(true)
     await rig.stop()
     expect(await until(() => !alive(pid))).toBe(true)
