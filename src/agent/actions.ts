@@ -56,6 +56,13 @@ class Budget {
 
 const nodePath = (node: string) => `/v1/nodes/${encodeURIComponent(node)}`
 
+/**
+ * The engine reads back until the state is right or the deadline passes, so a read-back that
+ * never came right (VERIFY_FAILED) is fence-agents' "Timed out waiting to power OFF" too.
+ */
+const timedOut = (r: NodeResult): boolean =>
+  r.error?.code === 'DEADLINE_EXCEEDED' || r.error?.code === 'VERIFY_FAILED'
+
 export async function runAction(ctx: ActionContext): Promise<ExitCode> {
   const { o } = ctx
   switch (o.action) {
@@ -156,9 +163,8 @@ async function fence(ctx: ActionContext, action: 'off' | 'reboot'): Promise<Exit
   }
   const r = resultOf(op, node)
   if (op.status !== 'succeeded' || r.outcome !== 'success') {
-    const timedOut = r.error?.code === 'DEADLINE_EXCEEDED'
     throw new AgentFailure(
-      `${timedOut ? `Timed out waiting to power OFF node ${node} (power_timeout ${fmt(o.powerTimeoutMs)})` : `fencing node ${node} (${action}) failed`}: ${describeFailure(r)} (operation ${op.id})`,
+      `${timedOut(r) ? `Timed out waiting to power OFF node ${node} (power_timeout ${fmt(o.powerTimeoutMs)})` : `fencing node ${node} (${action}) failed`}: ${describeFailure(r)} (operation ${op.id})`,
     )
   }
   if (action === 'off') {
@@ -201,9 +207,8 @@ async function powerOn(ctx: ActionContext): Promise<ExitCode> {
   }
   const r = resultOf(op, node)
   if (op.status !== 'succeeded' || r.outcome !== 'success') {
-    const timedOut = r.error?.code === 'DEADLINE_EXCEEDED'
     throw new AgentFailure(
-      `${timedOut ? `Timed out waiting to power ON node ${node}` : `power-on of node ${node} failed`}: ${describeFailure(r)} (operation ${op.id})`,
+      `${timedOut(r) ? `Timed out waiting to power ON node ${node}` : `power-on of node ${node} failed`}: ${describeFailure(r)} (operation ${op.id})`,
     )
   }
   io.out(r.already ? 'Success: Already ON' : 'Success: Powered ON')
