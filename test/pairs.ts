@@ -71,7 +71,15 @@ export const PAIRS: DriverMockPair[] = [
       plugs: 8,
       cycleOff: '200ms',
       snmp: {
-        users: [{ name: 'fence', authProtocol: 'sha256', authKey: 'fence-auth-key', privProtocol: 'aes', privKey: 'fence-priv-key' }],
+        users: [
+          {
+            name: 'fence',
+            authProtocol: 'sha256',
+            authKey: 'fence-auth-key',
+            privProtocol: 'aes',
+            privKey: 'fence-priv-key',
+          },
+        ],
       },
     },
     plugs: ['5', '6', '7'],
@@ -99,4 +107,19 @@ export const PAIRS: DriverMockPair[] = [
     deviceCycle: true,
     driverOverrides: { version: '1', deviceCycle: true, timeout: '300ms', retries: 1 },
   },
+  // BMCs over IPMI v2.0 / RMCP+ (ipmi ↔ bmc): a single-target device, one plug, chassis
+  ...[17, 3].map((suite) => ({
+    name: `ipmi-suite${suite}`,
+    lab: { kind: 'bmc', listen: '127.0.0.1:0', cipherSuites: [17, 3] },
+    plugs: ['chassis'],
+    deviceCycle: true,
+    driverOverrides: {
+      cipherSuite: suite,
+      deviceCycle: true,
+      unreachableTimeout: '600ms',
+      requestTimeout: '600ms',
+    },
+    // a session is eight round trips (a fence-reboot five sessions); a lie waits out the deadline
+    deadlineMs: 6000,
+  })),
 ]
