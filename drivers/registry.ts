@@ -4,11 +4,12 @@
  */
 import { dummyDriver } from './dummy/index.js'
 import { rps10Driver } from './rps10/index.js'
+import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
 import { wtiSnmpDriver } from './wti-snmp/index.js'
 import { ipmiDriver } from './ipmi/index.js'
 import type { DriverFactory } from './driver.js'
 
 export const DRIVERS: ReadonlyMap<string, DriverFactory<any>> = new Map<string, DriverFactory<any>>(
-  [dummyDriver, rps10Driver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver].map((d) => [d.kind, d]),
+  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver].map((d) => [d.kind, d]),
 )

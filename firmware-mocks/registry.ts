@@ -4,11 +4,12 @@
  */
 import { dummyMock } from './dummy/index.js'
 import { rps10Mock } from './rps10/index.js'
+import { smartUpsMock } from './apc-smartups/index.js'
 import { apcPduMock } from './apc-pdu/index.js'
 import { wtiPduMock } from './wti-pdu/index.js'
 import { bmcMock } from './bmc/index.js'
 import type { MockFactory } from './mock.js'
 
 export const MOCKS: ReadonlyMap<string, MockFactory<any>> = new Map<string, MockFactory<any>>(
-  [dummyMock, rps10Mock, apcPduMock, wtiPduMock, bmcMock].map((m) => [m.kind, m]),
+  [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock].map((m) => [m.kind, m]),
 )

@@ -1,0 +1,104 @@
+import { REG1_LOAD_OFF, parseRegister } from '../../protocols/apc-smart.js'
+import { FenceError } from '../../src/core/errors.js'
+import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import type { Call, PlugInfo, PowerDriver } from '../driver.js'
+import type { ByteStream } from '../transport/byte-stream.js'
+import { TcpByteStream } from '../transport/byte-stream-tcp.js'
+import { ExpectLine } from '../transport/expect-line.js'
+import { type Script, type ScriptResult, checkScript } from '../transport/expect.js'
+import { SerialStream } from '../transport/serial-stream.js'
+import { type SmartUpsTiming, cycleScript, handshakeScript, loadScript, statusScript } from './scripts.js'
+
+export const LOAD = 'load'
+
+export interface SmartUpsConfig extends SmartUpsTiming {
+  port?: string
+  server?: { host: string; port: number }
+  baud: number
+  connectTimeoutMs: number
+  /** May the UPS's own shutdown-and-return (`@000`) serve an operator's cycle? Never a fence. */
+  deviceCycle: boolean
+}
+
+/**
+ * An APC Smart-UPS as a single-plug power switch (plug `load`): load off (`Z` twice), load on
+ * (^N twice), state from register 1. Same expect engine and transports as the RPS-10.
+ */
+export class SmartUpsDriver implements PowerDriver {
+  readonly kind = 'apc-smartups'
+  private readonly line: ExpectLine
+  private readonly scripts: Record<'status' | 'on' | 'off' | 'cycle', Script>
+
+  constructor(
+    private readonly cfg: SmartUpsConfig,
+    private readonly deviceId: string,
+    stream: ByteStream = makeStream(cfg),
+  ) {
+    this.scripts = {
+      status: statusScript(cfg),
+      on: loadScript('on', cfg),
+      off: loadScript('off', cfg),
+      cycle: cycleScript(cfg),
+    }
+    const handshake = handshakeScript(cfg)
+    const problems = [handshake, ...Object.values(this.scripts)].flatMap((s) =>
+      checkScript(s, { hangup: !!stream.hangup }),
+    )
+    if (problems.length)
+      throw new FenceError('CONFIG_INVALID', `${deviceId}: apc-smartups scripts: ${problems.join('; ')}`)
+    this.line = new ExpectLine({ stream, handshake, commandGapMs: 0 })
+  }
+
+  private plug(plug: string): void {
+    if (plug !== LOAD)
+      throw new FenceError('NO_SUCH_PLUG', `${this.deviceId}: a UPS has one plug, '${LOAD}'; got '${plug}'`)
+  }
+
+  private async run(name: keyof SmartUpsDriver['scripts'], call: Call): Promise<ScriptResult> {
+    try {
+      return await this.line.run(this.scripts[name], {}, call.signal)
+    } catch (e) {
+      if (e instanceof FenceError) throw new FenceError(e.code, `${this.deviceId}: ${e.message}`, e.details)
+      throw e
+    }
+  }
+
+  async plugs(_call: Call): Promise<PlugInfo[]> {
+    return [{ id: LOAD, name: 'UPS load' }]
+  }
+
+  async status(plugs: readonly string[], call: Call): Promise<Map<string, PowerState>> {
+    for (const p of plugs) this.plug(p)
+    const out = new Map<string, PowerState>()
+    if (plugs.length === 0) return out
+    const r = await this.run('status', call)
+    const reg = parseRegister(r.vars.reg ?? '')
+    out.set(LOAD, reg === null ? 'unknown' : reg & REG1_LOAD_OFF ? 'off' : 'on')
+    return out
+  }
+
+  async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
+    this.plug(plug)
+    if (action === 'cycle' && !this.cfg.deviceCycle)
+      throw new FenceError(
+        'UNSUPPORTED_ACTION',
+        `${this.deviceId}: the UPS's own shutdown-and-return is not enabled (deviceCycle: true)`,
+      )
+    await this.run(action, call)
+  }
+
+  async close(): Promise<void> {
+    await this.line.close()
+  }
+}
+
+export function makeStream(cfg: SmartUpsConfig): ByteStream {
+  if (cfg.port) return new SerialStream({ path: cfg.port, baud: cfg.baud })
+  if (cfg.server)
+    return new TcpByteStream({
+      host: cfg.server.host,
+      port: cfg.server.port,
+      connectTimeoutMs: cfg.connectTimeoutMs,
+    })
+  throw new FenceError('CONFIG_INVALID', 'apc-smartups: give port (a tty) or server (host:port)')
+}
