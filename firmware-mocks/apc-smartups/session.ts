@@ -108,54 +108,55 @@ export class SmartUpsSession implements SerialSession {
       if (d.delayMs > 0) this.later(d.delayMs, () => this.out.write(out))
       else this.out.write(out)
     }
+    const reply = this.execute(cmd)
+    if (reply !== undefined) say(reply)
+  }
+
+  /** Act on one command; the reply line, or undefined for none. */
+  private execute(cmd: string): string | undefined {
     const ups = this.ups
     const loadOff = ups.sim.state(LOAD) === 'off'
     switch (cmd) {
       case CMD.smartMode:
         this.smart = true
-        return say(SMART_OK)
+        return SMART_OK
       case CMD.status:
-        return say(formatRegister(ups.onBattery ? STATUS.onBattery : STATUS.onLine))
+        return formatRegister(ups.onBattery ? STATUS.onBattery : STATUS.onLine)
       case CMD.register1:
-        return say(formatRegister(loadOff ? REG1_LOAD_OFF : 0))
+        return formatRegister(loadOff ? REG1_LOAD_OFF : 0)
       case CMD.register3:
-        return say(formatRegister(ups.resetting ? REG3_RESET : 0))
+        return formatRegister(ups.resetting ? REG3_RESET : 0)
       case CMD.shutdownDelay:
         this.lastVar = 'p'
-        return say(ups.shutdownDelays[ups.shutdownIdx]!)
+        return ups.shutdownDelays[ups.shutdownIdx]!
       case CMD.wakeupDelay:
         this.lastVar = 'r'
-        return say(ups.wakeupDelays[ups.wakeupIdx]!)
+        return ups.wakeupDelays[ups.wakeupIdx]!
       case CMD.next:
         if (this.lastVar === 'p') ups.shutdownIdx = (ups.shutdownIdx + 1) % ups.shutdownDelays.length
         else if (this.lastVar === 'r') ups.wakeupIdx = (ups.wakeupIdx + 1) % ups.wakeupDelays.length
-        else return say('NO')
-        return say('OK')
+        else return 'NO'
+        return 'OK'
       case CMD.loadOff:
       case CMD.loadOn: {
         const now = performance.now()
         const armed = ups.armed
         ups.armed = { cmd, at: now }
         // the second byte of the pair, late enough: act (a lying UPS acknowledges and does nothing)
-        if (!armed || armed.cmd !== cmd || now - armed.at < REPEAT_MIN_MS || now - armed.at > 10_000) return
+        if (!armed || armed.cmd !== cmd || now - armed.at < REPEAT_MIN_MS || now - armed.at > 10_000)
+          return undefined
         ups.armed = undefined
         ups.sim.command(LOAD, cmd === CMD.loadOff ? 'off' : 'on')
-        if (cmd === CMD.loadOff) say('OK')
-        return
+        return cmd === CMD.loadOff ? 'OK' : undefined
       }
       case CMD.shutdownOnBattery:
-        if (!ups.onBattery || loadOff || ups.resetting) return say(NOT_AVAILABLE)
-        say('OK')
+        if (!ups.onBattery || loadOff || ups.resetting) return NOT_AVAILABLE
         this.shutdown(false)
-        return
+        return 'OK'
       default:
-        if (cmd.startsWith('@')) {
-          if (loadOff || ups.resetting) return say(NOT_AVAILABLE)
-          say('OK')
-          this.shutdown(true)
-          return
-        }
-        return say(NOT_AVAILABLE)
+        if (!cmd.startsWith('@') || loadOff || ups.resetting) return NOT_AVAILABLE
+        this.shutdown(true)
+        return 'OK'
     }
   }
 

@@ -26,7 +26,7 @@ const call = (ms = 10_000) => ({ signal: AbortSignal.timeout(ms) })
 
 async function start(lab: Record<string, unknown>, overrides: Record<string, unknown> = {}): Promise<Rig> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fg-ups-'))
-  const section = { kind: 'apc-smartups', initial: 'on', ...lab }
+  const section: Record<string, unknown> = { kind: 'apc-smartups', initial: 'on', ...lab }
   if (typeof section.pty === 'string') section.pty = section.pty.replace('{tmp}', dir)
   const { lab: spec, problems } = readLab({ devices: { ups: section } })
   if (problems.length) throw new Error(JSON.stringify(problems))
