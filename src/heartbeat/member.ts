@@ -6,7 +6,15 @@ import type { HeartbeatConfig } from './config.js'
 import { FencePolicy } from './fence-policy.js'
 import { type Frames, type Link, UcastHub, createLink } from './links.js'
 import { Membership, type NodeView } from './membership.js'
-import { type Control, type Sender, nakRexmitMsg, readControl, shutdoneMsg, statusMsg } from './message.js'
+import {
+  type Control,
+  type Sender,
+  nakRexmitMsg,
+  readControl,
+  resourcesHeldMsg,
+  shutdoneMsg,
+  statusMsg,
+} from './message.js'
 import type { DropCounts, FromWorker, HeartbeatSnapshot, ToWorker } from './protocol.js'
 import { PeerGenerations, bumpGeneration } from './state.js'
 
@@ -204,21 +212,29 @@ export class HeartbeatMember {
   private receive(link: string, packet: Buffer): void {
     if (this.stopped) return
     let ctrl: Control | undefined
+    let reason: string | undefined
     try {
       const msg = decode(packet)
       const verdict = this.auth.verify(msg.auth, msg.signed)
-      if (verdict !== 'ok') return this.drop(link, `auth-${verdict}`)
-      ctrl = readControl(msg.fields)
+      if (verdict !== 'ok') reason = `auth-${verdict}`
+      else ctrl = readControl(msg.fields)
     } catch (e) {
-      return this.drop(link, e instanceof DecodeError ? e.reason : 'malformed')
+      reason = e instanceof DecodeError ? e.reason : 'malformed'
     }
-    if (!ctrl) return this.drop(link, 'missing-fields')
+    if (!ctrl) {
+      this.drop(link, reason ?? 'missing-fields')
+      return
+    }
     const v = this.membership.receive(link, ctrl, performance.now())
     if (!v.accepted) {
       if (v.reason !== 'own') this.drop(link, v.reason)
       return
     }
     if (ctrl.type === 'NS_rexmit' && ctrl.dest === this.config.node) this.rexmit(ctrl)
+    if (ctrl.type === 'starting' && v.fresh) {
+      const seq = ++this.seq
+      this.broadcast(seq, this.frames(resourcesHeldMsg(this.sender, seq, this.load())))
+    }
     this.persistGenerations()
     this.scheduleCheck()
   }

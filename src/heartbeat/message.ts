@@ -117,6 +117,20 @@ export function shutdoneMsg(s: Sender, seq: number, loadavg: string): HaMsg {
   return addControl(new HaMsg().add('t', 'shutdone').add('st', 'dead'), s, seq, loadavg)
 }
 
+/**
+ * Our answer to a heartbeat R1 peer's `t=starting` (its resource handshake, nice_failback): we
+ * hold only our own resources (none) and are stable. Without it a heartbeat node waits for us
+ * forever, and even its clean shutdown is delayed "until current resource activity finishes".
+ */
+export function resourcesHeldMsg(s: Sender, seq: number, loadavg: string): HaMsg {
+  return addControl(
+    new HaMsg().add('t', 'resource').add('rsc_hold', 'local').add('rtype', 'full').add('isstable', '1'),
+    s,
+    seq,
+    loadavg,
+  )
+}
+
 /** Our answer when a peer asks for a packet we no longer hold (heartbeat: "Irretrievably lost"). */
 export function nakRexmitMsg(s: Sender, dest: string, firstseq: number): HaMsg {
   return addControl(
