@@ -32,7 +32,7 @@ async function start(lab: Record<string, unknown>, overrides: Record<string, unk
   if (problems.length) throw new Error(JSON.stringify(problems))
   const started = await Lab.start(spec)
   const { driver: _k, ...drv } = started.driverSections().ups!
-  const { config, problems: dp } = smartUpsDriver.validate({ repeatGap: '1500ms', ...drv, ...overrides })
+  const { config, problems: dp } = smartUpsDriver.validate({ repeatGap: '1700ms', ...drv, ...overrides })
   if (dp.length) throw new Error(JSON.stringify(dp))
   const driver = smartUpsDriver.create(config, { deviceId: 'ups', readSecret: () => '', log: () => {} })
   return {
@@ -154,7 +154,7 @@ describe('apc-smartups driver: faults and the device cycle', () => {
     gw = await startTestGateway({
       devices: { ups: { kind: 'apc-smartups', listen: '127.0.0.1:0', initial: 'on' } },
       nodes: { node1: { plugs: ['ups'] } },
-      driverOverrides: { ups: { repeatGap: '1500ms' } },
+      driverOverrides: { ups: { repeatGap: '1700ms' } },
     })
     const op = await gw.engine.fence('node1', 'off', { initiator: FENCER, timeoutMs: 15_000 })
     expect(op.results[0]).toMatchObject({ outcome: 'success', state: 'off' })
