@@ -165,7 +165,6 @@ function driver(overrides: Record<string, unknown> = {}): ApcSnmpDriver {
 }
 
 const call = () => ({ signal: AbortSignal.timeout(5000) })
-const STATE = '1.3.6.1.4.1.318.1.1.12.3.5.1.1.4'
 /** Answer every GET with these varbinds for the asked OIDs (f gets the OID and its outlet). */
 const each =
   (f: (o: string, n: number) => Buffer): Answer =>
