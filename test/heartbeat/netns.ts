@@ -136,11 +136,12 @@ export class MemberProc {
     readonly name: string,
     ns: string,
     specFile: string,
+    /** Shell run first in the member's pid namespace (background what must keep running). */
     extraPidNsCommand?: string,
   ) {
     // own pid namespace: the guard must see the processes of this "machine" only; sh stays
     // pid 1 (a pid 1 cannot be killed from inside), and the namespace dies with unshare
-    const script = `${extraPidNsCommand ? `${extraPidNsCommand} & ` : ''}node ${memberMain()} ${specFile}; exit $?`
+    const script = `${extraPidNsCommand ? `${extraPidNsCommand}\n` : ''}node ${memberMain()} ${specFile}; exit $?`
     this.proc = spawn(
       'ip',
       ['netns', 'exec', ns, 'unshare', '-p', '-f', '--mount-proc', '--kill-child', 'sh', '-c', script],
