@@ -1,4 +1,4 @@
-import { chmodSync, writeFileSync } from 'node:fs'
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { PhysicalState } from '../../firmware-mocks/simulator.js'
@@ -134,6 +134,16 @@ describe('off, on, reboot, status through the gateway', () => {
       argv: ['-o', 'status', '-n', 'node1', `--url=${g.url}`, '--token-file', g.tokenFile.pacemaker!],
     })
     expect(r).toMatchObject({ code: 0, stdout: 'Status: ON\n' })
+  })
+
+  it('debug_file gets every request, never the token', async () => {
+    const file = path.join(g.gw.dir, 'agent-debug.log')
+    const r = await agent({ action: 'status', plug: 'node1', debug_file: file })
+    expect(r).toMatchObject({ code: 0, stdout: 'Status: ON\n', stderr: '' })
+    const log = readFileSync(file, 'utf8')
+    expect(log).toMatch(/fence_fencegate\[\d+\] GET \/v1\/nodes\/node1 -> 200 in \d+ ms/)
+    expect(log).toMatch(/stdout: Status: ON/)
+    expect(log).not.toContain(readFileSync(g.tokenFile.pacemaker!, 'utf8').trim())
   })
 
   it('password_script gives the token', async () => {

@@ -87,6 +87,8 @@ export async function startAgentGateway(opts: {
   engine?: Record<string, unknown>
   simulated?: boolean
   listen?: { host: string; port: number }
+  /** PEM files: the gateway serves HTTPS. */
+  tls?: { cert: string; key: string }
 }): Promise<AgentGateway> {
   const secrets = opts.tokens.map((t) => ({ ...t, value: randomBytes(24).toString('base64url') }))
   const gw = await startTestGateway({
@@ -95,6 +97,7 @@ export async function startAgentGateway(opts: {
     ...(opts.engine ? { engine: opts.engine } : {}),
     extra: {
       ...(opts.simulated ? { simulated: true } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
       auth: {
         tokens: secrets.map((t) => ({
           name: t.name,

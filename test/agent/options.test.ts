@@ -226,6 +226,23 @@ describe('bad values: clear problems naming the option and what was expected', (
   })
 })
 
+describe('help and version (getopt only)', () => {
+  it('-h prints every option, -V the version; both exit 0 without a token', async () => {
+    const h = await run('', ['-h'])
+    expect(h.code).toBe(0)
+    expect(h.out).toMatch(/^Usage: fence_fencegate \[options\]/)
+    for (const flag of [
+      '-o, --action=[action]',
+      '--url=[url]',
+      '-n, --plug=[node]',
+      '--power-timeout=[seconds]',
+    ])
+      expect(h.out).toContain(flag)
+    const v = await run('', ['-V'])
+    expect(v).toMatchObject({ code: 0, out: expect.stringMatching(/^fence_fencegate \d+\.\d+\.\d+$/) })
+  })
+})
+
 describe('validate-all', () => {
   it('passes with a safe token file, without contacting the gateway', async () => {
     const r = await run(`action=validate-all\ntoken_file=${token}\nurl=http://127.0.0.1:1\n`)
