@@ -3,19 +3,14 @@ import { FenceError } from '../../src/core/errors.js'
 import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import type { Call, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
-import { TcpByteStream } from '../transport/byte-stream-tcp.js'
 import { ExpectLine } from '../transport/expect-line.js'
 import { type Script, type ScriptResult, checkScript } from '../transport/expect.js'
-import { SerialStream } from '../transport/serial-stream.js'
+import { type SerialTarget, openSerialTarget } from '../transport/serial-target.js'
 import { type SmartUpsTiming, cycleScript, handshakeScript, loadScript, statusScript } from './scripts.js'
 
 export const LOAD = 'load'
 
-export interface SmartUpsConfig extends SmartUpsTiming {
-  port?: string
-  server?: { host: string; port: number }
-  baud: number
-  connectTimeoutMs: number
+export interface SmartUpsConfig extends SmartUpsTiming, SerialTarget {
   /** May the UPS's own shutdown-and-return (`@000`) serve an operator's cycle? Never a fence. */
   deviceCycle: boolean
 }
@@ -32,7 +27,7 @@ export class SmartUpsDriver implements PowerDriver {
   constructor(
     private readonly cfg: SmartUpsConfig,
     private readonly deviceId: string,
-    stream: ByteStream = makeStream(cfg),
+    stream: ByteStream = openSerialTarget(cfg),
   ) {
     this.scripts = {
       status: statusScript(cfg),
@@ -90,15 +85,4 @@ export class SmartUpsDriver implements PowerDriver {
   async close(): Promise<void> {
     await this.line.close()
   }
-}
-
-export function makeStream(cfg: SmartUpsConfig): ByteStream {
-  if (cfg.port) return new SerialStream({ path: cfg.port, baud: cfg.baud })
-  if (cfg.server)
-    return new TcpByteStream({
-      host: cfg.server.host,
-      port: cfg.server.port,
-      connectTimeoutMs: cfg.connectTimeoutMs,
-    })
-  throw new FenceError('CONFIG_INVALID', 'apc-smartups: give port (a tty) or server (host:port)')
 }

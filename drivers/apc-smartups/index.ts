@@ -1,6 +1,7 @@
 import { Fields } from '../../src/config/fields.js'
 import { DEFAULT_BAUD, REPEAT_MIN_MS } from '../../protocols/apc-smart.js'
-import type { DriverFactory, FieldProblem } from '../driver.js'
+import type { DriverFactory } from '../driver.js'
+import { readSerialTarget } from '../transport/serial-target.js'
 import { LOAD, type SmartUpsConfig, SmartUpsDriver } from './driver.js'
 
 export const smartUpsDriver: DriverFactory<SmartUpsConfig> = {
@@ -11,24 +12,16 @@ export const smartUpsDriver: DriverFactory<SmartUpsConfig> = {
   deviceCycleAllowed: (c) => c.deviceCycle,
   validate(section) {
     const f = new Fields(section)
-    const problems: FieldProblem[] = []
-    const port = f.optStr('port')
-    f.mark('server')
-    const server = f.has('server') ? f.hostPort('server') : undefined
-    if (!port && !server)
-      problems.push({
-        path: ['port'],
-        message: 'required: port (a tty such as /dev/ttyS0) or server (HOST:PORT)',
-      })
-    if (port && server) problems.push({ path: ['server'], message: 'give port or server, not both' })
+    const { target, problems } = readSerialTarget(f, {
+      baud: DEFAULT_BAUD,
+      isBaud: (b) => [1200, 2400, 4800, 9600].includes(b),
+      baudHint: 'a Smart-UPS runs at 2400 baud (some at 1200-9600)',
+    })
     const config: SmartUpsConfig = {
-      port,
-      server,
-      baud: f.int('baud', { default: DEFAULT_BAUD, min: 1200, max: 19_200 }),
+      ...target,
       charDelayMs: f.duration('charDelay', 50, { max: 1000 }),
       repeatGapMs: f.duration('repeatGap', 2000, { min: REPEAT_MIN_MS, max: 10_000 }),
       replyTimeoutMs: f.duration('replyTimeout', 3000, { min: 50, max: 60_000 }),
-      connectTimeoutMs: f.duration('connectTimeout', 2000, { min: 1 }),
       deviceCycle: f.bool('deviceCycle', false),
     }
     f.noOthers()

@@ -3,10 +3,9 @@ import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import { type Address, type Unit, isUnit } from '../../protocols/rps10.js'
 import type { Call, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
-import { TcpByteStream } from '../transport/byte-stream-tcp.js'
 import { ExpectLine } from '../transport/expect-line.js'
 import { type Script, type ScriptResult, checkScript } from '../transport/expect.js'
-import { SerialStream } from '../transport/serial-stream.js'
+import { type SerialTarget, openSerialTarget } from '../transport/serial-target.js'
 import {
   type Rps10Cmd,
   bannerHandshake,
@@ -18,12 +17,7 @@ import {
 
 export type Rps10Handshake = 'dtr' | 'banner' | 'none'
 
-export interface Rps10Config {
-  /** Local tty (`/dev/ttyS1`), or absent when `server` is given. */
-  port?: string
-  /** Raw TCP terminal server (`host:port`), or absent when `port` is given. */
-  server?: { host: string; port: number }
-  baud: 9600 | 2400
+export interface Rps10Config extends SerialTarget {
   handshake: Rps10Handshake
   /** How long DTR stays low in the reset. */
   dtrLowMs: number
@@ -39,7 +33,6 @@ export interface Rps10Config {
   replyTimeoutMs: number
   /** The unit's toggle delay (DIP switch: 5 or 10 s), to bound the wait of a device cycle. */
   toggleDelayMs: number
-  connectTimeoutMs: number
   /** May the unit's own toggle (`T`) serve an operator's cycle? Never used for fencing. */
   deviceCycle: boolean
 }
@@ -57,7 +50,7 @@ export class Rps10Driver implements PowerDriver {
   constructor(
     private readonly cfg: Rps10Config,
     private readonly deviceId: string,
-    stream: ByteStream = makeStream(cfg),
+    stream: ByteStream = openSerialTarget(cfg),
   ) {
     const reply = cfg.replyTimeoutMs
     this.scripts = {
@@ -163,15 +156,4 @@ export class Rps10Driver implements PowerDriver {
   async close(): Promise<void> {
     await this.line.close()
   }
-}
-
-export function makeStream(cfg: Rps10Config): ByteStream {
-  if (cfg.port) return new SerialStream({ path: cfg.port, baud: cfg.baud })
-  if (cfg.server)
-    return new TcpByteStream({
-      host: cfg.server.host,
-      port: cfg.server.port,
-      connectTimeoutMs: cfg.connectTimeoutMs,
-    })
-  throw new FenceError('CONFIG_INVALID', 'rps10: give port (a tty) or server (host:port)')
 }

@@ -8,8 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Rps10Driver } from '../../drivers/rps10/driver.js'
 import { rps10Driver } from '../../drivers/rps10/index.js'
 import { scanRequests } from '../../protocols/rps10.js'
-import { FenceError } from '../../src/core/errors.js'
-import { call } from './rps10-lab.js'
+import { call, failure } from './rps10-lab.js'
 
 /**
  * A scripted "unit" that answers what each test tells it to — garbage, half lines, silence,
@@ -100,16 +99,6 @@ async function ttyFake(respond: Responder): Promise<Fake> {
       rmSync(dir, { recursive: true, force: true })
     },
   }
-}
-
-async function failure(p: Promise<unknown>): Promise<FenceError> {
-  try {
-    await p
-  } catch (e) {
-    expect(e).toBeInstanceOf(FenceError)
-    return e as FenceError
-  }
-  throw new Error('expected a failure, got success')
 }
 
 let fake: Fake | undefined

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { FenceError } from '../../src/core/errors.js'
 import { PAIRS } from '../pairs.js'
-import { type Rps10Rig, call, startRps10 } from './rps10-lab.js'
+import { type Rps10Rig, call, failure, startRps10 } from './rps10-lab.js'
 
 /**
  * The shared faults against the rps10 pairs of test/pairs.ts, over both transports: every fault
@@ -12,16 +11,6 @@ afterEach(async () => {
   await rig?.stop()
   rig = undefined
 })
-
-async function failure(p: Promise<unknown>): Promise<FenceError> {
-  try {
-    await p
-  } catch (e) {
-    expect(e).toBeInstanceOf(FenceError)
-    return e as FenceError
-  }
-  throw new Error('expected a failure, got success')
-}
 
 for (const pair of PAIRS.filter((p) => p.name.startsWith('rps10-'))) {
   const start = () => {

@@ -6,6 +6,7 @@ import type { Rps10Driver } from '../../drivers/rps10/driver.js'
 import { readLab } from '../../firmware-mocks/lab-file.js'
 import { Lab } from '../../firmware-mocks/lab.js'
 import type { Rps10Mock } from '../../firmware-mocks/rps10/mock.js'
+import { FenceError } from '../../src/core/errors.js'
 
 /** A started RPS-10 mock and a driver that reaches it; `stop()` ends both and removes the temp dir. */
 export interface Rps10Rig {
@@ -51,4 +52,15 @@ export async function startRps10(
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** The call's rejection, asserted to be a FenceError (a success fails the test). */
+export async function failure(p: Promise<unknown>): Promise<FenceError> {
+  try {
+    await p
+  } catch (e) {
+    if (e instanceof FenceError) return e
+    throw e
+  }
+  throw new Error('expected a failure, got success')
 }
