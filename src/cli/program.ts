@@ -42,9 +42,15 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
   clientOptions(
     program.command('status').description('read the power state of nodes now (exit 1 if any reads unknown)'),
   )
-    .argument('<targets...>', 'nodes (hostlists)')
+    .argument('[targets...]', 'nodes (hostlists; default: every node)')
     .action((targets: string[], o: ClientOptions) =>
-      run(async () => (await import('./commands/power.js')).statusCommand(io, targets.join(','), o))(),
+      run(async () =>
+        (await import('./commands/power.js')).statusCommand(
+          io,
+          targets.length ? targets.join(',') : undefined,
+          o,
+        ),
+      )(),
     )
 
   const actions: [NodeAction, string][] = [

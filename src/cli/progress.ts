@@ -15,16 +15,26 @@ export class Progress {
   private constructor(
     private readonly io: CliIo,
     private readonly label: string,
-    private readonly total: number,
+    /** Undefined: no count (one round, e.g. a status read), just the spinner and the time. */
+    private readonly total: number | undefined,
   ) {
     this.timer = setInterval(() => this.draw(), 120)
     this.timer.unref()
     this.draw()
   }
 
-  /** A progress line for `total` targets, or undefined when there is no terminal to show it on. */
-  static start(io: CliIo, label: string, total: number, min = 2): Progress | undefined {
-    return io.stderr.isTTY && total >= min ? new Progress(io, label, total) : undefined
+  /**
+   * A progress line over `targets` targets (only for several: one target answers fast enough),
+   * or undefined when there is no terminal to show it on.
+   */
+  static start(
+    io: CliIo,
+    label: string,
+    targets: number,
+    opts: { count?: boolean } = {},
+  ): Progress | undefined {
+    if (!io.stderr.isTTY || targets < 2) return undefined
+    return new Progress(io, label, opts.count === false ? undefined : targets)
   }
 
   update = (done: number, _total?: number): void => {

@@ -74,6 +74,14 @@ describe('the CLI over REST', () => {
     ])
   })
 
+  it('status without targets: every node the token may see', async () => {
+    const all = await run(['status', '--json', ...url()], as(VIEWER))
+    expect(all.code).toBe(0)
+    expect(JSON.parse(all.out).nodes.map((n: { name: string }) => n.name)).toEqual(['n1', 'n2', 'n3', 'n4'])
+    const limited = await run(['status', '--json', ...url()], as(LIMITED))
+    expect(JSON.parse(limited.out).nodes.map((n: { name: string }) => n.name)).toEqual(['n1', 'n2'])
+  })
+
   it('status table says the devices are simulated', async () => {
     const r = await run(['status', 'n1', ...url()], as(VIEWER))
     expect(r.code).toBe(0)

@@ -8,10 +8,15 @@ import { CliError, type CliIo, EXIT } from '../io.js'
 import { Progress } from '../progress.js'
 
 /** `status TARGETS`: read now. Exit 0 when every node read on or off, 1 when any is unknown. */
-export async function statusCommand(io: CliIo, targets: string, o: ClientOptions): Promise<number> {
-  const names = expandTargets(io, targets)
+export async function statusCommand(
+  io: CliIo,
+  targets: string | undefined,
+  o: ClientOptions,
+): Promise<number> {
+  const names = targets === undefined ? undefined : expandTargets(io, targets)
   return withBackend(io, o, async (b) => {
-    const progress = Progress.start(io, `status ${compressHostlist(names)}`, names.length)
+    const label = `status ${names ? compressHostlist(names) : 'all nodes'}`
+    const progress = Progress.start(io, label, names?.length ?? Number.POSITIVE_INFINITY, { count: false })
     let answer: Awaited<ReturnType<Backend['nodes']>>
     try {
       answer = await b.nodes(targets, true, io.stop)

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { RunningServer } from '../../api/server.js'
 import type { GatewayConfig } from '../../config/config.js'
+import { compressHostlist } from '../../core/hostlist.js'
 import { asCliError } from '../common.js'
 import { CliError, type CliIo, EXIT, UsageError } from '../io.js'
 import { configDir, stateDir } from '../settings.js'
@@ -129,7 +130,7 @@ function announceDemo(
       : '  token: from FENCEGATE_TOKEN',
     `  nodes: ${demo.nodes.join(' ')}`,
     `  lab control API: ${demo.controlUrl}  (inject faults: see docs/lab.md)`,
-    '  try:   fencegate status demo-[1-4]    fencegate fence demo-3    fencegate history',
+    `  try:   fencegate status '${compressHostlist(demo.nodes)}'    fencegate fence ${demo.nodes[2] ?? demo.nodes[0]}    fencegate history`,
   ]
   io.stdout.write(`${lines.join('\n')}\n`)
 }
