@@ -44,6 +44,24 @@ export const DEMO_DEVICES: DemoDevice[] = [
     lab: { kind: 'rps10', listen: '127.0.0.1:0', plugs: 2, transitionDelay: '100ms', initial: 'on' },
     nodes: { 'demo-rps-0': { plugs: ['demo-rps:0'] } },
   },
+  // BMCs over IPMI v2.0 / RMCP+ (one plug each, chassis; a node names the BMC alone).
+  // See docs/drivers/ipmi.md. demo-ipmi-1 is fenced by its BMC first, a PDU outlet second.
+  ...[1, 2, 3].map(
+    (n): DemoDevice => ({
+      id: `demo-bmc-${n}`,
+      lab: {
+        kind: 'bmc',
+        listen: '127.0.0.1:0',
+        transitionDelay: '300ms',
+        users: [{ name: 'fence', password: `demo-bmc-${n}-pw`, privilege: 'operator' }],
+        // the third is an older BMC without SHA-256: cipher suite 3
+        ...(n === 3 ? { cipherSuites: [3] } : {}),
+      },
+      nodes: {
+        [`demo-ipmi-${n}`]: n === 1 ? { levels: [['demo-bmc-1'], ['demo-pdu-b:5']] } : { plugs: [`demo-bmc-${n}`] },
+      },
+    }),
+  ),
 ]
 
 /** The demo's engine settings (config `engine:` section): quick, so a newcomer sees results fast. */
