@@ -12,7 +12,7 @@ export interface DriverMockPair {
    * port). Serial mocks: `pty: '{tmp}/name'`; `{tmp}` is replaced by a fresh temp directory.
    */
   lab: Record<string, unknown>
-  /** Plugs the suites may switch (at least two). */
+  /** Plugs the suites may switch: two or three, or the one plug of a single-target device. */
   plugs: string[]
   /** The driver does the device's own cycle when deviceCycle is allowed. */
   deviceCycle: boolean

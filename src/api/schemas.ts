@@ -128,8 +128,8 @@ export const HistoryEntry = Type.Object({
   initiator: Initiator,
   startedAt: Type.String(),
   finishedAt: Type.Optional(Type.String()),
-  outcome: Type.Enum(['success', 'failed', 'unknown'], {
-    description: '`unknown`: an intent without a result (stopped mid-operation, or still running)',
+  outcome: Type.Enum(['success', 'failed', 'unknown', 'running'], {
+    description: '`running`: under way now; `unknown`: an intent without a result (the gateway stopped mid-operation)',
   }),
   level: Type.Optional(Type.Integer()),
   onVerified: Type.Optional(Type.Boolean()),
@@ -198,7 +198,7 @@ export const HistoryQuery = Type.Object(
     node: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     since: Type.Optional(Type.String({ description: 'ISO time' })),
     until: Type.Optional(Type.String({ description: 'ISO time' })),
-    outcome: Type.Optional(Type.Enum(['success', 'failed', 'unknown'])),
+    outcome: Type.Optional(Type.Enum(['success', 'failed', 'unknown', 'running'])),
     limit: Type.Optional(
       Type.String({
         pattern: '^[0-9]{1,6}$',

@@ -36,11 +36,12 @@ describe('journal', () => {
     expect(readFileSync(`${p}.1`, 'utf8').length).toBeGreaterThan(0)
     const h = await j.history({ node: 'n1' })
     expect(h).toHaveLength(1)
-    expect(h[0]).toMatchObject({ op: 'open-op', outcome: 'unknown' })
+    expect(h[0]).toMatchObject({ op: 'open-op', outcome: 'running' })
     await j.close()
     // after a restart the open intent is still there and reported unknown
     const again = await Journal.open({ path: p, maxBytes: 2000, keep: 2 })
     expect(again.recovered.map((r) => r.op)).toEqual(['open-op'])
+    expect((await again.history({ node: 'n1' }))[0]).toMatchObject({ op: 'open-op', outcome: 'unknown' })
     await again.close()
   })
 

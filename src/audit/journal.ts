@@ -255,6 +255,11 @@ export class Journal {
         if (r.error) e.error = r.error
       }
     }
+    for (const [op, { waiting }] of this.open)
+      for (const node of waiting) {
+        const e = byKey.get(`${op}\u0000${node}`)
+        if (e && e.outcome === 'unknown') e.outcome = 'running'
+      }
     const since = q.since?.getTime() ?? Number.NEGATIVE_INFINITY
     const until = q.until?.getTime() ?? Number.POSITIVE_INFINITY
     const out = [...byKey.values()].filter((e) => {

@@ -2,6 +2,9 @@ import { setMaxListeners } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { FenceError, abortError } from './errors.js'
 
+/** The reason of a deadline whose operation ended: nothing is listening any more. */
+const FINISHED = new FenceError('ABORTED', 'operation finished')
+
 /**
  * A caller's deadline on the monotonic clock (wall-clock jumps never shorten or extend it),
  * with the AbortSignal that fires when it passes or when the caller goes away.
@@ -46,7 +49,7 @@ export class Deadline {
 
   /** Stop the timer when the operation is over. */
   dispose(): void {
-    if (!this.timer.signal.aborted) this.timer.abort(new FenceError('ABORTED', 'operation finished'))
+    if (!this.timer.signal.aborted) this.timer.abort(FINISHED)
   }
 }
 

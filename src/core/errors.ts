@@ -24,6 +24,7 @@ export const ERRORS = {
   UNKNOWN_NODE: { status: 404, transient: false, title: 'no such node' },
   UNKNOWN_DEVICE: { status: 404, transient: false, title: 'no such device' },
   UNKNOWN_OPERATION: { status: 404, transient: false, title: 'no such operation' },
+  NOT_FOUND: { status: 404, transient: false, title: 'no such route' },
   ENGINE_CLOSED: { status: 503, transient: false, title: 'the engine is shutting down' },
   // input
   BAD_REQUEST: { status: 400, transient: false, title: 'bad request' },

@@ -5,7 +5,7 @@ import { Journal } from '../audit/journal.js'
 import type { DeviceConfig, GatewayConfig, NodeConfig } from '../config/config.js'
 import { readSecret } from '../config/secrets.js'
 import { Deadline, monotonicNow, sleep } from '../core/deadline.js'
-import { FenceError, toFenceError } from '../core/errors.js'
+import { FenceError, abortError, toFenceError } from '../core/errors.js'
 import type { FenceAction, NodeAction, PlugRef, PowerState } from '../core/types.js'
 import { plugKey } from '../core/types.js'
 import { DeviceRunner, PRIORITY, type Priority } from './device-runner.js'
@@ -712,9 +712,12 @@ export class Engine implements FenceEngine {
           })
         if (ok) return
         const wrong = refs.filter((r) => read(r) !== want).map((r) => `${plugKey(r)} reads ${read(r)}`)
+        const why = `${wrong.join(', ')} after ${polls} read-backs${lastError ? `; last error: ${lastError.message}` : ''}`
+        // the deadline (or the caller) ended the wait: say so, with what the plugs read
+        const cause = abortError(signal)
         throw new FenceError(
-          'VERIFY_FAILED',
-          `${wrong.join(', ')} after ${polls} read-backs (wanted ${want})${lastError ? `; last error: ${lastError.message}` : ''}`,
+          cause.code === 'ABORTED' ? 'ABORTED' : 'DEADLINE_EXCEEDED',
+          `timed out waiting for ${want}: ${why}`,
         )
       }
       try {

@@ -103,7 +103,8 @@ export interface DeviceHealth {
   plugs: number
 }
 
-export type HistoryOutcome = 'success' | 'failed' | 'unknown'
+/** `running`: still under way in this gateway; `unknown`: interrupted (no result was ever written). */
+export type HistoryOutcome = 'success' | 'failed' | 'unknown' | 'running'
 
 export interface HistoryQuery {
   node?: string
@@ -121,7 +122,7 @@ export interface HistoryEntry {
   initiator: Initiator
   startedAt: string
   finishedAt?: string
-  /** `unknown`: an intent with no result (the gateway stopped mid-operation). */
+  /** `unknown`: an intent with no result (the gateway stopped mid-operation); `running`: under way now. */
   outcome: HistoryOutcome
   level?: number
   onVerified?: boolean

@@ -30,7 +30,9 @@ for (const pair of PAIRS) {
       dev = await startPairDevice(pair)
     })
     afterEach(async () => dev?.stop())
-    const [p1, p2] = pair.plugs as [string, string]
+    // a single-target device (a BMC) has one plug: p2 is then the same plug
+    const p1 = pair.plugs[0]!
+    const p2 = pair.plugs[1] ?? p1
 
     it('discovers plugs, with the ones the tests use', async () => {
       const plugs = await dev.driver.plugs(call())
@@ -40,10 +42,12 @@ for (const pair of PAIRS) {
 
     it('reads the true state of several plugs in one call', async () => {
       dev.mock.sim.setPhysical(p1, 'off')
-      dev.mock.sim.setPhysical(p2, 'on')
-      const m = await dev.driver.status([p1, p2], call())
+      if (p2 !== p1) dev.mock.sim.setPhysical(p2, 'on')
+      const m = await dev.driver.status([...new Set([p1, p2])], call())
       expect(m.get(p1)).toBe('off')
-      expect(m.get(p2)).toBe('on')
+      if (p2 !== p1) expect(m.get(p2)).toBe('on')
+      dev.mock.sim.setPhysical(p1, 'on')
+      expect((await dev.driver.status([p1], call())).get(p1)).toBe('on')
     })
 
     it('switches off and on; the device and a read-back agree', async () => {
@@ -115,17 +119,17 @@ for (const pair of PAIRS) {
   })
 
   describe(`conformance through the engine: ${pair.name}`, () => {
-    it('fences a node off (read back) and a dual-plug node with both plugs off', async () => {
+    it('fences a node off (read back), and a dual-plug node with both plugs off', async () => {
       const gw = await startPairGateway(pair)
       try {
         const sim = gw.lab.device('d')!.sim
         const one = await gw.engine.fence('one', 'off', { initiator: FENCER, timeoutMs: 15_000 })
         expect(one.results[0]).toMatchObject({ outcome: 'success', state: 'off' })
         expect(sim.state(pair.plugs[0]!)).toBe('off')
+        if (pair.plugs.length < 2) return // a single-target device
         const two = await gw.engine.fence('two', 'off', { initiator: FENCER, timeoutMs: 15_000 })
         expect(two.results[0]).toMatchObject({ outcome: 'success', state: 'off' })
-        expect(sim.state(pair.plugs[1]!)).toBe('off')
-        expect(sim.state(pair.plugs[2] ?? pair.plugs[0]!)).toBe('off')
+        for (const p of pair.plugs.slice(1, 3)) expect(sim.state(p)).toBe('off')
       } finally {
         await gw.stop()
       }

@@ -42,16 +42,21 @@ export async function startPairDevice(pair: DriverMockPair): Promise<PairDevice>
   }
 }
 
-/** The pair's mock behind a full engine: node `one` on the first plug, `two` on the next two. */
+/**
+ * The pair's mock behind a full engine: node `one` on the first plug and, where the device has
+ * more (a single-target BMC has one), node `two` on the next two.
+ */
 export function startPairGateway(
   pair: DriverMockPair,
   engine: Record<string, unknown> = {},
 ): Promise<TestGateway> {
   const [a, b, c] = pair.plugs
+  const nodes: Record<string, unknown> = { one: { plugs: [`d:${a}`] } }
+  if (b) nodes.two = { plugs: [`d:${b}`, ...(c ? [`d:${c}`] : [])] }
   return startTestGateway({
     devices: { d: pair.lab },
     driverOverrides: { d: pair.driverOverrides ?? {} },
-    nodes: { one: { plugs: [`d:${a}`] }, two: { plugs: [`d:${b}`, `d:${c ?? a}`] } },
+    nodes,
     engine,
   })
 }
