@@ -58,10 +58,57 @@ export const DEMO_DEVICES: DemoDevice[] = [
         ...(n === 3 ? { cipherSuites: [3] } : {}),
       },
       nodes: {
-        [`demo-ipmi-${n}`]: n === 1 ? { levels: [['demo-bmc-1'], ['demo-pdu-b:5']] } : { plugs: [`demo-bmc-${n}`] },
+        [`demo-ipmi-${n}`]:
+          n === 1 ? { levels: [['demo-bmc-1'], ['demo-pdu-b:5']] } : { plugs: [`demo-bmc-${n}`] },
       },
     }),
   ),
+  {
+    // an APC Switched Rack PDU (rPDU, AP7920) over SNMPv3 authPriv (SHA-256, AES); demo-db has two
+    // power supplies on it. See docs/drivers/apc-snmp.md.
+    id: 'demo-apc',
+    lab: {
+      kind: 'apc-pdu',
+      model: 'rPDU',
+      listen: '127.0.0.1:0',
+      transitionDelay: '150ms',
+      cycleOff: '2s',
+      plugs: [
+        { id: '1', name: 'demo-db-psu-a' },
+        { id: '2', name: 'demo-db-psu-b' },
+        ...Array.from({ length: 10 }, (_, i) => ({ id: String(i + 3), name: `demo-web-${i + 1}` })),
+      ],
+      snmp: {
+        users: [
+          {
+            name: 'fence',
+            authProtocol: 'sha256',
+            authKey: 'demo-apc-auth',
+            privProtocol: 'aes',
+            privKey: 'demo-apc-priv',
+          },
+        ],
+      },
+    },
+    nodes: {
+      'demo-db': { plugs: ['demo-apc:1', 'demo-apc:2'] },
+      'demo-web-1': { plugs: ['demo-apc:demo-web-1'] }, // an outlet by its name
+    },
+  },
+  {
+    // a WTI MPC over SNMP (MIB v3 plug groups): a driver plug is a group; demo-app-1's group
+    // switches its two plugs together. See docs/drivers/wti-snmp.md.
+    id: 'demo-wti',
+    lab: {
+      kind: 'wti-pdu',
+      mib: 3,
+      listen: '127.0.0.1:0',
+      plugs: 8,
+      transitionDelay: '150ms',
+      groups: { 'demo-app-1': [1, 2], 'demo-app-2': [3] },
+    },
+    nodes: { 'demo-app-1': { plugs: ['demo-wti:demo-app-1'] }, 'demo-app-2': { plugs: ['demo-wti:2'] } },
+  },
 ]
 
 /** The demo's engine settings (config `engine:` section): quick, so a newcomer sees results fast. */
