@@ -65,7 +65,7 @@ afterEach(async () => {
 describe('cluster-glue stonith -t apcsmart against the Smart-UPS mock', () => {
   it('off: load off, read back by the plugin; its delay changes are put back', async () => {
     rig = await start({
-      pty: '{tmp}/ups',
+      pty: '{tmp}/ttyUPSa',
       shutdownDelays: ['180', '020', '300'],
       wakeupDelays: ['060', '000'],
     })
@@ -76,14 +76,14 @@ describe('cluster-glue stonith -t apcsmart against the Smart-UPS mock', () => {
   }, 20_000)
 
   it('on: load back on', async () => {
-    rig = await start({ pty: '{tmp}/ups', initial: 'off' })
+    rig = await start({ pty: '{tmp}/ttyUPSb', initial: 'off' })
     const r = await stonith(['-t', 'apcsmart', '-p', `${rig.mock.ptyPath} node1`, '-T', 'on', 'node1'])
     expect(r.code, r.out).toBe(0)
     expect(rig.mock.sim.state('load')).toBe('on')
   }, 20_000)
 
   it('reset: @000 accepted, the load goes off after the grace delay and comes back', async () => {
-    rig = await start({ pty: '{tmp}/ups', shutdownDelays: ['001', '020'], wakeupDelays: ['000'] })
+    rig = await start({ pty: '{tmp}/ttyUPSc', shutdownDelays: ['001', '020'], wakeupDelays: ['000'] })
     const changes: string[] = []
     rig.mock.sim.on('change', (_p, s) => changes.push(s))
     const r = await stonith(['-t', 'apcsmart', '-p', `${rig.mock.ptyPath} node1`, '-T', 'reset', 'node1'])

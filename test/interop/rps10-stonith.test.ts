@@ -6,6 +6,9 @@ import { type Rps10Rig, startRps10 } from './rps10-lab.js'
  * A real client nobody here wrote: cluster-glue's `stonith -t rps10` opens the mock's pty,
  * does its DTR toggle (B0 for 2 s), waits for `RPS-10 Ready`, sends its frame and parses the
  * reply. The mock's simulator is the meter on the outlet.
+ *
+ * Each test names its pty differently: cluster-glue takes a UUCP lock named after the device's
+ * basename, so two runs on the same name at once would lock each other out.
  */
 function stonith(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -31,7 +34,7 @@ afterEach(async () => {
 
 describe('cluster-glue stonith -t rps10 against the mock on a pty', () => {
   it('turns a plug off, then on', async () => {
-    rig = await startRps10({ pty: '{tmp}/rps10', plugs: 3, initial: 'on' })
+    rig = await startRps10({ pty: '{tmp}/ttyRPSa', plugs: 3, initial: 'on' })
     const cfg = `${rig.mock.ptyPath} node0 0 node1 1 node2 2`
     const off = await stonith(['-t', 'rps10', '-p', cfg, '-T', 'off', 'node1'])
     expect(off.code, off.out).toBe(0)
@@ -49,7 +52,7 @@ describe('cluster-glue stonith -t rps10 against the mock on a pty', () => {
 
 describe('cluster-glue stonith -t rps10: reset and the banner', () => {
   it('resets a plug with the unit toggle: the outlet goes off, then on', async () => {
-    rig = await startRps10({ pty: '{tmp}/rps10', plugs: 2, initial: 'on', toggleDelay: '1s' })
+    rig = await startRps10({ pty: '{tmp}/ttyRPSb', plugs: 2, initial: 'on', toggleDelay: '1s' })
     const mock = rig.mock
     const changes: string[] = []
     mock.sim.on('change', (plug, state) => changes.push(`${plug}:${state}`))
@@ -62,7 +65,7 @@ describe('cluster-glue stonith -t rps10: reset and the banner', () => {
 
   it('fails (and switches nothing) when the unit never says RPS-10 Ready after the DTR toggle', async () => {
     // a unit whose cable lacks the modem lines: the banner never comes
-    rig = await startRps10({ pty: '{tmp}/rps10', plugs: 2, initial: 'on', readyDelay: '30s' })
+    rig = await startRps10({ pty: '{tmp}/ttyRPSc', plugs: 2, initial: 'on', readyDelay: '30s' })
     const r = await stonith(['-t', 'rps10', '-p', `${rig.mock.ptyPath} node0 0`, '-T', 'off', 'node0'])
     expect(r.code).not.toBe(0)
     expect(rig.mock.sim.state('0')).toBe('on')
