@@ -682,6 +682,8 @@ export class Engine implements FenceEngine {
     let polls = 0
     const started = monotonicNow()
     let states = new Map<string, PowerState>()
+    /** The last on/off each plug read, for the message when a later read failed. */
+    const lastGood = new Map<string, PowerState>()
     let lastError: FenceError | undefined
     for (;;) {
       polls++
@@ -692,7 +694,11 @@ export class Engine implements FenceEngine {
         lastError = toFenceError(e)
       }
       lastError = errors.values().next().value ?? lastError
-      for (const r of refs) ctx.states.set(plugKey(r), states.get(plugKey(r)) ?? 'unknown')
+      for (const r of refs) {
+        const st = states.get(plugKey(r)) ?? 'unknown'
+        ctx.states.set(plugKey(r), st)
+        if (st !== 'unknown') lastGood.set(plugKey(r), st)
+      }
       const read = (r: PlugRef) => states.get(plugKey(r)) ?? 'unknown'
       const ok = want === 'off' ? allOff(refs, read) : allOn(refs, read)
       if (ok || signal.aborted) {
@@ -711,7 +717,13 @@ export class Engine implements FenceEngine {
               : { code: 'VERIFY_FAILED' as const, message: `read ${read(r)}, wanted ${want}` }),
           })
         if (ok) return
-        const wrong = refs.filter((r) => read(r) !== want).map((r) => `${plugKey(r)} reads ${read(r)}`)
+        const wrong = refs
+          .filter((r) => read(r) !== want)
+          .map((r) => {
+            const k = plugKey(r)
+            const before = lastGood.get(k)
+            return read(r) === 'unknown' && before ? `${k} last read ${before}` : `${k} reads ${read(r)}`
+          })
         const why = `${wrong.join(', ')} after ${polls} read-backs${lastError ? `; last error: ${lastError.message}` : ''}`
         // the deadline (or the caller) ended the wait: say so, with what the plugs read
         const cause = abortError(signal)
