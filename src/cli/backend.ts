@@ -20,7 +20,7 @@ export interface NodeView {
 export interface RunOptions {
   /** The operation's deadline in seconds (the API's `timeout`). */
   timeoutS?: number
-  /** Called as nodes finish (or while waiting, with what is known). */
+  /** Called as nodes finish (backends whose `counts` is true). */
   progress?: (done: number, total: number) => void
   signal: AbortSignal
 }
@@ -32,6 +32,8 @@ export interface RunOptions {
 export interface Backend {
   /** For messages: the URL or the config file. */
   readonly where: string
+  /** Does `progress` get a count of finished nodes as they finish? */
+  readonly counts: boolean
   nodes(
     targets: string | undefined,
     refresh: boolean,

@@ -15,6 +15,8 @@ const INITIATOR: Initiator = { name: 'cli', role: 'fencer', via: 'cli' }
  * lock, so it refuses to run beside a gateway on the same journal).
  */
 export class LocalBackend implements Backend {
+  readonly counts = true
+
   private constructor(
     readonly where: string,
     private readonly engine: Engine,

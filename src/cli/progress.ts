@@ -4,7 +4,8 @@ const FRAMES = ['|', '/', '-', '\\']
 
 /**
  * A one-line progress indicator on stderr, only when stderr is a terminal (scripts and pipes
- * get clean output). `update` gives a count; between updates a spinner shows it is alive.
+ * get clean output). `update` gives a count where the backend has one; a spinner and the
+ * elapsed time show it is alive.
  */
 export class Progress {
   private timer: NodeJS.Timeout | undefined
@@ -45,9 +46,8 @@ export class Progress {
   private draw(): void {
     const secs = ((Date.now() - this.started) / 1000).toFixed(1)
     this.frame = (this.frame + 1) % FRAMES.length
-    this.io.stderr.write(
-      `\r\x1b[K${FRAMES[this.frame]} ${this.label}: ${this.done}/${this.total} done, ${secs}s`,
-    )
+    const count = this.total === undefined ? '' : ` ${this.done}/${this.total} done,`
+    this.io.stderr.write(`\r\x1b[K${FRAMES[this.frame]} ${this.label}:${count} ${secs}s`)
   }
 
   stop(): void {

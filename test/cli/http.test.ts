@@ -4,7 +4,8 @@ import { type RunningServer, startServer } from '../../src/api/server.js'
 import { loadConfig } from '../../src/config/config.js'
 import { tokenHash } from '../../src/cli/commands/token.js'
 import { writeFileSync } from 'node:fs'
-import { type LabGateway, labWithConfig, run } from './helpers.js'
+import { main } from '../../src/cli/run.js'
+import { capture, type LabGateway, labWithConfig, run } from './helpers.js'
 
 /** The CLI against a real gateway (startServer on a free loopback port) over real mocks. */
 const FENCER = 'fencer-token-for-tests-0123456789abcdef'
@@ -105,13 +106,34 @@ describe('the CLI over REST', () => {
     })
   })
 
-  it('on a terminal: wait=false and polling, progress on stderr, same result', async () => {
+  it('on a terminal: a spinner on stderr, the same result on stdout', async () => {
     const r = await run(['off', 'n[1-2]', '--json', ...url()], { ...as(FENCER), tty: true })
     expect(r.code).toBe(0)
-    expect(r.err).toMatch(/off n\[1-2\]: \d\/2 done/)
+    expect(r.err).toMatch(/off n\[1-2\]: \d+\.\ds/)
     const op = JSON.parse(r.out).operation
     expect(op.status).toBe('succeeded')
     expect(op.results).toHaveLength(2)
+  })
+
+  it('Ctrl-C while waiting: exit 130, and the gateway stops the operation (rule 6)', async () => {
+    // every answer of d1 held back 600 ms: the off is still in its first steps when we leave
+    g.lab.device('d1')!.sim.faults.add({ type: 'delay', ms: 600 })
+    const c = capture(as(FENCER))
+    const done = main(['off', 'n1', ...url()], c.io)
+    await new Promise((r) => setTimeout(r, 250))
+    c.stop()
+    expect(await done).toBe(130)
+    expect(c.err()).toMatch(/^fencegate: interrupted: the gateway stops the operation/)
+    g.lab.device('d1')!.sim.faults.clear()
+    // its journal entry ends failed (ABORTED), and the plug was not switched after we left
+    let entry: { outcome: string; error?: { code: string } } | undefined
+    for (let i = 0; i < 40 && !entry; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      const h = await run(['history', '--node', 'n1', '--json', ...url()], as(VIEWER))
+      const entries = JSON.parse(h.out).entries as { outcome: string; error?: { code: string } }[]
+      entry = entries.find((e) => e.error?.code === 'ABORTED')
+    }
+    expect(entry).toMatchObject({ outcome: 'failed', error: { code: 'ABORTED' } })
   })
 
   it('a lying plug: off failed, exit 1', async () => {

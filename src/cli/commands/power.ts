@@ -37,7 +37,9 @@ export async function powerCommand(
 ): Promise<number> {
   const names = expandTargets(io, targets)
   return withBackend(io, o, async (b) => {
-    const progress = Progress.start(io, `${action} ${compressHostlist(names)}`, names.length)
+    const progress = Progress.start(io, `${action} ${compressHostlist(names)}`, names.length, {
+      count: b.counts,
+    })
     let answer: Awaited<ReturnType<Backend['power']>>
     try {
       answer = await b.power(names, targets, action, {
