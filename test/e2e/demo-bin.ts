@@ -24,7 +24,9 @@ function newestSource(dir: string): number {
  */
 export async function fencegateBin(): Promise<string> {
   const dist = path.join(ROOT, 'dist/src/cli/main.js')
-  const newest = Math.max(...SOURCES.filter((s) => existsSync(path.join(ROOT, s))).map((s) => newestSource(path.join(ROOT, s))))
+  const newest = Math.max(
+    ...SOURCES.filter((s) => existsSync(path.join(ROOT, s))).map((s) => newestSource(path.join(ROOT, s))),
+  )
   if (existsSync(dist) && statSync(dist).mtimeMs > newest) return dist
   const out = path.join(tmpdir(), `fencegate-e2e-build-${process.getuid?.() ?? 0}`)
   mkdirSync(out, { recursive: true })
@@ -39,7 +41,8 @@ export async function fencegateBin(): Promise<string> {
     }
   }
   try {
-    if (!existsSync(path.join(out, 'node_modules'))) symlinkSync(path.join(ROOT, 'node_modules'), path.join(out, 'node_modules'))
+    if (!existsSync(path.join(out, 'node_modules')))
+      symlinkSync(path.join(ROOT, 'node_modules'), path.join(out, 'node_modules'))
     // the bin finds its version in the package.json above it
     copyFileSync(path.join(ROOT, 'package.json'), path.join(out, 'package.json'))
     await new Promise<void>((resolve) => {
