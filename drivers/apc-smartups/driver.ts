@@ -1,7 +1,7 @@
 import { REG1_LOAD_OFF, parseRegister } from '../../protocols/apc-smart.js'
 import { FenceError } from '../../src/core/errors.js'
 import type { DeviceAction, PowerState } from '../../src/core/types.js'
-import type { Call, PlugInfo, PowerDriver } from '../driver.js'
+import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import { ExpectLine } from '../transport/expect-line.js'
 import { type Script, type ScriptResult, checkScript } from '../transport/expect.js'
@@ -27,8 +27,9 @@ export class SmartUpsDriver implements PowerDriver {
   constructor(
     private readonly cfg: SmartUpsConfig,
     private readonly deviceId: string,
-    stream: ByteStream = openSerialTarget(cfg),
+    opts: { stream?: ByteStream; log?: DriverContext['log'] } = {},
   ) {
+    const stream = opts.stream ?? openSerialTarget(cfg)
     this.scripts = {
       status: statusScript(cfg),
       on: loadScript('on', cfg),
@@ -41,7 +42,7 @@ export class SmartUpsDriver implements PowerDriver {
     )
     if (problems.length)
       throw new FenceError('CONFIG_INVALID', `${deviceId}: apc-smartups scripts: ${problems.join('; ')}`)
-    this.line = new ExpectLine({ stream, handshake, commandGapMs: 0 })
+    this.line = new ExpectLine({ stream, handshake, commandGapMs: 0, log: opts.log })
   }
 
   private plug(plug: string): void {

@@ -27,5 +27,5 @@ export const smartUpsDriver: DriverFactory<SmartUpsConfig> = {
     f.noOthers()
     return { config, problems: [...problems, ...f.problems] }
   },
-  create: (config, ctx) => new SmartUpsDriver(config, ctx.deviceId),
+  create: (config, ctx) => new SmartUpsDriver(config, ctx.deviceId, { log: ctx.log }),
 }

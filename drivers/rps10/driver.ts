@@ -1,7 +1,7 @@
 import { FenceError } from '../../src/core/errors.js'
 import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import { type Address, type Unit, isUnit } from '../../protocols/rps10.js'
-import type { Call, PlugInfo, PowerDriver } from '../driver.js'
+import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import { ExpectLine } from '../transport/expect-line.js'
 import { type Script, type ScriptResult, checkScript } from '../transport/expect.js'
@@ -50,8 +50,9 @@ export class Rps10Driver implements PowerDriver {
   constructor(
     private readonly cfg: Rps10Config,
     private readonly deviceId: string,
-    stream: ByteStream = openSerialTarget(cfg),
+    opts: { stream?: ByteStream; log?: DriverContext['log'] } = {},
   ) {
+    const stream = opts.stream ?? openSerialTarget(cfg)
     const reply = cfg.replyTimeoutMs
     this.scripts = {
       on: commandScript('on', '1', reply),
@@ -75,7 +76,7 @@ export class Rps10Driver implements PowerDriver {
         'CONFIG_INVALID',
         `${deviceId}: rps10 scripts do not fit ${stream.label}: ${problems.join('; ')}`,
       )
-    this.line = new ExpectLine({ stream, handshake, commandGapMs: cfg.commandGapMs })
+    this.line = new ExpectLine({ stream, handshake, commandGapMs: cfg.commandGapMs, log: opts.log })
   }
 
   private get label(): string {

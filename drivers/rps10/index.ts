@@ -46,5 +46,5 @@ export const rps10Driver: DriverFactory<Rps10Config> = {
     f.noOthers()
     return { config, problems: [...problems, ...f.problems] }
   },
-  create: (config, ctx) => new Rps10Driver(config, ctx.deviceId),
+  create: (config, ctx) => new Rps10Driver(config, ctx.deviceId, { log: ctx.log }),
 }

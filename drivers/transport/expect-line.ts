@@ -11,6 +11,8 @@ export interface ExpectLineOptions {
   commandGapMs: number
   /** Reconnect backoff after a failed open or handshake: first wait, then doubling up to max. */
   backoffMs?: { initial: number; max: number }
+  /** Line events (ready, failed handshake) for the gateway's log. */
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void
 }
 
 /**
@@ -79,6 +81,7 @@ export class ExpectLine {
       }
       if (this.opts.handshake) await runScript(stream, this.opts.handshake, {}, signal)
       this.ready = true
+      if (this.failures > 0) this.opts.log?.('info', 'serial line ready again', { line: this.label })
       this.failures = 0
       this.nextAttemptAt = 0
       this.lastAnswerAt = monotonicNow()
@@ -90,6 +93,11 @@ export class ExpectLine {
       this.failures++
       this.nextAttemptAt = monotonicNow() + Math.min(max, initial * 2 ** (this.failures - 1))
       this.lastFailure = fe.message
+      this.opts.log?.('warn', 'serial line not ready', {
+        line: this.label,
+        error: fe.message,
+        retryInMs: Math.round(this.nextAttemptAt - monotonicNow()),
+      })
       throw fe
     }
   }

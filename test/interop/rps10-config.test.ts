@@ -81,7 +81,12 @@ describe('rps10 mock lab section', () => {
 describe('rps10 connect failures', () => {
   it('an unreachable terminal server: connect error, then backoff refuses at once', async () => {
     const { config } = rps10Driver.validate({ server: '127.0.0.1:1', settle: '10ms' })
-    const d = rps10Driver.create(config, { deviceId: 'rps', readSecret: () => '', log: () => {} })
+    const logged: string[] = []
+    const d = rps10Driver.create(config, {
+      deviceId: 'rps',
+      readSecret: () => '',
+      log: (level, msg, fields) => logged.push(`${level} ${msg} ${String(fields?.line)}`),
+    })
     await expect(d.status(['0'], call())).rejects.toMatchObject({
       code: 'DEVICE_UNREACHABLE',
       message: expect.stringMatching(/^rps: 127\.0\.0\.1:1: connect: connect failed: ECONNREFUSED/),
@@ -90,6 +95,8 @@ describe('rps10 connect failures', () => {
       code: 'DEVICE_UNREACHABLE',
       message: expect.stringMatching(/connect: not retrying for \d+ms after: .*ECONNREFUSED/),
     })
+    // the failed open is logged once (the refusal during the backoff is not another attempt)
+    expect(logged).toEqual(['warn serial line not ready 127.0.0.1:1'])
     await d.close()
   })
 
