@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
+import { readLab } from '../../firmware-mocks/lab-file.js'
+import { MOCKS } from '../../firmware-mocks/registry.js'
 import { readConfig } from '../../src/config/config.js'
 import { main } from '../../src/cli/run.js'
 import { capture, run, tempDir } from './helpers.js'
@@ -101,6 +103,39 @@ describe('fencegate lab', () => {
     expect(tokenFile).toMatch(/api-token$/)
     // the token file lived in the lab's secrets dir: gone with the lab
     expect(() => readFileSync(tokenFile)).toThrow(/ENOENT/)
+  })
+
+  it('--write-config over every mock kind: a gateway config that reads every node', async () => {
+    // the smallest section each kind accepts: a network endpoint, else a pseudo-terminal
+    const devices: Record<string, Record<string, unknown>> = {}
+    for (const kind of MOCKS.keys()) {
+      const id = `x-${kind}`
+      const candidates = [
+        { kind, listen: '127.0.0.1:0', plugs: 2 },
+        { kind, listen: '127.0.0.1:0' },
+        { kind, pty: path.join(tmp.dir, `${kind}.pty`) },
+      ]
+      const ok = candidates.find((c) => readLab({ devices: { [id]: c } }).problems.length === 0)
+      expect(ok, `no minimal lab section for kind ${kind}`).toBeDefined()
+      devices[id] = ok!
+    }
+    const file = labFile('every-kind.yaml', stringify({ control: '127.0.0.1:0', devices }))
+    const gw = path.join(tmp.dir, 'every-kind-gw.yaml')
+    const { c, done } = await startLab(['--lab', file, '--write-config', gw], (o) => o.includes('"control"'))
+    try {
+      const check = await run(['check-config', gw])
+      expect(check.code).toBe(0)
+      const status = await run(['status', '--config', gw, '--json'])
+      expect(status.err).toBe('')
+      expect(status.code).toBe(0)
+      const nodes = JSON.parse(status.out).nodes as { name: string; plugs: { device: string }[] }[]
+      expect(new Set(nodes.flatMap((n) => n.plugs.map((p) => p.device)))).toEqual(
+        new Set(Object.keys(devices)),
+      )
+    } finally {
+      c.stop()
+      expect(await done).toBe(0)
+    }
   })
 
   it('--control overrides the file; a control address off loopback is refused with its line', async () => {
