@@ -93,6 +93,23 @@ engine:
     )
   })
 
+  it('the heartbeat section is checked too, with its lines', async () => {
+    const f = file(
+      'hb.yaml',
+      `${GOOD}heartbeat:
+  node: node1
+  nodes: [ node1, node2 ]
+  keepalive: 1s
+  deadtime: 1s
+  links: []
+  authKeyFile: /etc/fencegate/authkeys
+`,
+    )
+    const r = await run(['check-config', f])
+    expect(r.code).toBe(1)
+    expect(r.err).toMatch(new RegExp(`^${f}:17: heartbeat.deadtime: must exceed twice the keepalive`, 'm'))
+  })
+
   it('YAML syntax errors give the line', async () => {
     const f = file('syntax.yaml', 'devices:\n  pdu1: { driver: dummy\nnodes: {}\n')
     const r = await run(['check-config', f])
