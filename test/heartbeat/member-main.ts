@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline'
 import { loadConfig } from '../../src/config/config.js'
 import { Engine } from '../../src/engine/engine.js'
 import type { HeartbeatConfig } from '../../src/heartbeat/config.js'
-import { engineFence, engineReach } from '../../src/heartbeat/index.js'
+import { startHeartbeat } from '../../src/heartbeat/index.js'
 import { type HeartbeatDeps, HeartbeatService } from '../../src/heartbeat/service.js'
 
 export interface MemberSpec {
@@ -26,7 +26,10 @@ export interface MemberSpec {
   reach?: string[]
   /** How long the fake switch takes to cut the power (a real PDU or BMC takes seconds). Default 1500 ms. */
   fenceDelayMs?: number
-  /** A gateway config file: fence through a real engine instead of the fake switch. */
+  /**
+   * A gateway config file with a heartbeat section: run as `fencegate serve` does — the real
+   * engine fences (initiator heartbeat) and the engine's journal gets the membership events.
+   */
   engineConfig?: string
 }
 
@@ -53,38 +56,35 @@ const watch = setInterval(() => {
 }, 20)
 
 async function main(): Promise<void> {
-  let deps: HeartbeatDeps
   let engine: Engine | undefined
-  if (spec.engineConfig) {
-    engine = await Engine.create(loadConfig(spec.engineConfig))
-    deps = {
-      fence: engineFence(engine, spec.config.fence.timeoutMs),
-      reach: engineReach(engine),
-      reachIntervalMs: 200,
-    }
-  } else {
-    deps = {
-      fence: async (victim, action) => {
-        appendFileSync(
-          `${spec.powerDir}/fence.log`,
-          `${JSON.stringify({ fencer: self, victim, action, at: Date.now() })}\n`,
-        )
-        say({ type: 'fence', victim, action })
-        await new Promise((r) => setTimeout(r, spec.fenceDelayMs ?? 1500))
-        writeFileSync(powerFile(victim), 'off')
-        return { ok: true }
-      },
-      reach: () => spec.reach ?? spec.config.nodes.filter((n) => n !== self),
-    }
-  }
   let hb: HeartbeatService
+  const common = {
+    workerUrl: new URL('../../src/heartbeat/worker.js', import.meta.url),
+    guardIntervalMs: 300,
+    reachIntervalMs: 200,
+    log: (level: string, msg: string) => say({ type: 'log', level, msg }),
+  }
   try {
-    hb = await HeartbeatService.start(spec.config, {
-      ...deps,
-      workerUrl: new URL('../../src/heartbeat/worker.js', import.meta.url),
-      guardIntervalMs: 300,
-      log: (level, msg) => say({ type: 'log', level, msg }),
-    })
+    if (spec.engineConfig) {
+      const gateway = loadConfig(spec.engineConfig)
+      engine = await Engine.create(gateway)
+      hb = (await startHeartbeat(gateway, engine, engine.journal, common))!
+    } else {
+      const deps: HeartbeatDeps = {
+        fence: async (victim, action) => {
+          appendFileSync(
+            `${spec.powerDir}/fence.log`,
+            `${JSON.stringify({ fencer: self, victim, action, at: Date.now() })}\n`,
+          )
+          say({ type: 'fence', victim, action })
+          await new Promise((r) => setTimeout(r, spec.fenceDelayMs ?? 1500))
+          writeFileSync(powerFile(victim), 'off')
+          return { ok: true }
+        },
+        reach: () => spec.reach ?? spec.config.nodes.filter((n) => n !== self),
+      }
+      hb = await HeartbeatService.start(spec.config, { ...deps, ...common })
+    }
   } catch (e) {
     say({ type: 'refused', error: (e as Error).message })
     clearInterval(watch)
