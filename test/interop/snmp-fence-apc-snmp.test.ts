@@ -1,9 +1,19 @@
 import { execFile } from 'node:child_process'
-import { afterEach, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { readLab } from '../../firmware-mocks/lab-file.js'
 import { Lab } from '../../firmware-mocks/lab.js'
 import type { MockDevice } from '../../firmware-mocks/mock.js'
 import { FENCER, startTestGateway } from '../helpers/gateway.js'
+
+/**
+ * net-snmp's tools keep state in a persistent directory (/var/lib/snmp by default) that other
+ * runs on the machine share; give ours a private one so concurrent runs cannot disturb them.
+ */
+const SNMP_ENV = { ...process.env, SNMP_PERSISTENT_DIR: mkdtempSync(path.join(tmpdir(), 'fg-snmp-persist-')) }
+afterAll(() => rmSync(SNMP_ENV.SNMP_PERSISTENT_DIR, { recursive: true, force: true }))
 
 /**
  * fence_apc_snmp (Debian fence-agents 4.12, a client nobody here wrote) against the apc-pdu
@@ -19,7 +29,7 @@ interface Run {
 
 function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) =>
+    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8', env: SNMP_ENV }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     )
   })
