@@ -11,9 +11,9 @@ const tmp = tempDir()
 afterAll(() => tmp.remove())
 
 /** Start `fencegate serve …` in-process; resolve once it has said where it listens. */
-async function serve(args: string[], opts: Parameters<typeof capture>[0]) {
+async function serve(args: string[], opts: Parameters<typeof capture>[0], logLevel = 'silent') {
   const c = capture(opts)
-  const done = main(['serve', '--log-level', 'silent', ...args], c.io)
+  const done = main(['serve', '--log-level', logLevel, ...args], c.io)
   for (let i = 0; i < 400 && !/http:\/\/\S+/.test(c.out()); i++) {
     const early = await Promise.race([done, new Promise((r) => setTimeout(() => r(undefined), 25))])
     if (early !== undefined) throw new Error(`serve exited ${early}: ${c.err()}`)
@@ -58,6 +58,33 @@ describe('fencegate serve --config', () => {
       const gone = await run(['status', 'n1', '--url', s.url], { env: { FENCEGATE_TOKEN: token } })
       expect(gone.code).toBe(1)
       expect(gone.err).toMatch(/ECONNREFUSED/)
+    } finally {
+      await g.stop()
+    }
+  })
+
+  it('on stop, an operation in flight finishes and its caller gets the answer', async () => {
+    const token = 'drain-test-token-0123456789abcdefghij'
+    const g = await labWithConfig({
+      devices: { d1: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 1 } },
+      nodes: { n1: { plugs: ['d1:1'] } },
+      extra: { auth: { tokens: [{ name: 't', role: 'operator', hash: tokenHash(token) }] } },
+    })
+    try {
+      const s = await serve(['--config', g.configFile, '--listen', '127.0.0.1:0'], { home: g.dir }, 'info')
+      // every answer of the device held back: the off takes a while
+      g.lab.device('d1')!.sim.faults.add({ type: 'delay', ms: 300 })
+      const off = run(['off', 'n1', '--json', '--url', s.url], { env: { FENCEGATE_TOKEN: token } })
+      await new Promise((r) => setTimeout(r, 150))
+      s.c.stop()
+      const r = await off
+      expect(r.err).toBe('')
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.out).operation.results[0]).toMatchObject({ outcome: 'success', state: 'off' })
+      expect(await s.done).toBe(0)
+      // the finished request's keep-alive connection did not hold the stop until the bound
+      expect(s.c.err()).not.toMatch(/did not finish in time/)
+      expect(s.c.err()).toMatch(/"msg":"stopped"/)
     } finally {
       await g.stop()
     }

@@ -93,6 +93,9 @@ export async function serveCommand(io: CliIo, o: ServeOptions): Promise<number> 
   log.info({}, 'stopping: finishing in-flight operations')
   const bound = config.engine.defaultTimeoutMs + DRAIN_GRACE_MS
   let timer: NodeJS.Timeout | undefined
+  // closing the server closes the connections idle at that moment; a keep-alive connection whose
+  // request finishes later would hold the close until the client lets go: sweep those too
+  const sweep = setInterval(() => running.app.server.closeIdleConnections(), 100)
   const drained = await Promise.race([
     running.close().then(() => true),
     new Promise<boolean>((r) => {
@@ -100,6 +103,7 @@ export async function serveCommand(io: CliIo, o: ServeOptions): Promise<number> 
     }),
   ])
   clearTimeout(timer)
+  clearInterval(sweep)
   if (!drained) log.warn({ waitedMs: bound }, 'in-flight operations did not finish in time; closing anyway')
   // idempotent: releases the journal lock even when the server's close did not get that far
   await running.engine.close()
