@@ -1,5 +1,6 @@
 import type { FenceAction, NodeAction } from '../core/types.js'
 import type { DeviceHealth, HistoryEntry, HistoryQuery, Operation } from '../engine/types.js'
+import type { HeartbeatSnapshot } from '../heartbeat/protocol.js'
 import type { Backend, NodeView, RunOptions } from './backend.js'
 import { CliError } from './io.js'
 
@@ -139,6 +140,16 @@ export class HttpBackend implements Backend {
     return this.call<{ simulated: boolean; devices: DeviceHealth[] }>({
       method: 'GET',
       path: '/v1/devices',
+      signal,
+      timeoutMs: GET_TIMEOUT_MS,
+    })
+  }
+
+  /** GET /v1/heartbeat (`fencegate members`): not part of Backend, membership lives in `serve`. */
+  heartbeat(signal: AbortSignal) {
+    return this.call<HeartbeatSnapshot & { simulated: boolean }>({
+      method: 'GET',
+      path: '/v1/heartbeat',
       signal,
       timeoutMs: GET_TIMEOUT_MS,
     })

@@ -101,7 +101,9 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
       )(),
     )
 
-  clientOptions(program.command('history').description('what was done, from the journal (newest last)'))
+  clientOptions(
+    program.command('history').description('what was done, from the journal (the table: newest last)'),
+  )
     .option('--node <node>', 'only this node')
     .option('--since <time>', 'ISO time or an age: 90m, 2h, 3d', (v) => parseWhen(v))
     .option('--until <time>', 'ISO time or an age: 90m, 2h, 3d', (v) => parseWhen(v))
@@ -119,6 +121,22 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
     .action((file: string, o) =>
       run(async () => (await import('./commands/check-config.js')).checkConfigCommand(io, file, o))(),
     )
+
+  program
+    .command('members')
+    .description(
+      'cluster membership of a running gateway: nodes, links, last heard, quorum (exit 1 if any is not up)',
+    )
+    .option(
+      '--url <url>',
+      'the gateway (default: FENCEGATE_URL, ~/.config/fencegate/url, http://127.0.0.1:8443)',
+    )
+    .option(
+      '--token-file <file>',
+      'file holding the API token, mode 0600 (default: FENCEGATE_TOKEN, ~/.config/fencegate/token)',
+    )
+    .option('--json', 'print JSON (for scripts) instead of a table')
+    .action((o) => run(async () => (await import('../heartbeat/cli.js')).membersCommand(io, o))())
 
   program
     .command('serve')

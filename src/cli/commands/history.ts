@@ -32,7 +32,7 @@ export function parseLimit(v: string): number {
   return n
 }
 
-/** `history`: what the journal says was done, newest last; `unknown` = interrupted mid-operation. */
+/** `history`: what the journal says was done; `unknown` = interrupted mid-operation. */
 export async function historyCommand(io: CliIo, o: HistoryOptions): Promise<number> {
   const q: HistoryQuery = {
     ...(o.node !== undefined ? { node: o.node } : {}),
@@ -43,7 +43,11 @@ export async function historyCommand(io: CliIo, o: HistoryOptions): Promise<numb
   }
   return withBackend(io, o, async (b) => {
     const answer = await b.history(q, io.stop)
-    io.stdout.write(o.json ? json(answer) : historyTable(answer.entries) + simulatedNote(answer.simulated))
+    // the API answers newest first (the limit keeps the newest); a table reads best newest last,
+    // next to the prompt
+    io.stdout.write(
+      o.json ? json(answer) : historyTable([...answer.entries].reverse()) + simulatedNote(answer.simulated),
+    )
     return EXIT.ok
   })
 }
