@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/config.js'
@@ -140,6 +141,28 @@ describe('fencegate serve --demo', () => {
     } finally {
       s.c.stop()
       expect(await s.done).toBe(0)
+    }
+  })
+
+  it('a port already taken: exit 1 saying so, and the demo lab is stopped', async () => {
+    const home = path.join(tmp.dir, 'home3')
+    const busy = net.createServer()
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r))
+    const port = (busy.address() as net.AddressInfo).port
+    try {
+      const r = await run(['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--log-level', 'silent'], {
+        home,
+      })
+      expect(r.code).toBe(1)
+      expect(r.err).toBe(
+        `fencegate: cannot listen on 127.0.0.1:${port}: address in use (another gateway? use --listen HOST:PORT)\n`,
+      )
+      // nothing left behind: the journal lock is free for the next demo
+      const again = await serve(['--demo', '--listen', '127.0.0.1:0'], { home })
+      again.c.stop()
+      expect(await again.done).toBe(0)
+    } finally {
+      busy.close()
     }
   })
 
