@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { readLab } from '../../firmware-mocks/lab-file.js'
 import { MOCKS } from '../../firmware-mocks/registry.js'
+import { DEMO_DEVICES } from '../../src/demo/demo.js'
 import { readConfig } from '../../src/config/config.js'
 import { main } from '../../src/cli/run.js'
 import { capture, run, tempDir } from './helpers.js'
@@ -136,6 +137,19 @@ describe('fencegate lab', () => {
       c.stop()
       expect(await done).toBe(0)
     }
+  })
+
+  it("without --lab: the demo's devices", async () => {
+    const { c, done } = await startLab(['--control', '127.0.0.1:0'], (o) => o.includes('"control"'))
+    const lines = c
+      .out()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    c.stop()
+    expect(await done).toBe(0)
+    expect(lines.slice(0, -1).map((l) => l.device)).toEqual(DEMO_DEVICES.map((d) => d.id))
+    expect(lines.at(-1).control).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
   })
 
   it('--control overrides the file; a control address off loopback is refused with its line', async () => {
