@@ -18,6 +18,9 @@ import { nodesRoutes } from './routes/nodes.js'
 import { operationsRoutes } from './routes/operations.js'
 import { powerRoutes } from './routes/power.js'
 import { systemRoutes } from './routes/system.js'
+import { heartbeatMetrics } from '../heartbeat/metrics.js'
+import { heartbeatRoutes } from '../heartbeat/routes.js'
+import type { HeartbeatService } from '../heartbeat/service.js'
 
 export const API_VERSION = '1.0.0'
 
@@ -32,6 +35,8 @@ export interface AppDeps {
   idempotency?: IdempotencyOptions
   /** Process metrics (CPU, memory, event loop) in /metrics; default on. */
   processMetrics?: boolean
+  /** The cluster heartbeat, when the config has one: /v1/heartbeat and its metrics. */
+  heartbeat?: HeartbeatService
 }
 
 export type App = FastifyInstance
@@ -60,6 +65,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     simulated,
   }
   app.addHook('onClose', async () => ctx.metrics.close())
+  if (deps.heartbeat) {
+    const unsubscribe = heartbeatMetrics(ctx.metrics.registry, deps.heartbeat)
+    app.addHook('onClose', async () => unsubscribe())
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -73,7 +82,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a fencegate token' } },
       },
-      tags: ['nodes', 'power', 'devices', 'operations', 'history', 'system'].map((name) => ({ name })),
+      tags: ['nodes', 'power', 'devices', 'operations', 'history', 'heartbeat', 'system'].map((name) => ({
+        name,
+      })),
     },
     // routes that need a token say so in the document
     transform: ({ schema, url, route }) => {
@@ -106,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(devicesRoutes, ctx)
       await v1.register(operationsRoutes, ctx)
       await v1.register(historyRoutes, ctx)
+      if (deps.heartbeat) await v1.register(heartbeatRoutes, { heartbeat: deps.heartbeat, simulated })
     },
     { prefix: '/v1' },
   )

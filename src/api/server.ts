@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { GatewayConfig } from '../config/config.js'
 import { FenceError } from '../core/errors.js'
 import { Engine } from '../engine/engine.js'
+import type { HeartbeatService } from '../heartbeat/service.js'
 import { type App, buildApp } from './app.js'
 
 export interface ServerOptions {
@@ -23,6 +24,8 @@ export interface ServerOptions {
 export interface RunningServer {
   app: App
   engine: Engine
+  /** The cluster heartbeat, when the config has a heartbeat section. */
+  heartbeat?: HeartbeatService
   /** http(s)://HOST:PORT as a client reaches it. */
   url: string
   close(): Promise<void>
@@ -35,10 +38,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     opts.engine ??
     (await Engine.create(config, opts.log ? { log: opts.log.child({ component: 'engine' }) } : {}))
   let app: App | undefined
+  let heartbeat: HeartbeatService | undefined
   try {
+    if (config.heartbeat) {
+      const { startHeartbeat } = await import('../heartbeat/index.js')
+      const hbLog = opts.log?.child({ component: 'heartbeat' })
+      heartbeat = await startHeartbeat(config, engine, engine.journal, {
+        ...(hbLog ? { log: (level, msg, fields) => hbLog[level](fields ?? {}, msg) } : {}),
+      })
+    }
     app = await buildApp({
       engine,
       config,
+      ...(heartbeat ? { heartbeat } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       ...(https ? { https } : {}),
     })
@@ -54,9 +66,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return {
       app,
       engine,
+      ...(heartbeat ? { heartbeat } : {}),
       url,
       close() {
         closing ??= (async () => {
+          // first: peers get our shutdown notice and must not fence us for going quiet
+          await heartbeat?.stop()
           await running.close()
           await engine.close()
           await opts.demo?.stop()
@@ -65,6 +80,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       },
     }
   } catch (e) {
+    await heartbeat?.stop().catch(() => {})
     await app?.close().catch(() => {})
     if (!opts.engine) await engine.close().catch(() => {})
     throw e

@@ -277,8 +277,14 @@ export class HeartbeatMember {
     this.checkTimer = undefined
     this.checkAt = Number.POSITIVE_INFINITY
     if (this.stopped) return
-    this.membership.check(performance.now())
-    this.scheduleCheck()
+    // judge after this loop turn's I/O: libuv runs timers before it polls sockets, so after a
+    // stall of our own (descheduled, paused) the peers' packets waiting in the socket buffers
+    // must be read first, or we would declare dead a peer whose heartbeat we already hold
+    setImmediate(() => {
+      if (this.stopped) return
+      this.membership.check(performance.now())
+      this.scheduleCheck()
+    })
   }
 
   snapshot(): HeartbeatSnapshot {

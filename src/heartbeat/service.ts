@@ -42,6 +42,16 @@ export interface HeartbeatEventRecord {
 
 const RESTART_MS = 1000
 
+/**
+ * The membership process script: worker.js beside this module (the build), or the compiled one
+ * FENCEGATE_HEARTBEAT_WORKER names (a gateway run from TypeScript sources by a test runner,
+ * where no worker.js sits beside service.ts).
+ */
+function workerScript(): URL {
+  const env = process.env.FENCEGATE_HEARTBEAT_WORKER
+  return env ? new URL(`file://${env}`) : new URL('./worker.js', import.meta.url)
+}
+
 export class HeartbeatService extends EventEmitter {
   private worker: ChildProcess | undefined
   private stopping = false
@@ -88,7 +98,7 @@ export class HeartbeatService extends EventEmitter {
   }
 
   private spawn(): Promise<void> {
-    const url = this.deps.workerUrl ?? new URL('./worker.js', import.meta.url)
+    const url = this.deps.workerUrl ?? workerScript()
     const worker = fork(url, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

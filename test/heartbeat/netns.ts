@@ -220,17 +220,30 @@ export class MemberProc {
 
   /** Freeze or thaw the whole member (SIGSTOP/SIGCONT of its process tree), as a hung node. */
   signalTree(signal: 'SIGSTOP' | 'SIGCONT'): void {
-    const pids = run('pgrep', ['-P', String(this.proc.pid)])
-      .split('\n')
-      .filter(Boolean)
-    const all = [String(this.proc.pid), ...pids]
-    for (const p of pids)
-      all.push(
-        ...run('sh', ['-c', `pgrep -P ${p} || true`])
-          .split('\n')
-          .filter(Boolean),
-      )
+    const all: string[] = []
+    const walk = (pid: string) => {
+      all.push(pid)
+      for (const c of run('sh', ['-c', `pgrep -P ${pid} || true`])
+        .split('\n')
+        .filter(Boolean))
+        walk(c)
+    }
+    walk(String(this.proc.pid))
     for (const p of all) tryRun('kill', [`-${signal.slice(3)}`, p])
+  }
+
+  /** Every process of this member (the ip/unshare wrapper and all below it). */
+  pids(): number[] {
+    const all: number[] = []
+    const walk = (pid: string) => {
+      all.push(Number(pid))
+      for (const c of run('sh', ['-c', `pgrep -P ${pid} || true`])
+        .split('\n')
+        .filter(Boolean))
+        walk(c)
+    }
+    walk(String(this.proc.pid))
+    return all
   }
 }
 
