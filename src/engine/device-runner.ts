@@ -50,6 +50,8 @@ export class DeviceRunner {
     /** Every configured plug of this device (probes read them all). */
     readonly plugs: readonly string[],
     readonly deviceCycle: boolean,
+    /** Told every state this device reads (operations and probes alike), for the last-known view. */
+    private readonly onRead: (plug: string, state: PowerState) => void = () => {},
   ) {
     this.health = {
       id,
@@ -166,7 +168,10 @@ export class DeviceRunner {
         'status',
         (signal) => {
           if (this.pending === b) this.pending = undefined
-          return this.driver.status([...b.plugs], { signal })
+          return this.driver.status([...b.plugs], { signal }).then((m) => {
+            for (const [p, st] of m) this.onRead(p, st)
+            return m
+          })
         },
         { priority: opts.priority, signal: b.controller.signal },
       ).then((o) => o.value)

@@ -154,4 +154,26 @@ describe('engine rules beyond the basics', () => {
     // without priorities the fence's off would come after all four queued ons
     expect(order.indexOf('off5')).toBeLessThan(4)
   })
+
+  it('probes feed the last-known states; close() waits for operations under way', async () => {
+    gw = await startTestGateway({
+      devices: { sw: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 2, transitionDelay: '200ms' } },
+      nodes: { n1: { plugs: ['sw:1'] }, n2: { plugs: ['sw:2'] } },
+      engine: { probeInterval: '50ms' },
+    })
+    gw.lab.device('sw')!.sim.setPhysical('2', 'off')
+    await new Promise((r) => setTimeout(r, 300))
+    expect(gw.engine.cached(['n1', 'n2']).map((s) => s.state)).toEqual(['on', 'off'])
+    let finished = false
+    const op = gw.engine.fence('n1', 'off', { initiator: FENCER }).then((o) => {
+      finished = true
+      return o
+    })
+    await new Promise((r) => setTimeout(r, 30))
+    await gw.engine.close()
+    expect(finished).toBe(true)
+    expect((await op).status).toBe('succeeded')
+    const lines = readFileSync(gw.config.journal.path, 'utf8').trim().split('\n')
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ t: 'result', outcome: 'success' })
+  })
 })

@@ -71,6 +71,8 @@ export class Engine implements FenceEngine {
   private readonly known = new Map<string, PowerState>()
   private readonly probeTimer: NodeJS.Timeout | undefined
   private closed = false
+  /** Operations under way (close() waits for them). */
+  private readonly inflight = new Set<Promise<Operation>>()
   private readonly log: Logger
 
   private constructor(
@@ -91,7 +93,9 @@ export class Engine implements FenceEngine {
       const driver = opts.createDriver ? opts.createDriver(dev, plugs) : createDriver(dev, this.log)
       this.runners.set(
         dev.id,
-        new DeviceRunner(dev.id, dev.driver, driver, config.engine, plugs, dev.deviceCycle),
+        new DeviceRunner(dev.id, dev.driver, driver, config.engine, plugs, dev.deviceCycle, (plug, st) =>
+          this.known.set(`${dev.id}:${plug}`, st),
+        ),
       )
     }
     if (config.engine.probeIntervalMs > 0) {
@@ -268,7 +272,7 @@ export class Engine implements FenceEngine {
       )
   }
 
-  private async operate(
+  private operate(
     kind: OperationKind,
     action: OperationAction,
     nodes: NodeConfig[],
@@ -276,7 +280,21 @@ export class Engine implements FenceEngine {
     priority: Priority,
     work: (ctx: Ctx) => Promise<Partial<NodeResult>>,
   ): Promise<Operation> {
-    if (this.closed) throw new FenceError('ENGINE_CLOSED', 'the engine is shutting down')
+    if (this.closed) return Promise.reject(new FenceError('ENGINE_CLOSED', 'the engine is shutting down'))
+    const p = this.runOperation(kind, action, nodes, req, priority, work)
+    this.inflight.add(p)
+    p.finally(() => this.inflight.delete(p)).catch(() => {})
+    return p
+  }
+
+  private async runOperation(
+    kind: OperationKind,
+    action: OperationAction,
+    nodes: NodeConfig[],
+    req: OperationRequest,
+    priority: Priority,
+    work: (ctx: Ctx) => Promise<Partial<NodeResult>>,
+  ): Promise<Operation> {
     const op: Operation = {
       id: randomUUID(),
       kind,
@@ -745,6 +763,8 @@ export class Engine implements FenceEngine {
     if (this.closed) return
     this.closed = true
     if (this.probeTimer) clearInterval(this.probeTimer)
+    // operations under way end by their own deadlines: let them, so each gets its result record
+    await Promise.allSettled([...this.inflight])
     await Promise.allSettled([...this.runners.values()].map((r) => r.close()))
     await this.journal.close()
   }
