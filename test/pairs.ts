@@ -111,7 +111,7 @@ export const PAIRS: DriverMockPair[] = [
       unreachableTimeout: '600ms',
       requestTimeout: '600ms',
     },
-    // a session is eight round trips (a fence-reboot five sessions); a lie waits out the deadline
-    deadlineMs: 6000,
+    // a session is eight round trips; a lie waits out the deadline (keep the suite short)
+    deadlineMs: 4000,
   })),
 ]
