@@ -54,6 +54,15 @@ export const PAIRS: DriverMockPair[] = [
     deviceCycle: true,
     driverOverrides: { deviceCycle: true, replyTimeout: '600ms', settle: '300ms' },
   },
+  {
+    // APC Smart-UPS on a pty: one plug, the load; Z and ^N go twice, 1.6 s apart, so rounds are slow
+    name: 'apc-smartups-pty',
+    lab: { kind: 'apc-smartups', pty: '{tmp}/ttyUPS', shutdownDelays: ['001', '020'], wakeupDelays: ['000'] },
+    plugs: ['load'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, repeatGap: '1600ms', replyTimeout: '500ms' },
+    deadlineMs: 6000,
+  },
   // APC PDUs over SNMP (apc-snmp ↔ apc-pdu): one pair per family and SNMP version/security
   {
     name: 'apc-snmp-rpdu-v2c',

@@ -160,22 +160,21 @@ export class SmartUpsSession implements SerialSession {
     }
   }
 
-  /** After the grace delay the load goes off; with `back`, it returns after the wake-up delay. */
+  /**
+   * After the grace delay the load goes off; with `back` (`@`), it returns after the wake-up delay
+   * (at least a second): the shared model's delayed cycle. Without (`S`), it stays off.
+   */
   private shutdown(back: boolean): void {
     const ups = this.ups
-    ups.resetting = true
+    const sim = ups.sim
     const grace = Number(ups.shutdownDelays[ups.shutdownIdx]) * 1000
     const wake = Math.max(1000, Number(ups.wakeupDelays[ups.wakeupIdx]) * 1000)
-    this.later(grace, () => {
-      ups.sim.command(LOAD, 'off')
-      if (!back) {
-        ups.resetting = false
-        return
-      }
-      this.later(wake, () => {
-        ups.sim.command(LOAD, 'on')
-        ups.resetting = false
-      })
+    sim.cycleOffMs = wake
+    // a lying UPS acknowledges and never shuts down: no reset under way then
+    if (!sim.command(LOAD, back ? 'cycle' : 'off', grace)) return
+    ups.resetting = true
+    this.later(grace + sim.transitionDelayMs + (back ? wake : 0), () => {
+      ups.resetting = false
     })
   }
 

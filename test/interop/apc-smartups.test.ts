@@ -106,6 +106,8 @@ for (const [name, where] of [
       expect(rig.mock.sim.state('load')).toBe('off')
       expect((await rig.driver.status(['load'], call())).get('load')).toBe('off')
       await rig.driver.set('load', 'on', call())
+      // ^N has no answer: the read-back (sent after it, on the same line) is what shows it acted
+      expect((await rig.driver.status(['load'], call())).get('load')).toBe('on')
       expect(rig.mock.sim.state('load')).toBe('on')
       expect(rig.mock.sim.commands.map((c) => c.action)).toEqual(['off', 'on'])
     })
