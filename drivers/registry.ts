@@ -10,6 +10,12 @@ import { wtiSnmpDriver } from './wti-snmp/index.js'
 import { ipmiDriver } from './ipmi/index.js'
 import type { DriverFactory } from './driver.js'
 
-export const DRIVERS: ReadonlyMap<string, DriverFactory<any>> = new Map<string, DriverFactory<any>>(
-  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver].map((d) => [d.kind, d]),
+// biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
+type AnyDriverFactory = DriverFactory<any>
+
+export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, AnyDriverFactory>(
+  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver].map((d) => [
+    d.kind,
+    d,
+  ]),
 )

@@ -10,6 +10,9 @@ import { wtiPduMock } from './wti-pdu/index.js'
 import { bmcMock } from './bmc/index.js'
 import type { MockFactory } from './mock.js'
 
-export const MOCKS: ReadonlyMap<string, MockFactory<any>> = new Map<string, MockFactory<any>>(
+// biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
+type AnyMockFactory = MockFactory<any>
+
+export const MOCKS: ReadonlyMap<string, AnyMockFactory> = new Map<string, AnyMockFactory>(
   [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock].map((m) => [m.kind, m]),
 )

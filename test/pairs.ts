@@ -80,7 +80,15 @@ export const PAIRS: DriverMockPair[] = [
       plugs: 8,
       cycleOff: '200ms',
       snmp: {
-        users: [{ name: 'fence', authProtocol: 'sha256', authKey: 'fence-auth-key', privProtocol: 'aes', privKey: 'fence-priv-key' }],
+        users: [
+          {
+            name: 'fence',
+            authProtocol: 'sha256',
+            authKey: 'fence-auth-key',
+            privProtocol: 'aes',
+            privKey: 'fence-priv-key',
+          },
+        ],
       },
     },
     plugs: ['5', '6', '7'],

@@ -129,7 +129,8 @@ export const HistoryEntry = Type.Object({
   startedAt: Type.String(),
   finishedAt: Type.Optional(Type.String()),
   outcome: Type.Enum(['success', 'failed', 'unknown', 'running'], {
-    description: '`running`: under way now; `unknown`: an intent without a result (the gateway stopped mid-operation)',
+    description:
+      '`running`: under way now; `unknown`: an intent without a result (the gateway stopped mid-operation)',
   }),
   level: Type.Optional(Type.Integer()),
   onVerified: Type.Optional(Type.Boolean()),

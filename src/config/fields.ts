@@ -51,7 +51,9 @@ export class Fields {
   }
 
   optStr(name: string): string | undefined {
-    return this.has(name) ? this.str(name) : (this.used.add(name), undefined)
+    if (this.has(name)) return this.str(name)
+    this.used.add(name)
+    return undefined
   }
 
   int(name: string, opts: { default?: number; min?: number; max?: number } = {}): number {

@@ -58,7 +58,8 @@ export const DEMO_DEVICES: DemoDevice[] = [
         ...(n === 3 ? { cipherSuites: [3] } : {}),
       },
       nodes: {
-        [`demo-ipmi-${n}`]: n === 1 ? { levels: [['demo-bmc-1'], ['demo-pdu-b:5']] } : { plugs: [`demo-bmc-${n}`] },
+        [`demo-ipmi-${n}`]:
+          n === 1 ? { levels: [['demo-bmc-1'], ['demo-pdu-b:5']] } : { plugs: [`demo-bmc-${n}`] },
       },
     }),
   ),
