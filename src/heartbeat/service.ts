@@ -170,7 +170,7 @@ export class HeartbeatService extends EventEmitter {
       case 'event': {
         this.recent.push({ at: m.at, event: m.event })
         if (this.recent.length > 500) this.recent.shift()
-        this.log(eventLevel(m.event), describeEvent(m.event), { ...m.event })
+        this.log(eventLevel(m.event), describeEvent(m.event), { ...m.event, at: m.at })
         this.emit('event', m.event, m.at)
         void Promise.resolve(this.deps.journal?.(m.at, m.event)).catch((e) =>
           this.log('error', `heartbeat: journal write failed: ${(e as Error).message}`),
