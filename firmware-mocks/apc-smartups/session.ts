@@ -33,6 +33,13 @@ export interface SmartUpsUnit {
 export const LOAD = 'load'
 
 /**
+ * The mock sees when bytes arrive, not when they were sent: a pty relay or a busy machine can
+ * bunch them up. The 1.5 s rule is checked with this much slack, so the emulation does not
+ * fail a client that keeps the rule (the driver refuses a repeatGap under 1.5 s anyway).
+ */
+const ARRIVAL_JITTER_MS = 150
+
+/**
  * One line to an APC Smart-UPS. Bytes are commands; `@` collects three digits. Nothing but `Y`
  * is answered until the line is in smart mode. `Z` and ^N act only when sent twice at least
  * 1.5 s apart, as the firmware insists, so that line noise cannot drop the load.
@@ -143,7 +150,12 @@ export class SmartUpsSession implements SerialSession {
         const armed = ups.armed
         ups.armed = { cmd, at: now }
         // the second byte of the pair, late enough: act (a lying UPS acknowledges and does nothing)
-        if (!armed || armed.cmd !== cmd || now - armed.at < REPEAT_MIN_MS || now - armed.at > 10_000)
+        if (
+          !armed ||
+          armed.cmd !== cmd ||
+          now - armed.at < REPEAT_MIN_MS - ARRIVAL_JITTER_MS ||
+          now - armed.at > 10_000
+        )
           return undefined
         ups.armed = undefined
         ups.sim.command(LOAD, cmd === CMD.loadOff ? 'off' : 'on')

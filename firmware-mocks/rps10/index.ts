@@ -54,7 +54,7 @@ export const rps10Mock: MockFactory<Rps10MockSpec> = {
       // the mock needs no more pause than it was given; a real unit wants the driver's default
       commandGap: `${m.spec.commandGapMs}ms`,
     }
-    if (m.ptyPath) return { ...common, port: m.ptyPath, dtrLow: '300ms', readyTimeout: '3s' }
+    if (m.ptyPath) return { ...common, port: m.ptyPath, dtrLow: '500ms', readyTimeout: '3s' }
     const { host, port } = m.address
     return { ...common, server: `${host}:${port}`, handshake: 'none', settle: '500ms' }
   },
