@@ -63,6 +63,16 @@ describe('cluster-glue stonith -t rps10: reset and the banner', () => {
     expect(mock.sim.commands.map((c) => `${c.plug}:${c.action}`)).toEqual(['0:cycle'])
   }, 20_000)
 
+  it("cluster-glue's all-units address (A, sent as *) switches every unit of the chain", async () => {
+    // fencegate's driver refuses this (one command dropping every node at once); the mock, like a
+    // real chain, obeys it — every unit answers, then one Complete
+    rig = await startRps10({ pty: '{tmp}/ttyRPSd', plugs: 3, initial: 'on' })
+    const r = await stonith(['-t', 'rps10', '-p', `${rig.mock.ptyPath} everyone A`, '-T', 'off', 'everyone'])
+    expect(r.code, r.out).toBe(0)
+    expect(rig.mock.sim.plugIds().map((p) => rig!.mock.sim.state(p))).toEqual(['off', 'off', 'off'])
+    expect(rig.mock.trace).toContain('request *0')
+  }, 20_000)
+
   it('fails (and switches nothing) when the unit never says RPS-10 Ready after the DTR toggle', async () => {
     // a unit whose cable lacks the modem lines: the banner never comes
     rig = await startRps10({ pty: '{tmp}/ttyRPSc', plugs: 2, initial: 'on', readyDelay: '30s' })
