@@ -10,7 +10,7 @@ import { HaMsg, encodeClassic, encodeNetstring } from '../../src/heartbeat/codec
 import type { HeartbeatConfig } from '../../src/heartbeat/config.js'
 import { HeartbeatMember } from '../../src/heartbeat/member.js'
 import type { FromWorker, HeartbeatSnapshot } from '../../src/heartbeat/protocol.js'
-import { sleep } from './netns.js'
+import { FENCE_OFF, sleep } from './netns.js'
 
 /**
  * A member (in this process, real sockets and a real pty) under hostile input from a fake peer
@@ -70,15 +70,7 @@ describe('bad input on every link', () => {
       authKeyFile: `${dir}/keys`,
       allowCrc: false,
       stateDir: `${dir}/state`,
-      fence: {
-        enabled: false,
-        quorum: 'majority',
-        action: 'off',
-        raceDelayMs: 0,
-        timeoutMs: 1000,
-        retryMs: 1000,
-        startupFencing: false,
-      },
+      fence: FENCE_OFF,
     }
     member = new HeartbeatMember(config, (m) => out.push(m))
     member.start()

@@ -4,7 +4,7 @@ import type { HeartbeatConfig } from '../../src/heartbeat/config.js'
 import type { HeartbeatEvent } from '../../src/heartbeat/protocol.js'
 import { ensureBuilt } from './build.js'
 import { HbDaemon } from './hb-daemon.js'
-import { type MemberProc, NetLab, sleep, startMember } from './netns.js'
+import { FENCE_OFF, type MemberProc, NetLab, sleep, startMember } from './netns.js'
 
 /**
  * Interop with a real Linux-HA heartbeat 3.0.6 daemon (Debian bookworm package `heartbeat`):
@@ -41,15 +41,7 @@ function fgConfig(keyFile: string): HeartbeatConfig {
     authKeyFile: keyFile,
     allowCrc: false,
     stateDir: `${lab.dir}/fg-state`,
-    fence: {
-      enabled: false,
-      quorum: 'majority',
-      action: 'off',
-      raceDelayMs: 0,
-      timeoutMs: 1000,
-      retryMs: 5000,
-      startupFencing: false,
-    },
+    fence: FENCE_OFF,
   }
 }
 

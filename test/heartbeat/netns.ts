@@ -84,7 +84,17 @@ export class NetLab {
   down(): void {
     for (const s of this.socats.values()) s.kill('SIGKILL')
     this.socats.clear()
-    for (let i = 0; i <= this.size; i++) tryRun('ip', ['netns', 'del', this.ns(i)])
+    for (let i = 0; i <= this.size; i++) {
+      // whatever still runs in our namespaces (a daemon that forked away, a stuck child) is ours
+      let pids: string[] = []
+      try {
+        pids = run('ip', ['netns', 'pids', this.ns(i)])
+          .split('\n')
+          .filter(Boolean)
+      } catch {}
+      for (const p of pids) tryRun('kill', ['-9', p])
+      tryRun('ip', ['netns', 'del', this.ns(i)])
+    }
     rmSync(this.dir, { recursive: true, force: true })
   }
 
@@ -247,6 +257,17 @@ export class MemberProc {
   }
 }
 
+/** Fence settings of a member that only reports membership (tests turn fields on as needed). */
+export const FENCE_OFF: HeartbeatConfig['fence'] = {
+  enabled: false,
+  quorum: 'majority',
+  action: 'off',
+  raceDelayMs: 0,
+  timeoutMs: 1000,
+  retryMs: 5000,
+  startupFencing: false,
+}
+
 export interface ClusterOptions {
   keepaliveMs?: number
   deadtimeMs?: number
@@ -299,16 +320,7 @@ export function memberConfig(lab: NetLab, i: number, o: ClusterOptions = {}): He
     authKeyFile: keyFile,
     allowCrc: false,
     stateDir: `${lab.dir}/state-n${i}`,
-    fence: {
-      enabled: false,
-      quorum: 'majority',
-      action: 'off',
-      raceDelayMs: 0,
-      timeoutMs: 1000,
-      retryMs: 5000,
-      startupFencing: false,
-      ...o.fence,
-    },
+    fence: { ...FENCE_OFF, ...o.fence },
   }
 }
 
