@@ -1,14 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { prng } from '../test/helpers/fuzz.js'
 import { decodeAnswer, decodeRequest, encodeErr, encodeOk, encodeRequest } from './dummy-line.js'
-
-/** A seeded generator, so a failing fuzz case can be replayed. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff
-    return seed / 0x7fffffff
-  }
-}
 
 describe('dummy line protocol', () => {
   it('round-trips requests and answers, names with spaces included', () => {
@@ -41,7 +34,7 @@ describe('dummy line protocol', () => {
   })
 
   it('fuzz: mutated and random answers decode to null or a well-formed answer, never throw', () => {
-    const next = rng(42)
+    const next = prng(42)
     const base = encodeOk(12, [
       ['1', 'on'],
       ['2', 'off'],

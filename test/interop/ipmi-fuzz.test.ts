@@ -49,24 +49,7 @@ import {
   responseTo,
   sessionFormat,
 } from '../../protocols/ipmi/index.js'
-
-/** mulberry32: a tiny seeded PRNG, so that a failure is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function bytes(rnd: () => number, n: number): Buffer {
-  const b = Buffer.alloc(n)
-  for (let i = 0; i < n; i++) b.writeUInt8(Math.floor(rnd() * 256), i)
-  return b
-}
+import { prng, randomBytes } from '../helpers/fuzz.js'
 
 /** Truncate, flip bits, overwrite bytes with interesting values, or splice random bytes in. */
 function mutate(rnd: () => number, seed: Buffer): Buffer {
@@ -87,10 +70,10 @@ function mutate(rnd: () => number, seed: Buffer): Buffer {
       return b
     }
     case 3:
-      return Buffer.concat([b, bytes(rnd, Math.floor(rnd() * 40))])
+      return Buffer.concat([b, randomBytes(rnd, Math.floor(rnd() * 40))])
     default: {
       const i = Math.floor(rnd() * (b.length + 1))
-      return Buffer.concat([b.subarray(0, i), bytes(rnd, 1 + Math.floor(rnd() * 8)), b.subarray(i)])
+      return Buffer.concat([b.subarray(0, i), randomBytes(rnd, 1 + Math.floor(rnd() * 8)), b.subarray(i)])
     }
   }
 }
@@ -189,7 +172,7 @@ describe('codec decoders under fuzz', () => {
     for (let i = 0; i < 4000; i++) {
       const input =
         i % 4 === 0
-          ? bytes(rnd, Math.floor(rnd() * 80))
+          ? randomBytes(rnd, Math.floor(rnd() * 80))
           : mutate(rnd, SEEDS[Math.floor(rnd() * SEEDS.length)]!)
       for (const [name, fn] of PACKET_DECODERS) {
         survive(name, input, fn)
@@ -226,7 +209,7 @@ describe('codec decoders under fuzz', () => {
     ]
     for (let n = 0; n <= 64; n++)
       for (let k = 0; k < 30; k++) {
-        const input = k % 3 === 0 && n < 24 ? mutate(rnd, bodies[k % 2]!) : bytes(rnd, n)
+        const input = k % 3 === 0 && n < 24 ? mutate(rnd, bodies[k % 2]!) : randomBytes(rnd, n)
         for (const [name, fn] of BODY_DECODERS) survive(name, input, fn)
       }
     // a bit flip anywhere in a protected packet is caught by the AuthCode, never decrypted
@@ -249,7 +232,7 @@ describe('the mock BMC under fuzz', () => {
       for (let i = 0; i < 600; i++) {
         const input =
           i % 3 === 0
-            ? bytes(rnd, Math.floor(rnd() * 100))
+            ? randomBytes(rnd, Math.floor(rnd() * 100))
             : mutate(rnd, SEEDS[Math.floor(rnd() * SEEDS.length)]!)
         await new Promise<void>((r) => sock.send(input, bmc.address.port, '127.0.0.1', () => r()))
         // let the BMC read: a burst would overflow the socket's receive buffer (datagrams lost, not tested)

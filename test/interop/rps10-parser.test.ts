@@ -11,6 +11,7 @@ import {
   encodeRequest,
   scanRequests,
 } from '../../protocols/rps10.js'
+import { prng } from '../helpers/fuzz.js'
 
 /**
  * Fuzzing the RPS-10 parsers with a seeded generator (failures reproduce): the device side
@@ -18,16 +19,6 @@ import {
  * driver runs them). The property that matters: no false success — a state is returned only
  * when the bytes really held `Plug <asked unit> <state>` before `Complete`.
  */
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const EOLS = ['\r\n', '\n\r', '\n', '\r']
 

@@ -15,6 +15,7 @@ import {
 } from '../../drivers/transport/snmp-varbind.js'
 import { readSecret } from '../../src/config/secrets.js'
 import { FenceError } from '../../src/core/errors.js'
+import { prng } from '../helpers/fuzz.js'
 
 /**
  * Bad input from a "PDU": a hand-made agent on a UDP socket answers the driver with crafted
@@ -288,18 +289,6 @@ describe('a PDU answering badly: typed errors or unknown, never a false off', ()
 })
 
 // --- fuzz ---------------------------------------------------------------------------------
-
-/** A small seeded PRNG (mulberry32): failures are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('fuzz: varbind decoding', () => {
   it('random varbinds never throw, and decode to off only for INTEGER off at the asked OID', () => {
