@@ -1,13 +1,13 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { ApcPduMock } from '../firmware-mocks/apc-pdu/mock.js'
 import { readLab } from '../firmware-mocks/lab-file.js'
 import { Lab } from '../firmware-mocks/lab.js'
+import { median, printTable, timeProcess } from './lib.js'
 import { startServer } from '../src/api/server.js'
 import { readConfig } from '../src/config/config.js'
 
@@ -21,32 +21,6 @@ import { readConfig } from '../src/config/config.js'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const AGENT = path.join(ROOT, 'dist/src/agent/main.js')
 const RUNS = 11
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
-
-function timed(
-  cmd: string,
-  args: string[],
-  stdin = '',
-): Promise<{ ms: number; code: number | null; out: string }> {
-  const t0 = performance.now()
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    c.stdout.on('data', (d) => {
-      out += d
-    })
-    c.stderr.on('data', (d) => {
-      out += d
-    })
-    c.on('error', reject)
-    c.on('close', (code) => resolve({ ms: performance.now() - t0, code, out }))
-    c.stdin.end(stdin)
-  })
-}
 
 const hasApcAgent = () =>
   new Promise<boolean>((resolve) => execFile('fence_apc_snmp', ['-o', 'metadata'], (e) => resolve(!e)))
@@ -81,13 +55,13 @@ export default async function run(): Promise<void> {
   const server = await startServer({ config, listen: { host: '127.0.0.1', port: 0 } })
   const { port } = (mock as ApcPduMock).address
   const ours = (action: string) =>
-    timed(
+    timeProcess(
       process.execPath,
       [AGENT],
       `action=${action}\nplug=node1\nurl=${server.url}\ntoken_file=${tokenFile}\n`,
     )
   const apc = (action: string) =>
-    timed('fence_apc_snmp', [
+    timeProcess('fence_apc_snmp', [
       '-a',
       '127.0.0.1',
       '-u',
@@ -108,9 +82,9 @@ export default async function run(): Promise<void> {
     const bare: number[] = []
     const apcStart: number[] = []
     for (let i = 0; i < RUNS; i++) {
-      bare.push((await timed(process.execPath, ['-e', '0'])).ms)
-      start.push((await timed(process.execPath, [AGENT, '-o', 'metadata'])).ms)
-      if (peer) apcStart.push((await timed('fence_apc_snmp', ['-o', 'metadata'])).ms)
+      bare.push((await timeProcess(process.execPath, ['-e', '0'])).ms)
+      start.push((await timeProcess(process.execPath, [AGENT, '-o', 'metadata'])).ms)
+      if (peer) apcStart.push((await timeProcess('fence_apc_snmp', ['-o', 'metadata'])).ms)
     }
     rows.push(['start-up: -o metadata', median(start), peer ? median(apcStart) : undefined])
     rows.push(['  (bare node -e 0)', median(bare), undefined])
@@ -141,17 +115,14 @@ export default async function run(): Promise<void> {
     rmSync(dir, { recursive: true, force: true })
   }
   console.log(`\nfence agent: one process per action, APC rPDU mock over SNMP v2c (median ms, n=${RUNS})`)
-  console.log(
-    'case'.padEnd(40),
-    'fence_fencegate'.padStart(16),
-    'fence_apc_snmp'.padStart(15),
-    'ratio'.padStart(7),
+  printTable(
+    [40, 16, 15, 7],
+    ['case', 'fence_fencegate', 'fence_apc_snmp', 'ratio'],
+    rows.map(([name, a, b]) => [
+      name,
+      a.toFixed(1),
+      b === undefined ? '-' : b.toFixed(1),
+      b === undefined ? '' : (a / b).toFixed(2),
+    ]),
   )
-  for (const [name, a, b] of rows)
-    console.log(
-      name.padEnd(40),
-      a.toFixed(1).padStart(16),
-      (b === undefined ? '-' : b.toFixed(1)).padStart(15),
-      (b === undefined ? '' : (a / b).toFixed(2)).padStart(7),
-    )
 }

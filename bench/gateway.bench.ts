@@ -11,6 +11,7 @@ import { readLab } from '../firmware-mocks/lab-file.js'
 import { Lab } from '../firmware-mocks/lab.js'
 import { hashToken, readConfig } from '../src/config/config.js'
 import { Engine } from '../src/engine/engine.js'
+import { median, percentile } from './lib.js'
 
 /**
  * The gateway's own cost, three figures (docs/performance.md, "REST API and engine"):
@@ -32,14 +33,6 @@ const BULK_RUNS = 15
 const DEVICES = 50
 const PLUGS = 20
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]!
-}
 const ms = (x: number) => x.toFixed(3).padStart(8)
 
 function fsType(dir: string): string {
@@ -267,9 +260,11 @@ export default async function run(): Promise<void> {
       `\nbulk status: ${DEVICES * PLUGS} plugs (nodes) on ${DEVICES} dummy devices, gateway node ${flags.join(' ') || '(default V8 flags)'}`,
     )
     console.log(`path (${BULK_RUNS} runs after 2 warm-ups)              median ms   p90 ms`)
-    console.log(`GET /v1/nodes?refresh=true over HTTP          ${ms(median(b.http))}  ${ms(pct(b.http, 90))}`)
     console.log(
-      `engine.status in the gateway process          ${ms(median(b.direct))}  ${ms(pct(b.direct, 90))}`,
+      `GET /v1/nodes?refresh=true over HTTP          ${ms(median(b.http))}  ${ms(percentile(b.http, 90))}`,
+    )
+    console.log(
+      `engine.status in the gateway process          ${ms(median(b.direct))}  ${ms(percentile(b.direct, 90))}`,
     )
     console.log(
       `what HTTP + JSON add (${(b.bytes / 1024).toFixed(0)} KiB answer)         ${ms(median(b.http) - median(b.direct))}`,

@@ -10,6 +10,7 @@ import { ipmiDriver } from '../drivers/ipmi/index.js'
 import { readConfig } from '../src/config/config.js'
 import { readSecret } from '../src/config/secrets.js'
 import { Engine } from '../src/engine/engine.js'
+import { median, printTable } from './lib.js'
 
 /**
  * A verified off of one BMC, on the same mock BMC in the same run (docs/performance.md, "IPMI"):
@@ -31,11 +32,6 @@ const PASSWORD = 'bench-Pass-1'
 const RUNS = { fencegate: 30, ipmitool: 10, fencePw0: 6, fenceDefault: 3 }
 const WARMUP = 5
 const SHM = '/dev/shm'
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
 
 function exec(
   file: string,
@@ -176,14 +172,11 @@ export default async function run(): Promise<void> {
     console.log(
       '\nipmi: a verified off of one BMC, same mock BMC, same run (median ms; ratio to the first row)',
     )
-    console.log('case'.padEnd(52), 'n'.padStart(3), 'median'.padStart(9), '× engine'.padStart(9))
-    for (const [name, n, ms] of rows)
-      console.log(
-        name.padEnd(52),
-        String(n).padStart(3),
-        ms.toFixed(1).padStart(9),
-        (ms / base).toFixed(1).padStart(9),
-      )
+    printTable(
+      [52, 3, 9, 9],
+      ['case', 'n', 'median', '× engine'],
+      rows.map(([name, n, ms]) => [name, String(n), ms.toFixed(1), (ms / base).toFixed(1)]),
+    )
   } finally {
     for (const e of engines) await e.close()
     await lab.stop()

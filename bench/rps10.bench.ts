@@ -7,6 +7,7 @@ import { rps10Driver } from '../drivers/rps10/index.js'
 import type { PowerDriver } from '../drivers/driver.js'
 import { Rps10Mock } from '../firmware-mocks/rps10/mock.js'
 import { FRAME_LENGTH, byteTimeMs } from '../protocols/rps10.js'
+import { median, printTable } from './lib.js'
 
 /**
  * A verified off of one RPS-10 plug at 9600 baud (off, then a status read that must say Off),
@@ -19,11 +20,6 @@ const BAUD = 9600
 const RELAY_MS = 10
 const REPLY_OFF = 'Plug 0 Off\r\nComplete\r\n'.length
 const FLOOR_MS = (2 * FRAME_LENGTH + 2 * REPLY_OFF) * byteTimeMs(BAUD) + RELAY_MS
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
 
 async function startMock(where: 'pty' | 'tcp', dir: string): Promise<Rps10Mock> {
   const mock = new Rps10Mock(
@@ -129,12 +125,9 @@ export default async function run(): Promise<void> {
   console.log(
     `wire-time floor: ${FLOOR_MS.toFixed(1)} ms = (2 × ${FRAME_LENGTH} + 2 × ${REPLY_OFF} bytes) × 10 / ${BAUD} + ${RELAY_MS} ms relay`,
   )
-  console.log('case'.padEnd(62), 'n'.padStart(3), 'median'.padStart(9), 'x floor'.padStart(8))
-  for (const [name, ms, n] of rows)
-    console.log(
-      name.padEnd(62),
-      String(n).padStart(3),
-      ms.toFixed(1).padStart(9),
-      (ms / FLOOR_MS).toFixed(2).padStart(8),
-    )
+  printTable(
+    [62, 3, 9, 8],
+    ['case', 'n', 'median', 'x floor'],
+    rows.map(([name, ms, n]) => [name, String(n), ms.toFixed(1), (ms / FLOOR_MS).toFixed(2)]),
+  )
 }

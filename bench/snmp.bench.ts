@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import dgram from 'node:dgram'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,6 +12,7 @@ import { readConfig } from '../src/config/config.js'
 import { readSecret } from '../src/config/secrets.js'
 import type { Initiator } from '../src/core/types.js'
 import { Engine } from '../src/engine/engine.js'
+import { median, timeProcess } from './lib.js'
 
 /**
  * SNMP PDUs: the gateway against fence_apc_snmp on the same APC rPDU mock (SNMP v2c, 24
@@ -26,24 +26,6 @@ import { Engine } from '../src/engine/engine.js'
 
 const RUNS = 15
 const FENCER: Initiator = { name: 'bench', role: 'fencer', via: 'bench' }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-
-function timed(cmd: string, args: string[]): Promise<{ ms: number; code: number | null; out: string }> {
-  const t0 = performance.now()
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    c.stdout.on('data', (d) => {
-      out += d
-    })
-    c.stderr.on('data', (d) => {
-      out += d
-    })
-    c.on('error', reject)
-    c.on('close', (code) => resolve({ ms: performance.now() - t0, code, out }))
-  })
-}
 
 export default async function run(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-snmp-'))
@@ -90,7 +72,7 @@ export default async function run(): Promise<void> {
       if (op.status !== 'succeeded' || sim.state('1') !== 'off')
         throw new Error(`engine off failed: ${JSON.stringify(op)}`)
       sim.setPhysical('1', 'on')
-      const r = await timed('fence_apc_snmp', [...agent, '--plug', '1', '--action', 'off'])
+      const r = await timeProcess('fence_apc_snmp', [...agent, '--plug', '1', '--action', 'off'])
       if (r.code !== 0 || sim.state('1') !== 'off') throw new Error(`fence_apc_snmp off failed: ${r.out}`)
       theirs.push(r.ms)
     }
@@ -125,7 +107,7 @@ export default async function run(): Promise<void> {
     }
     const rxA = mock.received
     const t0 = performance.now()
-    for (const p of plugs) await timed('fence_apc_snmp', [...agent, '--plug', p, '--action', 'status'])
+    for (const p of plugs) await timeProcess('fence_apc_snmp', [...agent, '--plug', p, '--action', 'status'])
     const theirStatusMs = performance.now() - t0
     const theirDatagrams = mock.received - rxA
 
@@ -143,7 +125,7 @@ export default async function run(): Promise<void> {
     const err = await dead.status(['1'], { signal: AbortSignal.timeout(20_000) }).catch((e: Error) => e)
     const oursDead = performance.now() - u0
     await dead.close()
-    const theirDead = await timed('fence_apc_snmp', [
+    const theirDead = await timeProcess('fence_apc_snmp', [
       '--ip',
       '127.0.0.1',
       '--ipport',
