@@ -1,23 +1,11 @@
-import type { PlugRef, PowerState, Role } from '../core/types.js'
+import type { NodeView } from '../api/views.js'
+import type { Role } from '../core/types.js'
 import type { DeviceHealth, NodeResult, Operation } from '../engine/types.js'
 import { AgentFailure, GatewayHttpError } from './failure.js'
 import { type GatewayClient, fmt } from './http.js'
 import type { AgentIo } from './io.js'
 import type { AgentOptions } from './resolve.js'
 
-/** The API's node item (GET /v1/nodes, GET /v1/nodes/{node}). */
-interface NodeItem {
-  name: string
-  state: PowerState
-  plugs: {
-    device: string
-    plug: string
-    level: number
-    state: PowerState
-    error?: { code: string; message: string }
-  }[]
-  levels: PlugRef[][]
-}
 interface WhoAmI {
   name: string
   role: Role
@@ -103,7 +91,7 @@ async function explainNodeError(
   if (e.status === 404 && e.code === 'UNKNOWN_NODE') {
     let known = ''
     try {
-      const r = await ctx.client.get<{ nodes: NodeItem[] }>('/v1/nodes', budget.left())
+      const r = await ctx.client.get<{ nodes: NodeView[] }>('/v1/nodes', budget.left())
       known = ` (nodes this token may act on: ${r.body.nodes.map((n) => n.name).join(', ') || 'none'})`
     } catch {
       // the list is a hint only
@@ -219,9 +207,9 @@ async function status(ctx: ActionContext): Promise<ExitCode> {
   const { o, io, client } = ctx
   const node = o.plug!
   const budget = new Budget(o.powerTimeoutMs + GRACE_MS)
-  let item: NodeItem
+  let item: NodeView
   try {
-    item = (await client.get<{ node: NodeItem }>(nodePath(node), budget.left())).body.node
+    item = (await client.get<{ node: NodeView }>(nodePath(node), budget.left())).body.node
   } catch (e) {
     throw await explainNodeError(ctx, node, e, budget)
   }
@@ -242,10 +230,10 @@ async function status(ctx: ActionContext): Promise<ExitCode> {
 }
 
 /** The nodes this token may fence: a fencer token, and the node in its allow-list. */
-async function fenceable(ctx: ActionContext, budget: Budget, refresh: boolean): Promise<NodeItem[]> {
+async function fenceable(ctx: ActionContext, budget: Budget, refresh: boolean): Promise<NodeView[]> {
   const [who, nodes] = await Promise.all([
     ctx.client.get<WhoAmI>('/v1/whoami', budget.left()),
-    ctx.client.get<{ nodes: NodeItem[] }>(`/v1/nodes${refresh ? '?refresh=true' : ''}`, budget.left()),
+    ctx.client.get<{ nodes: NodeView[] }>(`/v1/nodes${refresh ? '?refresh=true' : ''}`, budget.left()),
   ]).catch((e) => {
     if (e instanceof GatewayHttpError && e.status === 401)
       throw new AgentFailure(

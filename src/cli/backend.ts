@@ -1,21 +1,6 @@
-import type { FenceAction, NodeAction, PlugRef, PowerState } from '../core/types.js'
+import type { NodeView } from '../api/views.js'
+import type { FenceAction, NodeAction } from '../core/types.js'
 import type { DeviceHealth, HistoryEntry, HistoryQuery, Operation } from '../engine/types.js'
-
-/** A node as GET /v1/nodes answers (api-contract.md). */
-export interface NodeView {
-  name: string
-  state: PowerState
-  plugs: {
-    device: string
-    plug: string
-    level: number
-    state: PowerState
-    error?: { code: string; message: string }
-  }[]
-  levels: PlugRef[][]
-  fenceAction: FenceAction
-  powerWaitMs: number
-}
 
 export interface RunOptions {
   /** The operation's deadline in seconds (the API's `timeout`). */

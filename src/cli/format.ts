@@ -1,6 +1,6 @@
 import { formatDuration } from '../core/duration.js'
 import type { DeviceHealth, HistoryEntry, NodeResult, Operation } from '../engine/types.js'
-import type { NodeView } from './backend.js'
+import type { NodeView } from '../api/views.js'
 
 /** Columns padded to the widest cell; the last column is not padded (no trailing blanks). */
 export function table(header: string[], rows: string[][]): string {

@@ -1,7 +1,8 @@
+import type { NodeView } from '../api/views.js'
 import type { FenceAction, NodeAction } from '../core/types.js'
 import type { DeviceHealth, HistoryEntry, HistoryQuery, Operation } from '../engine/types.js'
 import type { HeartbeatSnapshot } from '../heartbeat/protocol.js'
-import type { Backend, NodeView, RunOptions } from './backend.js'
+import type { Backend, RunOptions } from './backend.js'
 import { CliError } from './io.js'
 
 const GET_TIMEOUT_MS = 60_000

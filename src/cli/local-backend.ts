@@ -1,10 +1,11 @@
+import type { NodeView } from '../api/views.js'
 import type { GatewayConfig } from '../config/config.js'
 import { FenceError } from '../core/errors.js'
 import { expandHostlist } from '../core/hostlist.js'
 import type { FenceAction, Initiator, NodeAction } from '../core/types.js'
 import type { Engine } from '../engine/engine.js'
 import type { HistoryQuery, NodeStatus, OperationRequest } from '../engine/types.js'
-import type { Backend, NodeView, RunOptions } from './backend.js'
+import type { Backend, RunOptions } from './backend.js'
 import { CliError } from './io.js'
 
 /** Whoever runs the CLI with the config file in hand is trusted as the gateway itself is. */

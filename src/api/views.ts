@@ -1,0 +1,27 @@
+/**
+ * The REST API's answers as plain types, for its clients (the fence agent, the CLI's HTTP
+ * backend and its formatting). Types only, on purpose: the fence agent imports this and must
+ * start without fastify or typebox, and its quick build (scripts/install-agent.sh) compiles
+ * only what it imports. The schemas the server validates against are in ./schemas.ts; keep the
+ * two in step.
+ */
+import type { FenceAction, PlugRef, PowerState } from '../core/types.js'
+
+/** One plug of a node, as read by the status that answered. */
+export interface PlugView {
+  device: string
+  plug: string
+  level: number
+  state: PowerState
+  error?: { code: string; message: string }
+}
+
+/** A node as GET /v1/nodes and GET /v1/nodes/{node} answer (api-contract.md). */
+export interface NodeView {
+  name: string
+  state: PowerState
+  plugs: PlugView[]
+  levels: PlugRef[][]
+  fenceAction: FenceAction
+  powerWaitMs: number
+}
