@@ -5,6 +5,7 @@ import { LAYOUTS } from './layouts.js'
 import { type TableDef, registerScalar, registerTable, systemScalars } from './mib-tables.js'
 import { APC_MODELS } from './models.js'
 import { type AgentAccess, SnmpAgentHost } from './snmp-agent.js'
+import { snmpAccessInfo } from './snmp-lab.js'
 import type { OutletRow, Unit } from './unit.js'
 
 export interface ApcPduSpec {
@@ -128,11 +129,7 @@ export class ApcPduMock implements MockDevice {
       model: this.spec.model,
       modelNumber: this.unit.ident.model,
       sysObjectID: APC_FAMILY_SYS_OBJECT_ID[this.spec.model],
-      snmp: {
-        community: this.spec.access.community,
-        readCommunity: this.spec.access.readCommunity,
-        users: this.spec.access.users.map((u) => ({ name: u.name, level: u.level, access: u.access })),
-      },
+      snmp: snmpAccessInfo(this.spec.access),
     }
   }
 }

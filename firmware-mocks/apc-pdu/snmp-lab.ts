@@ -87,6 +87,15 @@ function secretFile(dir: string, name: string, value: string): string {
   return file
 }
 
+/** The lab's SNMP access for a mock's info(): communities and users, never their keys. */
+export function snmpAccessInfo(access: AgentAccess): Record<string, unknown> {
+  return {
+    community: access.community,
+    readCommunity: access.readCommunity,
+    users: access.users.map((u) => ({ name: u.name, level: u.level, access: u.access })),
+  }
+}
+
 /**
  * The SNMP fields of a driver section reaching the mock: SNMPv3 with the first read-write user
  * when the lab has one, else v2c with the read-write community.

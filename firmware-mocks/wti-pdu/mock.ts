@@ -7,6 +7,7 @@ import {
 } from '../../protocols/wti-mib.js'
 import { registerScalar, registerTable, systemScalars } from '../apc-pdu/mib-tables.js'
 import { type AgentAccess, SnmpAgentHost } from '../apc-pdu/snmp-agent.js'
+import { snmpAccessInfo } from '../apc-pdu/snmp-lab.js'
 import type { CommonLabSpec, MockDevice } from '../mock.js'
 import { DeviceSimulator } from '../simulator.js'
 
@@ -132,11 +133,7 @@ export class WtiPduMock implements MockDevice {
       groups: this.groups
         .filter((g) => g.name)
         .map((g) => ({ index: g.index, name: g.name, plugs: g.plugs })),
-      snmp: {
-        community: this.spec.access.community,
-        readCommunity: this.spec.access.readCommunity,
-        users: this.spec.access.users.map((u) => ({ name: u.name, level: u.level, access: u.access })),
-      },
+      snmp: snmpAccessInfo(this.spec.access),
     }
   }
 }
