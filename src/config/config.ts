@@ -5,6 +5,7 @@ import { parseSize } from '../core/duration.js'
 import { FenceError } from '../core/errors.js'
 import { HostlistError, expandHostlist } from '../core/hostlist.js'
 import type { FenceAction, PlugRef, Role } from '../core/types.js'
+import { readHeartbeatConfig } from '../heartbeat/config.js'
 import { Fields, describe } from './fields.js'
 import { YamlSource, asMapping } from './yaml.js'
 
@@ -348,6 +349,15 @@ function plugList(
 export function loadConfig(file: string): GatewayConfig {
   const src = YamlSource.read(file)
   const { config, problems } = readConfig(src.value, file)
+  if (config.heartbeat) {
+    // the heartbeat section is src/heartbeat's to read; its mistakes get their line here too
+    const hb = readHeartbeatConfig(config.heartbeat, {
+      journalPath: config.journal.path,
+      defaultTimeoutMs: config.engine.defaultTimeoutMs,
+      fenceNodes: [...config.nodes.keys()],
+    })
+    problems.push(...hb.problems)
+  }
   src.assertNone(problems)
   return config
 }

@@ -44,27 +44,6 @@ export async function checkConfigCommand(io: CliIo, file: string, o: { json?: bo
   }
 }
 
-/**
- * loadConfig, plus the heartbeat section, which the gateway's loader keeps as an opaque mapping
- * for src/heartbeat to read: a mistake there should show here too, with its line.
- */
-async function load(file: string): Promise<GatewayConfig> {
-  const [{ readConfig }, { YamlSource }, { readHeartbeatConfig }] = await Promise.all([
-    import('../../config/config.js'),
-    import('../../config/yaml.js'),
-    import('../../heartbeat/config.js'),
-  ])
-  const src = YamlSource.read(file)
-  const { config, problems } = readConfig(src.value, file)
-  if (config.heartbeat) {
-    const seen = new Set(problems.map((p) => `${p.path.join('.')}\u0000${p.message}`))
-    const hb = readHeartbeatConfig(config.heartbeat, {
-      journalPath: config.journal.path,
-      defaultTimeoutMs: config.engine.defaultTimeoutMs,
-      fenceNodes: [...config.nodes.keys()],
-    })
-    for (const p of hb.problems) if (!seen.has(`${p.path.join('.')}\u0000${p.message}`)) problems.push(p)
-  }
-  src.assertNone(problems)
-  return config
+function load(file: string): Promise<GatewayConfig> {
+  return import('../../config/config.js').then((m) => m.loadConfig(file))
 }
