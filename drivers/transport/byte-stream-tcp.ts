@@ -1,6 +1,7 @@
-import net from 'node:net'
+import type net from 'node:net'
 import { FenceError, abortError } from '../../src/core/errors.js'
 import { type ByteStream, ReceiveBuffer } from './byte-stream.js'
+import { connectTcp } from './tcp-connect.js'
 
 export interface TcpByteStreamOptions {
   host: string
@@ -30,41 +31,7 @@ export class TcpByteStream implements ByteStream {
 
   async open(signal: AbortSignal): Promise<void> {
     if (this.isOpen) return
-    const { host, port, connectTimeoutMs } = this.opts
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host, port })
-      const timer = setTimeout(
-        () =>
-          fail(
-            new FenceError(
-              'DEVICE_UNREACHABLE',
-              `${this.label}: connect timed out after ${connectTimeoutMs}ms`,
-            ),
-          ),
-        connectTimeoutMs,
-      )
-      const onAbort = () => fail(abortError(signal))
-      const cleanup = () => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', onAbort)
-        s.removeAllListeners('connect')
-        s.removeAllListeners('error')
-      }
-      const fail = (e: Error) => {
-        cleanup()
-        s.destroy()
-        reject(e)
-      }
-      if (signal.aborted) return onAbort()
-      signal.addEventListener('abort', onAbort, { once: true })
-      s.once('connect', () => {
-        cleanup()
-        resolve(s)
-      })
-      s.once('error', (e: NodeJS.ErrnoException) =>
-        fail(new FenceError('DEVICE_UNREACHABLE', `${this.label}: connect failed: ${e.code ?? e.message}`)),
-      )
-    })
+    const socket = await connectTcp({ ...this.opts, label: this.label }, signal)
     socket.setNoDelay(true)
     this.rx.reopen()
     socket.on('data', (b: Buffer) => this.rx.push(b))

@@ -1,5 +1,6 @@
-import net from 'node:net'
+import type net from 'node:net'
 import { FenceError, abortError } from '../../src/core/errors.js'
+import { connectTcp } from './tcp-connect.js'
 
 export interface TcpLineClientOptions {
   host: string
@@ -30,38 +31,8 @@ export class TcpLineClient {
   private async connect(signal: AbortSignal): Promise<net.Socket> {
     if (this.socket && !this.socket.destroyed) return this.socket
     if (this.closed) throw new FenceError('ENGINE_CLOSED', `${this.opts.label}: driver closed`)
-    const { host, port, connectTimeoutMs, label } = this.opts
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host, port })
-      const timer = setTimeout(
-        () =>
-          fail(
-            new FenceError('DEVICE_UNREACHABLE', `${label}: connect timed out after ${connectTimeoutMs}ms`),
-          ),
-        connectTimeoutMs,
-      )
-      const onAbort = () => fail(abortError(signal))
-      const fail = (e: Error) => {
-        cleanup()
-        s.destroy()
-        reject(e)
-      }
-      const cleanup = () => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', onAbort)
-        s.removeAllListeners('error')
-        s.removeAllListeners('connect')
-      }
-      if (signal.aborted) return onAbort()
-      signal.addEventListener('abort', onAbort, { once: true })
-      s.once('connect', () => {
-        cleanup()
-        resolve(s)
-      })
-      s.once('error', (e: NodeJS.ErrnoException) =>
-        fail(new FenceError('DEVICE_UNREACHABLE', `${label}: connect failed: ${e.code ?? e.message}`)),
-      )
-    })
+    const { label } = this.opts
+    const socket = await connectTcp(this.opts, signal)
     socket.setNoDelay(true)
     socket.setEncoding('latin1')
     this.buffer = ''
