@@ -4,12 +4,14 @@ import { DRIVERS } from '../../drivers/registry.js'
 import { Journal } from '../audit/journal.js'
 import type { DeviceConfig, GatewayConfig, NodeConfig } from '../config/config.js'
 import { readSecret } from '../config/secrets.js'
-import { Deadline, monotonicNow, sleep } from '../core/deadline.js'
-import { FenceError, abortError, toFenceError } from '../core/errors.js'
+import { Deadline, monotonicNow } from '../core/deadline.js'
+import { FenceError, toFenceError } from '../core/errors.js'
 import type { FenceAction, NodeAction, PlugRef, PowerState } from '../core/types.js'
 import { plugKey } from '../core/types.js'
 import { DeviceRunner, PRIORITY, type Priority } from './device-runner.js'
-import { allOff, allOn, nodeState } from './node-state.js'
+import { FencingRules } from './fencing-rules.js'
+import { nodeState } from './node-state.js'
+import { type Ctx, PlugSteps, uniqueRefs } from './plug-steps.js'
 import type {
   Attempt,
   DeviceHealth,
@@ -43,17 +45,6 @@ export interface EngineOptions {
   journal?: Journal
 }
 
-/** What one node's work needs: its config, the deadline, where attempts go. */
-interface Ctx {
-  node: NodeConfig
-  op: string
-  deadline: Deadline
-  priority: Priority
-  attempts: Attempt[]
-  /** Plugs whose set was issued and not read back since (an aborted set leaves them unknown). */
-  states: Map<string, PowerState>
-}
-
 const MAX_OPS = 1000
 
 /**
@@ -74,6 +65,8 @@ export class Engine implements FenceEngine {
   /** Operations under way (close() waits for them). */
   private readonly inflight = new Set<Promise<Operation>>()
   private readonly log: Logger
+  private readonly steps: PlugSteps
+  private readonly rules: FencingRules
 
   private constructor(
     readonly config: GatewayConfig,
@@ -98,6 +91,8 @@ export class Engine implements FenceEngine {
         ),
       )
     }
+    this.steps = new PlugSteps(this.runners, journal, this.known, config.engine)
+    this.rules = new FencingRules(this.steps, (device) => this.runners.get(device)!.deviceCycle)
     if (config.engine.probeIntervalMs > 0) {
       this.probeTimer = setInterval(() => this.probeAll(), config.engine.probeIntervalMs)
       this.probeTimer.unref()
@@ -165,7 +160,7 @@ export class Engine implements FenceEngine {
     try {
       const refs = uniqueRefs(nodes.flatMap((n) => n.levels.flat()))
       const errors = new Map<string, FenceError>()
-      const states = await this.read(refs, deadline.signal, PRIORITY.operator, errors)
+      const states = await this.steps.read(refs, deadline.signal, PRIORITY.operator, errors)
       return nodes.map((n) => {
         const read = (r: PlugRef) => states.get(plugKey(r)) ?? 'unknown'
         return {
@@ -224,7 +219,7 @@ export class Engine implements FenceEngine {
     const node = this.nodeConfig(name)
     this.checkHold(node.name, action, req)
     return this.operate('power', action, [node], req, PRIORITY.operator, (ctx) =>
-      this.act(ctx, action, false),
+      this.rules.act(ctx, action, false),
     )
   }
 
@@ -240,7 +235,9 @@ export class Engine implements FenceEngine {
       }
       await inflight.op.catch(() => {})
     }
-    const op = this.operate('fence', want, [node], req, PRIORITY.fence, (ctx) => this.act(ctx, want, true))
+    const op = this.operate('fence', want, [node], req, PRIORITY.fence, (ctx) =>
+      this.rules.act(ctx, want, true),
+    )
     this.fencing.set(name, { action: want, op })
     try {
       return await op
@@ -254,7 +251,7 @@ export class Engine implements FenceEngine {
     const nodes = names.map((n) => this.nodeConfig(n))
     return this.operate('bulk', action, nodes, req, PRIORITY.operator, (ctx) => {
       this.checkHold(ctx.node.name, action, req)
-      return this.act(ctx, action, false)
+      return this.rules.act(ctx, action, false)
     })
   }
 
@@ -396,369 +393,6 @@ export class Engine implements FenceEngine {
     if (this.ops.size > MAX_OPS) this.ops.delete(this.ops.keys().next().value!)
   }
 
-  // ---- the fencing rules ------------------------------------------------------------------
-
-  private async act(ctx: Ctx, action: NodeAction, fence: boolean): Promise<Partial<NodeResult>> {
-    switch (action) {
-      case 'off': {
-        const r = await this.off(ctx)
-        return { state: 'off', level: r.level, ...(r.already ? { already: true } : {}) }
-      }
-      case 'on': {
-        const already = await this.on(ctx)
-        return { state: 'on', ...(already ? { already: true } : {}) }
-      }
-      case 'reboot':
-        return this.reboot(ctx)
-      case 'cycle':
-        if (fence) throw new FenceError('UNSUPPORTED_ACTION', 'fencing never cycles (rule 2)')
-        return this.cycle(ctx)
-    }
-  }
-
-  /**
-   * Rules 1–4: per level, cancel pending device commands, read, hard off every plug not read
-   * off, then read back until every plug of the level reads off. A level that fails hands over
-   * to the next; each level gets a fair share of the time left, the last one all of it.
-   */
-  private async off(ctx: Ctx): Promise<{ level: number; already: boolean }> {
-    const { levels } = ctx.node
-    const failures: string[] = []
-    let last: FenceError | undefined
-    for (let i = 0; i < levels.length; i++) {
-      ctx.deadline.check()
-      const level = levels[i]!
-      const share =
-        i === levels.length - 1
-          ? undefined
-          : ctx.deadline.child(ctx.deadline.remaining() / (levels.length - i))
-      const signal = share?.signal ?? ctx.deadline.signal
-      try {
-        await this.cancelPending(level, i + 1, ctx, signal)
-        const states = await this.readLevel(level, i + 1, ctx, signal, 'status')
-        if (allOff(level, (r) => states.get(plugKey(r)) ?? 'unknown')) return { level: i + 1, already: true }
-        await this.switch(
-          level.filter((r) => states.get(plugKey(r)) !== 'off'),
-          'off',
-          i + 1,
-          ctx,
-          signal,
-        )
-        await this.until(level, 'off', i + 1, ctx, signal)
-        return { level: i + 1, already: false }
-      } catch (e) {
-        last = toFenceError(e)
-        failures.push(`level ${i + 1}: ${last.message}`)
-        if (ctx.deadline.expired) break
-      } finally {
-        share?.dispose()
-      }
-    }
-    const code = last?.code ?? 'DEADLINE_EXCEEDED'
-    throw new FenceError(
-      code,
-      failures.length > 1 ? failures.join('; ') : (last?.message ?? 'no level was tried'),
-    )
-  }
-
-  /** Every plug of every level on, the last level first (a PDU feeds the BMC of level 1). */
-  private async on(ctx: Ctx): Promise<boolean> {
-    const { levels } = ctx.node
-    let already = true
-    const seen = new Set<string>()
-    for (let i = levels.length - 1; i >= 0; i--) {
-      const level = levels[i]!.filter((r) => !seen.has(plugKey(r)))
-      for (const r of level) seen.add(plugKey(r))
-      if (!level.length) continue
-      const signal = ctx.deadline.signal
-      const states = await this.readLevel(level, i + 1, ctx, signal, 'status')
-      const todo = level.filter((r) => states.get(plugKey(r)) !== 'on')
-      if (!todo.length) continue
-      already = false
-      ctx.deadline.check()
-      await this.switch(todo, 'on', i + 1, ctx, signal)
-      await this.until(level, 'on', i + 1, ctx, signal)
-    }
-    return already
-  }
-
-  /** Reboot (fence or operator): verified off, powerWait, on. Success is the off (rule 3). */
-  private async reboot(ctx: Ctx): Promise<Partial<NodeResult>> {
-    const off = await this.off(ctx)
-    const result: Partial<NodeResult> = { level: off.level, state: 'off' }
-    try {
-      await sleep(ctx.node.powerWaitMs, ctx.deadline.signal)
-      await this.on(ctx)
-      return { ...result, state: 'on', onVerified: true }
-    } catch (e) {
-      const err = toFenceError(e)
-      return {
-        ...result,
-        state: this.stateOf(ctx),
-        onVerified: false,
-        onError: { code: err.code, message: err.message },
-      }
-    }
-  }
-
-  /**
-   * An operator's cycle: a node that is off is powered on (rule 5); the device's own cycle only
-   * where the config allows it for every plug of level 1; otherwise off, verify, wait, on.
-   */
-  private async cycle(ctx: Ctx): Promise<Partial<NodeResult>> {
-    const levels = ctx.node.levels
-    const all = uniqueRefs(levels.flat())
-    const states = await this.readLevel(all, 0, ctx, ctx.deadline.signal, 'status')
-    const state = nodeState(levels, (r) => states.get(plugKey(r)) ?? 'unknown')
-    if (state === 'off') {
-      await this.on(ctx)
-      return { state: 'on', onVerified: true }
-    }
-    const first = levels[0]!
-    if (state === 'on' && first.every((r) => this.runners.get(r.device)!.deviceCycle)) {
-      await this.switch(first, 'cycle', 1, ctx, ctx.deadline.signal)
-      await this.until(first, 'on', 1, ctx, ctx.deadline.signal)
-      return { state: 'on', level: 1, onVerified: true }
-    }
-    const r = await this.reboot(ctx)
-    if (!r.onVerified) {
-      const err = new FenceError(
-        r.onError?.code ?? 'VERIFY_FAILED',
-        `off verified, power-on failed: ${r.onError?.message ?? ''}`,
-      )
-      throw Object.assign(err, { partial: r })
-    }
-    return r
-  }
-
-  // ---- steps ------------------------------------------------------------------------------
-
-  private stateOf(ctx: Ctx): PowerState {
-    return nodeState(ctx.node.levels, (r) => ctx.states.get(plugKey(r)) ?? 'unknown')
-  }
-
-  private async cancelPending(
-    level: readonly PlugRef[],
-    lv: number,
-    ctx: Ctx,
-    signal: AbortSignal,
-  ): Promise<void> {
-    await Promise.all(
-      [...groupByDevice(level)].map(async ([device, plugs]) => {
-        const runner = this.runners.get(device)!
-        if (!runner.driver.cancelPending) return
-        const started = monotonicNow()
-        try {
-          const o = await runner.cancelPending(plugs, { priority: ctx.priority, signal })
-          for (const plug of plugs)
-            ctx.attempts.push({
-              level: lv,
-              device,
-              plug,
-              step: 'cancel',
-              outcome: 'ok',
-              tries: o?.tries ?? 1,
-              durationMs: o?.durationMs ?? 0,
-            })
-        } catch (e) {
-          const err = toFenceError(e)
-          for (const plug of plugs) ctx.attempts.push(failedAttempt(lv, device, plug, 'cancel', err, started))
-          throw err
-        }
-      }),
-    )
-  }
-
-  /** Read plugs now (one batched round per device); record one attempt per plug. */
-  private async readLevel(
-    refs: readonly PlugRef[],
-    lv: number,
-    ctx: Ctx,
-    signal: AbortSignal,
-    step: 'status' | 'verify',
-    record = true,
-  ): Promise<Map<string, PowerState>> {
-    const started = monotonicNow()
-    const errors = new Map<string, FenceError>()
-    const states = await this.read(refs, signal, ctx.priority, errors)
-    for (const r of refs) {
-      const k = plugKey(r)
-      ctx.states.set(k, states.get(k) ?? 'unknown')
-      if (!record) continue
-      const err = errors.get(k)
-      if (err) ctx.attempts.push(failedAttempt(lv, r.device, r.plug, step, err, started))
-      else
-        ctx.attempts.push({
-          level: lv,
-          device: r.device,
-          plug: r.plug,
-          step,
-          outcome: 'ok',
-          state: states.get(k)!,
-          tries: 1,
-          durationMs: monotonicNow() - started,
-        })
-    }
-    const firstErr = errors.values().next().value
-    if (firstErr && signal.aborted) throw firstErr
-    if (firstErr && errors.size === refs.length) throw firstErr
-    return states
-  }
-
-  /** Batched reads across devices; failures become `unknown` and are reported in `errors`. */
-  private async read(
-    refs: readonly PlugRef[],
-    signal: AbortSignal,
-    priority: Priority,
-    errors: Map<string, FenceError>,
-  ): Promise<Map<string, PowerState>> {
-    const out = new Map<string, PowerState>()
-    await Promise.all(
-      [...groupByDevice(refs)].map(async ([device, plugs]) => {
-        try {
-          const o = await this.runners.get(device)!.status(plugs, { priority, signal })
-          for (const [p, s] of o.value) {
-            out.set(`${device}:${p}`, s)
-            this.known.set(`${device}:${p}`, s)
-          }
-        } catch (e) {
-          const err = toFenceError(e)
-          for (const p of plugs) {
-            out.set(`${device}:${p}`, 'unknown')
-            errors.set(`${device}:${p}`, err)
-          }
-        }
-      }),
-    )
-    return out
-  }
-
-  /** Issue a command to each plug (devices in parallel, FIFO within a device); throw the first failure after all. */
-  private async switch(
-    refs: readonly PlugRef[],
-    action: 'on' | 'off' | 'cycle',
-    lv: number,
-    ctx: Ctx,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const errors: FenceError[] = []
-    await Promise.all(
-      refs.map(async (r) => {
-        const k = plugKey(r)
-        const started = monotonicNow()
-        try {
-          if (signal.aborted) throw toFenceError(signal.reason)
-          ctx.deadline.check() // past the deadline no mutating step is issued (rule 6)
-          // from here until read back, the plug's state is unknown
-          this.known.set(k, 'unknown')
-          ctx.states.set(k, 'unknown')
-          void this.journal
-            .append(
-              {
-                t: 'step',
-                op: ctx.op,
-                ts: new Date().toISOString(),
-                node: ctx.node.name,
-                level: lv,
-                device: r.device,
-                plug: r.plug,
-                step: action,
-                outcome: 'issued',
-              },
-              false,
-            )
-            .catch(() => {})
-          const o = await this.runners.get(r.device)!.set(r.plug, action, { priority: ctx.priority, signal })
-          ctx.attempts.push({
-            level: lv,
-            device: r.device,
-            plug: r.plug,
-            step: action,
-            outcome: 'ok',
-            tries: o.tries,
-            durationMs: o.durationMs,
-          })
-        } catch (e) {
-          const err = toFenceError(e)
-          ctx.attempts.push(failedAttempt(lv, r.device, r.plug, action, err, started))
-          errors.push(err)
-        }
-      }),
-    )
-    if (errors.length) throw errors[0]
-  }
-
-  /** Read back until every plug reads `want` (rule 1): polls issued after the sets completed. */
-  private async until(
-    refs: readonly PlugRef[],
-    want: 'on' | 'off',
-    lv: number,
-    ctx: Ctx,
-    signal: AbortSignal,
-  ): Promise<void> {
-    let interval = this.config.engine.verifyPollMs
-    let polls = 0
-    const started = monotonicNow()
-    let states = new Map<string, PowerState>()
-    /** The last on/off each plug read, for the message when a later read failed. */
-    const lastGood = new Map<string, PowerState>()
-    let lastError: FenceError | undefined
-    for (;;) {
-      polls++
-      const errors = new Map<string, FenceError>()
-      try {
-        states = await this.read(refs, signal, ctx.priority, errors)
-      } catch (e) {
-        lastError = toFenceError(e)
-      }
-      lastError = errors.values().next().value ?? lastError
-      for (const r of refs) {
-        const st = states.get(plugKey(r)) ?? 'unknown'
-        ctx.states.set(plugKey(r), st)
-        if (st !== 'unknown') lastGood.set(plugKey(r), st)
-      }
-      const read = (r: PlugRef) => states.get(plugKey(r)) ?? 'unknown'
-      const ok = want === 'off' ? allOff(refs, read) : allOn(refs, read)
-      if (ok || signal.aborted) {
-        for (const r of refs)
-          ctx.attempts.push({
-            level: lv,
-            device: r.device,
-            plug: r.plug,
-            step: 'verify',
-            outcome: read(r) === want ? 'ok' : 'failed',
-            state: read(r),
-            tries: polls,
-            durationMs: monotonicNow() - started,
-            ...(read(r) === want
-              ? {}
-              : { code: 'VERIFY_FAILED' as const, message: `read ${read(r)}, wanted ${want}` }),
-          })
-        if (ok) return
-        const wrong = refs
-          .filter((r) => read(r) !== want)
-          .map((r) => {
-            const k = plugKey(r)
-            const before = lastGood.get(k)
-            return read(r) === 'unknown' && before ? `${k} last read ${before}` : `${k} reads ${read(r)}`
-          })
-        const why = `${wrong.join(', ')} after ${polls} read-backs${lastError ? `; last error: ${lastError.message}` : ''}`
-        // the deadline (or the caller) ended the wait: say so, with what the plugs read
-        const cause = abortError(signal)
-        throw new FenceError(
-          cause.code === 'ABORTED' ? 'ABORTED' : 'DEADLINE_EXCEEDED',
-          `timed out waiting for ${want}: ${why}`,
-        )
-      }
-      try {
-        await sleep(interval, signal)
-      } catch {
-        // deadline: one more pass records the attempts and throws
-      }
-      interval = Math.min(interval * 2, 1000)
-    }
-  }
-
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -782,43 +416,6 @@ function createDriver(dev: DeviceConfig, log: Logger): PowerDriver {
 
 function info(n: NodeConfig): NodeInfo {
   return { name: n.name, levels: n.levels, powerWaitMs: n.powerWaitMs, fenceAction: n.fenceAction }
-}
-
-function uniqueRefs(refs: readonly PlugRef[]): PlugRef[] {
-  const seen = new Map<string, PlugRef>()
-  for (const r of refs) seen.set(plugKey(r), r)
-  return [...seen.values()]
-}
-
-function groupByDevice(refs: readonly PlugRef[]): Map<string, string[]> {
-  const m = new Map<string, string[]>()
-  for (const r of refs) {
-    const list = m.get(r.device) ?? []
-    if (!list.includes(r.plug)) list.push(r.plug)
-    m.set(r.device, list)
-  }
-  return m
-}
-
-function failedAttempt(
-  level: number,
-  device: string,
-  plug: string,
-  step: Attempt['step'],
-  err: FenceError,
-  started: number,
-): Attempt {
-  return {
-    level,
-    device,
-    plug,
-    step,
-    outcome: 'failed',
-    code: err.code,
-    message: err.message,
-    tries: (err as { tries?: number }).tries ?? 1,
-    durationMs: monotonicNow() - started,
-  }
 }
 
 function failed(
