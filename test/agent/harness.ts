@@ -1,10 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { chmodSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type RunningServer, startServer } from '../../src/api/server.js'
 import { type TestGateway, startTestGateway } from '../helpers/gateway.js'
+import { type ProcessRun, runProcess } from '../helpers/process.js'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const AGENT = path.join(ROOT, 'dist/src/agent/main.js')
@@ -18,46 +19,24 @@ export function buildAgent(): void {
   execFileSync('sh', [path.join(ROOT, 'scripts/install-agent.sh'), '--build-only'], { stdio: 'pipe' })
 }
 
-export interface AgentRun {
-  code: number | null
-  stdout: string
-  stderr: string
-  ms: number
-}
+export type AgentRun = ProcessRun
 
 /** Run the built agent: `stdin` lines (Pacemaker's form) or argv (getopt form). */
 export function runAgent(
   input: { stdin?: Record<string, string | number> | string; argv?: string[] },
   opts: { env?: NodeJS.ProcessEnv; prefix?: string[]; timeoutMs?: number } = {},
 ): Promise<AgentRun> {
-  const started = performance.now()
   const cmd = [...(opts.prefix ?? []), process.execPath, AGENT, ...(input.argv ?? [])]
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd[0]!, cmd.slice(1), {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c) => {
-      stdout += c
-    })
-    child.stderr.on('data', (c) => {
-      stderr += c
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr, ms: performance.now() - started })
-    })
-    const text =
-      typeof input.stdin === 'string'
-        ? input.stdin
-        : Object.entries(input.stdin ?? {})
-            .map(([k, v]) => `${k}=${v}\n`)
-            .join('')
-    child.stdin.end(input.argv?.length ? '' : text)
+  const text =
+    typeof input.stdin === 'string'
+      ? input.stdin
+      : Object.entries(input.stdin ?? {})
+          .map(([k, v]) => `${k}=${v}\n`)
+          .join('')
+  return runProcess(cmd[0]!, cmd.slice(1), {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env },
+    stdin: input.argv?.length ? '' : text,
+    timeoutMs: opts.timeoutMs ?? 60_000,
   })
 }
 

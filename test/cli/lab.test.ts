@@ -8,6 +8,7 @@ import { MOCKS } from '../../firmware-mocks/registry.js'
 import { DEMO_DEVICES } from '../../src/demo/demo.js'
 import { readConfig } from '../../src/config/config.js'
 import { main } from '../../src/cli/run.js'
+import { connects } from '../helpers/net.js'
 import { capture, run, tempDir } from './helpers.js'
 
 const tmp = tempDir()
@@ -38,17 +39,6 @@ async function startLab(args: string[], until: (out: string) => boolean) {
     if (early !== undefined) throw new Error(`lab exited ${early}: ${c.err()}`)
   }
   return { c, done }
-}
-
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1')
-    s.once('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once('error', () => resolve(false))
-  })
 }
 
 describe('fencegate lab', () => {

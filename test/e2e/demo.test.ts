@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { connects } from '../helpers/net.js'
 import { fencegateBin } from './demo-bin.js'
 
 /** The built `fencegate` bin as a user runs it: child processes, real signals. */
@@ -63,17 +63,6 @@ function startLong(args: string[], ready: RegExp) {
     })
   })
   return { child: c, started, exited, stderr: () => err }
-}
-
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1')
-    s.once('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once('error', () => resolve(false))
-  })
 }
 
 describe('the fencegate bin', () => {

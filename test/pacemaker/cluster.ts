@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type ProcessRun, runProcess } from '../helpers/process.js'
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cluster.sh')
 export const NODE_NAME = 'fgag-node'
@@ -52,12 +53,7 @@ export function cibXml(resources: string): string {
 `
 }
 
-export interface Exec {
-  code: number | null
-  stdout: string
-  stderr: string
-  ms: number
-}
+export type Exec = ProcessRun
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -122,26 +118,7 @@ export class Cluster {
 
   /** Run a command inside the cluster's namespaces (network, host name, mounts). */
   exec(cmd: string[], timeoutMs = 60_000): Promise<Exec> {
-    const started = performance.now()
-    return new Promise((resolve, reject) => {
-      const c = spawn('nsenter', ['-t', String(this.pid), '-n', '-u', '-m', ...cmd], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let stdout = ''
-      let stderr = ''
-      c.stdout.on('data', (d) => {
-        stdout += d
-      })
-      c.stderr.on('data', (d) => {
-        stderr += d
-      })
-      const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs)
-      c.on('error', reject)
-      c.on('close', (code) => {
-        clearTimeout(t)
-        resolve({ code, stdout, stderr, ms: performance.now() - started })
-      })
-    })
+    return runProcess('nsenter', ['-t', String(this.pid), '-n', '-u', '-m', ...cmd], { timeoutMs })
   }
 
   async waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
