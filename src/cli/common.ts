@@ -14,7 +14,14 @@ export interface ClientOptions {
   timeout?: number
 }
 
-export function clientOptions(cmd: Command, opts: { timeout?: boolean } = {}): Command {
+/**
+ * The options of a command that talks to the gateway. `gatewayOnly`: no `--config` (what it
+ * shows exists only in a running gateway, e.g. the cluster membership).
+ */
+export function clientOptions(
+  cmd: Command,
+  opts: { timeout?: boolean; gatewayOnly?: boolean } = {},
+): Command {
   cmd
     .option(
       '--url <url>',
@@ -24,8 +31,9 @@ export function clientOptions(cmd: Command, opts: { timeout?: boolean } = {}): C
       '--token-file <file>',
       'file holding the API token, mode 0600 (default: FENCEGATE_TOKEN, ~/.config/fencegate/token)',
     )
-    .option('--config <file>', 'no gateway: run the engine in this process from this config file')
-    .option('--json', 'print JSON (for scripts) instead of a table')
+  if (!opts.gatewayOnly)
+    cmd.option('--config <file>', 'no gateway: run the engine in this process from this config file')
+  cmd.option('--json', 'print JSON (for scripts) instead of a table')
   if (opts.timeout)
     cmd.option('--timeout <duration>', 'deadline of the operation: 30, 30s, 2m (1s to 1h)', parseTimeout)
   return cmd

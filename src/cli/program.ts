@@ -122,21 +122,14 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
       run(async () => (await import('./commands/check-config.js')).checkConfigCommand(io, file, o))(),
     )
 
-  program
-    .command('members')
-    .description(
-      'cluster membership of a running gateway: nodes, links, last heard, quorum (exit 1 if any is not up)',
-    )
-    .option(
-      '--url <url>',
-      'the gateway (default: FENCEGATE_URL, ~/.config/fencegate/url, http://127.0.0.1:8443)',
-    )
-    .option(
-      '--token-file <file>',
-      'file holding the API token, mode 0600 (default: FENCEGATE_TOKEN, ~/.config/fencegate/token)',
-    )
-    .option('--json', 'print JSON (for scripts) instead of a table')
-    .action((o) => run(async () => (await import('../heartbeat/cli.js')).membersCommand(io, o))())
+  clientOptions(
+    program
+      .command('members')
+      .description(
+        'cluster membership of a running gateway: nodes, links, last heard, quorum (exit 1 if any is not up)',
+      ),
+    { gatewayOnly: true },
+  ).action((o) => run(async () => (await import('../heartbeat/cli.js')).membersCommand(io, o))())
 
   program
     .command('serve')
