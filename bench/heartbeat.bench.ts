@@ -6,6 +6,7 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
+import { percentile } from './lib.js'
 
 /**
  * Heartbeat failure detection (docs/performance.md, "Heartbeat"). Three `fencegate serve`
@@ -35,10 +36,6 @@ const trySh = (cmd: string, args: string[]) => {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const ns = (i: number) => `${TAG}${i}`
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.ceil((s.length * p) / 100) - 1)]!
-}
 
 function topology(up: boolean): void {
   for (let i = 0; i <= 3; i++) trySh('ip', ['netns', 'del', ns(i)])
@@ -232,7 +229,7 @@ export default async function run(): Promise<void> {
     console.log('detection latency (ms, frozen member → declared dead by each of the other two)')
     console.log('  kills  detections  missed   median      p99      max')
     console.log(
-      `  ${String(kills).padStart(5)}  ${String(lat.length).padStart(10)}  ${String(missed).padStart(6)}  ${String(pct(lat, 50)).padStart(7)}  ${String(pct(lat, 99)).padStart(7)}  ${String(Math.max(...lat)).padStart(7)}   (${(killMs / 1000).toFixed(0)} s)`,
+      `  ${String(kills).padStart(5)}  ${String(lat.length).padStart(10)}  ${String(missed).padStart(6)}  ${String(percentile(lat, 50)).padStart(7)}  ${String(percentile(lat, 99)).padStart(7)}  ${String(Math.max(...lat)).padStart(7)}   (${(killMs / 1000).toFixed(0)} s)`,
     )
     console.log(
       `false deaths with ${hogs.length} busy loops on ${cpus().length} cores for ${LOAD_S} s: ${falseDeaths}` +
@@ -241,7 +238,7 @@ export default async function run(): Promise<void> {
     if (coro.length)
       console.log(
         `corosync 3 (knet, default token 3000 ms + consensus 3600 ms), same namespaces, ${coro.length / 2} kills: ` +
-          `median ${pct(coro, 50)} ms, max ${Math.max(...coro)} ms — ratio to fencegate median ${(pct(coro, 50) / pct(lat, 50)).toFixed(1)}×`,
+          `median ${percentile(coro, 50)} ms, max ${Math.max(...coro)} ms — ratio to fencegate median ${(percentile(coro, 50) / percentile(lat, 50)).toFixed(1)}×`,
       )
   } finally {
     for (const g of gws) g.kill()

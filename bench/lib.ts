@@ -13,7 +13,7 @@ export function median(xs: readonly number[]): number {
 /** The p-th percentile (0..100) of a non-empty sample, nearest rank. */
 export function percentile(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]!
+  return s[Math.max(0, Math.min(s.length - 1, Math.ceil((s.length * p) / 100) - 1))]!
 }
 
 export interface TimedRun {

@@ -10,22 +10,13 @@ import {
   encodeNetstring,
 } from '../../src/heartbeat/codec.js'
 import { readControl } from '../../src/heartbeat/message.js'
+import { prng as rng } from '../helpers/fuzz.js'
 
 /**
  * Seeded fuzzing of the decoders: mutations of real packets (heartbeat 3.0.6 captures and our
  * own) and pure noise. The decoders may only return a message or throw a DecodeError; a mutated
  * packet never authenticates; the serial framer never holds more than its bound.
  */
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const VECTORS = JSON.parse(readFileSync(new URL('./vectors/heartbeat-3.0.6.json', import.meta.url), 'utf8'))
 const HB_AUTH = new Authenticator(parseAuthKeys(VECTORS.methods.sha1.authkeys), { allowCrc: false })
