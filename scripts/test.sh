@@ -18,9 +18,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# 2. npm packages, exactly as locked
+# 2. npm packages, as locked. Not `npm ci`: npm 11 writes locks without the other platforms'
+#    optional binaries of @biomejs/biome and then `npm ci` calls its own lock out of sync;
+#    `npm install` installs the locked versions and leaves the lock as it is.
 if [ -n "${CI:-}" ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 
 # 3. build (the bins run from dist/); lint and format check and type-check (tests included)
