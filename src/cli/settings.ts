@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
+import { readSecret } from '../config/secrets.js'
 import { CliError, type CliIo, UsageError } from './io.js'
 
 export const DEFAULT_URL = 'http://127.0.0.1:8443'
@@ -51,19 +52,14 @@ export function resolveToken(io: CliIo, tokenFile: string | undefined): string |
   return readTokenFile(dflt, 'token file')
 }
 
+/** The same rules as every secret of the config (readSecret): a regular 0600 file, not empty. */
 function readTokenFile(file: string, what: string): string {
-  let st: ReturnType<typeof statSync>
+  let token: string
   try {
-    st = statSync(file)
+    token = readSecret({ file }, what).trim()
   } catch (e) {
-    throw new CliError(`${what} ${file}: cannot read: ${(e as NodeJS.ErrnoException).code}`)
+    throw new CliError((e as Error).message)
   }
-  if (!st.isFile()) throw new CliError(`${what} ${file}: not a regular file`)
-  if ((st.mode & 0o077) !== 0)
-    throw new CliError(
-      `${what} ${file} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
-    )
-  const token = readFileSync(file, 'utf8').trim()
-  if (!token) throw new CliError(`${what} ${file} is empty`)
+  if (!token) throw new CliError(`${what}: ${file} is empty`)
   return token
 }
