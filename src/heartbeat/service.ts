@@ -126,7 +126,7 @@ export class HeartbeatService extends EventEmitter {
         } else if (m.type === 'fatal') {
           if (!ready) reject(new FenceError('CONFIG_INVALID', `heartbeat: ${m.error}`))
           else this.log('error', `heartbeat process: ${m.error}`)
-        } else this.onMessage(m)
+        } else this.onMessage(m, worker)
       })
       worker.on('error', (e) => {
         this.log('error', `heartbeat process: ${e.message}`)
@@ -165,7 +165,7 @@ export class HeartbeatService extends EventEmitter {
     this.deps.log?.(level, msg, fields)
   }
 
-  private onMessage(m: FromWorker): void {
+  private onMessage(m: FromWorker, from: ChildProcess): void {
     switch (m.type) {
       case 'event': {
         this.recent.push({ at: m.at, event: m.event })
@@ -181,9 +181,17 @@ export class HeartbeatService extends EventEmitter {
         const run = this.deps.fence
           ? this.deps.fence(m.node, m.action).catch((e: Error) => ({ ok: false, error: e.message }))
           : Promise.resolve({ ok: false, error: 'no fence executor wired' })
-        void run.then((r) =>
-          this.post({ type: 'fence-result', id: m.id, ok: r.ok, ...(r.error ? { error: r.error } : {}) }),
-        )
+        // the answer goes to the process that asked: each numbers its requests from 1, so after a
+        // restart another process's request 1 (another node) would take it for its own
+        void run.then((r) => {
+          if (from.connected)
+            from.send({
+              type: 'fence-result',
+              id: m.id,
+              ok: r.ok,
+              ...(r.error ? { error: r.error } : {}),
+            } satisfies ToWorker)
+        })
         break
       }
       case 'snapshot': {

@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { HeartbeatConfig } from '../../src/heartbeat/config.js'
+import { HeartbeatService } from '../../src/heartbeat/service.js'
+
+/**
+ * A fence result belongs to the membership process that asked for it. Each process numbers its
+ * fence requests from 1, so after a restart the old process's answer for its request 1 must not
+ * resolve the new process's request 1 (another node): that would report a node fenced that no
+ * engine has read back off.
+ *
+ * A stand-in membership process (no sockets): the first one asks to fence n2 and crashes; the
+ * second asks to fence n3 and reports every fence-result it receives as a log line.
+ */
+const FAKE_WORKER = `
+import { existsSync, writeFileSync } from 'node:fs'
+process.once('message', (init) => {
+  const mark = init.config.stateDir + '/started'
+  const second = existsSync(mark)
+  writeFileSync(mark, '')
+  process.send({ type: 'ready', generation: second ? 2 : 1, uuid: '00' })
+  process.send({ type: 'fence', id: 1, node: second ? 'n3' : 'n2', action: 'off' })
+  if (!second) {
+    setTimeout(() => process.exit(1), 100)
+    return
+  }
+  process.on('message', (m) => {
+    if (m.type === 'fence-result') process.send({ type: 'log', level: 'info', msg: 'fence-result', fields: m })
+    if (m.type === 'stop') process.send({ type: 'stopped' })
+  })
+})
+process.on('disconnect', () => process.exit(0))
+`
+
+const dir = mkdtempSync(join(tmpdir(), 'fghb-restart-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (cond()) resolve()
+      else if (Date.now() > end) reject(new Error(`timed out waiting for ${what}`))
+      else setTimeout(tick, 20)
+    }
+    tick()
+  })
+}
+
+describe('heartbeat service restart', () => {
+  it('hands a fence result only to the process that asked for it', async () => {
+    const worker = join(dir, 'worker.mjs')
+    writeFileSync(worker, FAKE_WORKER)
+    const keyFile = join(dir, 'authkeys')
+    writeFileSync(keyFile, 'auth 1\n1 sha1 test-key\n', { mode: 0o600 })
+    const config = {
+      node: 'n1',
+      nodes: ['n1', 'n2', 'n3'],
+      authKeyFile: keyFile,
+      stateDir: dir,
+      fence: { enabled: false },
+    } as unknown as HeartbeatConfig
+
+    const release = new Map<string, (r: { ok: boolean; error?: string }) => void>()
+    const results: unknown[] = []
+    const svc = await HeartbeatService.start(config, {
+      workerUrl: pathToFileURL(worker),
+      fence: (node) => new Promise((resolve) => release.set(node, resolve)),
+      log: (_level, msg, fields) => {
+        if (msg === 'fence-result') results.push(fields)
+      },
+    })
+    try {
+      // the first process crashed with its fence of n2 in flight; the second asks for n3
+      await until('the restarted process to ask for n3', () => release.has('n3'))
+      release.get('n2')!({ ok: true })
+      release.get('n3')!({ ok: false, error: 'n3 still on' })
+      await until('the result for n3', () => results.length > 0)
+      // give a stray result time to arrive before judging
+      await new Promise((r) => setTimeout(r, 200))
+      expect(results).toEqual([{ type: 'fence-result', id: 1, ok: false, error: 'n3 still on' }])
+    } finally {
+      await svc.stop()
+    }
+  }, 20_000)
+})
