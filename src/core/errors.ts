@@ -77,7 +77,8 @@ export function toFenceError(err: unknown): FenceError {
 /** The error an aborted call throws: a deadline (`TimeoutError` reason) or a caller who left. */
 export function abortError(signal: AbortSignal): FenceError {
   const reason = signal.reason
-  if (reason instanceof FenceError) return reason
+  // a copy: one signal's reason is shared by every call it cut, and callers annotate their error
+  if (reason instanceof FenceError) return new FenceError(reason.code, reason.message, reason.details)
   if (reason instanceof Error && reason.name === 'TimeoutError') return new FenceError('DEADLINE_EXCEEDED')
   return new FenceError('ABORTED', reason instanceof Error ? reason.message : undefined)
 }

@@ -74,10 +74,12 @@ export class DeviceRunner {
     opts: RunOptions & { retry?: boolean },
   ): Promise<StepOutcome<T>> {
     if (opts.signal.aborted) throw abortError(opts.signal)
+    let ran = false
     this.health.queued++
     try {
       return await this.queue.add(
         async () => {
+          ran = true
           this.health.queued--
           const started = monotonicNow()
           let tries = 0
@@ -110,12 +112,10 @@ export class DeviceRunner {
         { priority: opts.priority, signal: opts.signal },
       )
     } catch (e) {
-      if (opts.signal.aborted) {
-        // removed from the queue before running: p-queue rejects without calling us
-        if (!(e instanceof FenceError)) this.health.queued = Math.max(0, this.health.queued - 1)
-        throw e instanceof FenceError ? e : abortError(opts.signal)
-      }
-      throw e
+      if (ran) throw e
+      // taken out of the queue before it ran (p-queue rejects for the aborted signal): no device touched
+      this.health.queued--
+      throw opts.signal.aborted ? abortError(opts.signal) : toFenceError(e)
     }
   }
 

@@ -336,7 +336,7 @@ export class Engine implements FenceEngine {
           }
         } catch (e) {
           result = failed(node.name, action, toFenceError(e), ctx.attempts, monotonicNow() - started)
-          result.state = nodeState(node.levels, (r) => ctx.states.get(plugKey(r)) ?? 'unknown')
+          result.state = this.steps.stateOf(ctx)
         }
         await this.journal
           .append(

@@ -54,7 +54,7 @@ export class FencingRules {
       const signal = share?.signal ?? ctx.deadline.signal
       try {
         await this.steps.cancelPending(level, i + 1, ctx, signal)
-        const states = await this.steps.readLevel(level, i + 1, ctx, signal, 'status')
+        const states = await this.steps.readLevel(level, i + 1, ctx, signal)
         if (allOff(level, (r) => states.get(plugKey(r)) ?? 'unknown')) return { level: i + 1, already: true }
         await this.steps.switch(
           level.filter((r) => states.get(plugKey(r)) !== 'off'),
@@ -90,7 +90,7 @@ export class FencingRules {
       for (const r of level) seen.add(plugKey(r))
       if (!level.length) continue
       const signal = ctx.deadline.signal
-      const states = await this.steps.readLevel(level, i + 1, ctx, signal, 'status')
+      const states = await this.steps.readLevel(level, i + 1, ctx, signal)
       const todo = level.filter((r) => states.get(plugKey(r)) !== 'on')
       if (!todo.length) continue
       already = false
@@ -127,7 +127,7 @@ export class FencingRules {
   private async cycle(ctx: Ctx): Promise<Partial<NodeResult>> {
     const levels = ctx.node.levels
     const all = uniqueRefs(levels.flat())
-    const states = await this.steps.readLevel(all, 0, ctx, ctx.deadline.signal, 'status')
+    const states = await this.steps.readLevel(all, 0, ctx, ctx.deadline.signal)
     const state = nodeState(levels, (r) => states.get(plugKey(r)) ?? 'unknown')
     if (state === 'off') {
       await this.on(ctx)

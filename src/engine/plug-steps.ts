@@ -63,14 +63,12 @@ export class PlugSteps {
     )
   }
 
-  /** Read plugs now (one batched round per device); record one attempt per plug. */
+  /** Read plugs now (one batched round per device); record one `status` attempt per plug. */
   async readLevel(
     refs: readonly PlugRef[],
     lv: number,
     ctx: Ctx,
     signal: AbortSignal,
-    step: 'status' | 'verify',
-    record = true,
   ): Promise<Map<string, PowerState>> {
     const started = monotonicNow()
     const errors = new Map<string, FenceError>()
@@ -78,15 +76,14 @@ export class PlugSteps {
     for (const r of refs) {
       const k = plugKey(r)
       ctx.states.set(k, states.get(k) ?? 'unknown')
-      if (!record) continue
       const err = errors.get(k)
-      if (err) ctx.attempts.push(failedAttempt(lv, r.device, r.plug, step, err, started))
+      if (err) ctx.attempts.push(failedAttempt(lv, r.device, r.plug, 'status', err, started))
       else
         ctx.attempts.push({
           level: lv,
           device: r.device,
           plug: r.plug,
-          step,
+          step: 'status',
           outcome: 'ok',
           state: states.get(k)!,
           tries: 1,
@@ -99,7 +96,10 @@ export class PlugSteps {
     return states
   }
 
-  /** Batched reads across devices; failures become `unknown` and are reported in `errors`. */
+  /**
+   * Batched reads across devices; failures become `unknown` and are reported in `errors`.
+   * Never throws. (The last-known view is fed by the device runners, probes included.)
+   */
   async read(
     refs: readonly PlugRef[],
     signal: AbortSignal,
@@ -111,10 +111,7 @@ export class PlugSteps {
       [...groupByDevice(refs)].map(async ([device, plugs]) => {
         try {
           const o = await this.runners.get(device)!.status(plugs, { priority, signal })
-          for (const [p, s] of o.value) {
-            out.set(`${device}:${p}`, s)
-            this.known.set(`${device}:${p}`, s)
-          }
+          for (const [p, s] of o.value) out.set(`${device}:${p}`, s)
         } catch (e) {
           const err = toFenceError(e)
           for (const p of plugs) {
@@ -141,7 +138,7 @@ export class PlugSteps {
         const k = plugKey(r)
         const started = monotonicNow()
         try {
-          if (signal.aborted) throw toFenceError(signal.reason)
+          if (signal.aborted) throw abortError(signal)
           ctx.deadline.check() // past the deadline no mutating step is issued (rule 6)
           // from here until read back, the plug's state is unknown
           this.known.set(k, 'unknown')
@@ -200,11 +197,7 @@ export class PlugSteps {
     for (;;) {
       polls++
       const errors = new Map<string, FenceError>()
-      try {
-        states = await this.read(refs, signal, ctx.priority, errors)
-      } catch (e) {
-        lastError = toFenceError(e)
-      }
+      states = await this.read(refs, signal, ctx.priority, errors)
       lastError = errors.values().next().value ?? lastError
       for (const r of refs) {
         const st = states.get(plugKey(r)) ?? 'unknown'
