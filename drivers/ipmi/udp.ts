@@ -1,6 +1,7 @@
 import dgram from 'node:dgram'
 import { lookup } from 'node:dns/promises'
 import { FenceError, abortError } from '../../src/core/errors.js'
+import { untilAborted } from '../transport/abortable.js'
 
 /**
  * A connected UDP socket to one BMC, for one session. Connected, so that only the BMC's
@@ -36,16 +37,13 @@ export class UdpChannel {
 
   static async open(host: string, port: number, label: string, signal: AbortSignal): Promise<UdpChannel> {
     if (signal.aborted) throw abortError(signal)
-    let address: { address: string; family: number }
-    try {
-      address = await lookup(host)
-    } catch (e) {
-      throw new FenceError(
-        'DEVICE_UNREACHABLE',
-        `${label}: cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code}`,
-      )
-    }
-    if (signal.aborted) throw abortError(signal)
+    // a resolver that does not answer can take tens of seconds: the call's deadline bounds it
+    const address = await untilAborted(
+      lookup(host).catch((e: NodeJS.ErrnoException) => {
+        throw new FenceError('DEVICE_UNREACHABLE', `${label}: cannot resolve ${host}: ${e.code}`)
+      }),
+      signal,
+    )
     const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4' })
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (e: NodeJS.ErrnoException) => {

@@ -1,5 +1,6 @@
 import type net from 'node:net'
 import { FenceError, abortError } from '../../src/core/errors.js'
+import { untilAborted } from './abortable.js'
 import { type ByteStream, ReceiveBuffer } from './byte-stream.js'
 import { connectTcp } from './tcp-connect.js'
 
@@ -51,12 +52,16 @@ export class TcpByteStream implements ByteStream {
     const s = this.socket
     if (!s || s.destroyed) throw new FenceError('CONNECTION_LOST', `${this.label}: not connected`)
     if (signal.aborted) throw abortError(signal)
-    await new Promise<void>((resolve, reject) =>
-      s.write(bytes, (e) =>
-        e
-          ? reject(new FenceError('CONNECTION_LOST', `${this.label}: write failed: ${e.message}`))
-          : resolve(),
+    // a terminal server that stopped reading never completes the write: the caller's signal ends the wait
+    await untilAborted(
+      new Promise<void>((resolve, reject) =>
+        s.write(bytes, (e) =>
+          e
+            ? reject(new FenceError('CONNECTION_LOST', `${this.label}: write failed: ${e.message}`))
+            : resolve(),
+        ),
       ),
+      signal,
     )
   }
 

@@ -1,6 +1,7 @@
 import { SerialPort } from 'serialport'
 import { sleep } from '../../src/core/deadline.js'
 import { FenceError, abortError } from '../../src/core/errors.js'
+import { untilAborted } from './abortable.js'
 import { type ByteStream, ReceiveBuffer, openError } from './byte-stream.js'
 
 export interface SerialStreamOptions {
@@ -40,13 +41,14 @@ export class SerialStream implements ByteStream {
       autoOpen: false,
       lock: true,
     })
-    await new Promise<void>((resolve, reject) =>
-      port.open((e) => (e ? reject(openError(this.label, e)) : resolve())),
+    // a USB adapter that hangs its open must not outlast the call; a port that opens too late is closed
+    await untilAborted(
+      new Promise<SerialPort>((resolve, reject) =>
+        port.open((e) => (e ? reject(openError(this.label, e)) : resolve(port))),
+      ),
+      signal,
+      (late) => void closePort(late),
     )
-    if (signal.aborted) {
-      await closePort(port)
-      throw abortError(signal)
-    }
     this.rx.reopen()
     port.on('data', (b: Buffer) => this.rx.push(b))
     port.on('error', () => {})
@@ -67,15 +69,19 @@ export class SerialStream implements ByteStream {
     const port = this.port
     if (!port?.isOpen) throw new FenceError('CONNECTION_LOST', `${this.label}: not open`)
     if (signal.aborted) throw abortError(signal)
-    await new Promise<void>((resolve, reject) => {
-      port.write(bytes)
-      // drain = tcdrain: resolves once the bytes have left the UART
-      port.drain((e) =>
-        e
-          ? reject(new FenceError('CONNECTION_LOST', `${this.label}: write failed: ${e.message}`))
-          : resolve(),
-      )
-    })
+    // drain = tcdrain: resolves once the bytes have left the UART, which a stuck adapter never
+    // lets happen: the caller's signal ends the wait
+    await untilAborted(
+      new Promise<void>((resolve, reject) => {
+        port.write(bytes)
+        port.drain((e) =>
+          e
+            ? reject(new FenceError('CONNECTION_LOST', `${this.label}: write failed: ${e.message}`))
+            : resolve(),
+        )
+      }),
+      signal,
+    )
   }
 
   /**
