@@ -2,13 +2,12 @@
  * What the route plugins share: the engine, the metrics, the idempotency store, and the
  * node-name checks every route makes the same way.
  */
-import type { FenceEngine, NodeInfo, NodeStatus } from '../engine/types.js'
+import type { FenceEngine, NodeStatus } from '../engine/types.js'
 import { FenceError } from '../core/errors.js'
 import { HostlistError, compressHostlist, expandHostlist } from '../core/hostlist.js'
 import { type Principal, assertNodes } from './auth.js'
 import type { IdempotencyStore } from './idempotency.js'
 import type { Metrics } from './metrics.js'
-import type { NodeItemT } from './schemas.js'
 
 /** The engine as the API uses it: the FenceEngine plus the cached read for listings. */
 export type GatewayEngine = FenceEngine & {
@@ -47,15 +46,4 @@ export function checkNodes(engine: GatewayEngine, who: Principal, names: readonl
       `no ${unknown.length === 1 ? 'node' : 'nodes'} ${compressHostlist(unknown)} in the config`,
       { nodes: unknown },
     )
-}
-
-export function nodeItem(info: NodeInfo, status: NodeStatus): NodeItemT {
-  return {
-    name: info.name,
-    state: status.state,
-    plugs: status.plugs,
-    levels: info.levels,
-    fenceAction: info.fenceAction,
-    powerWaitMs: info.powerWaitMs,
-  }
 }

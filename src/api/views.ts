@@ -1,11 +1,13 @@
 /**
  * The REST API's answers as plain types, for its clients (the fence agent, the CLI's HTTP
- * backend and its formatting). Types only, on purpose: the fence agent imports this and must
- * start without fastify or typebox, and its quick build (scripts/install-agent.sh) compiles
- * only what it imports. The schemas the server validates against are in ./schemas.ts; keep the
- * two in step.
+ * backend and its formatting), and the one function that builds a node view (the API's routes
+ * and the CLI's in-process backend). Type imports only, on purpose: the fence agent imports
+ * this and must start without fastify or typebox, and its quick build
+ * (scripts/install-agent.sh) compiles only what it imports. The schemas the server validates
+ * against are in ./schemas.ts; keep the two in step.
  */
 import type { FenceAction, PlugRef, PowerState } from '../core/types.js'
+import type { NodeInfo, NodeStatus } from '../engine/types.js'
 
 /** One plug of a node, as read by the status that answered. */
 export interface PlugView {
@@ -24,4 +26,16 @@ export interface NodeView {
   levels: PlugRef[][]
   fenceAction: FenceAction
   powerWaitMs: number
+}
+
+/** A node's config (levels, fence action, power wait) with the state a status read gave it. */
+export function nodeView(info: NodeInfo, status: NodeStatus) {
+  return {
+    name: info.name,
+    state: status.state,
+    plugs: status.plugs,
+    levels: info.levels,
+    fenceAction: info.fenceAction,
+    powerWaitMs: info.powerWaitMs,
+  }
 }

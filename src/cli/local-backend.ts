@@ -1,10 +1,10 @@
-import type { NodeView } from '../api/views.js'
+import { nodeView } from '../api/views.js'
 import type { GatewayConfig } from '../config/config.js'
 import { FenceError } from '../core/errors.js'
 import { expandHostlist } from '../core/hostlist.js'
 import type { FenceAction, Initiator, NodeAction } from '../core/types.js'
 import type { Engine } from '../engine/engine.js'
-import type { HistoryQuery, NodeStatus, OperationRequest } from '../engine/types.js'
+import type { HistoryQuery, OperationRequest } from '../engine/types.js'
 import type { Backend, RunOptions } from './backend.js'
 import { CliError } from './io.js'
 
@@ -54,23 +54,14 @@ export class LocalBackend implements Backend {
     return names
   }
 
-  private view(s: NodeStatus): NodeView {
-    const info = this.engine.node(s.node)
-    return {
-      name: s.node,
-      state: s.state,
-      plugs: s.plugs,
-      levels: info.levels,
-      fenceAction: info.fenceAction,
-      powerWaitMs: info.powerWaitMs,
-    }
-  }
-
   async nodes(targets: string | undefined, _refresh: boolean, signal: AbortSignal) {
     // a fresh engine has nothing cached: in-process, listing always reads the devices
     const names = this.names(targets)
     const states = await wrap(this.engine.status(names, this.req({ signal })))
-    return { simulated: this.engine.simulated, nodes: states.map((s) => this.view(s)) }
+    return {
+      simulated: this.engine.simulated,
+      nodes: states.map((s) => nodeView(this.engine.node(s.node), s)),
+    }
   }
 
   async power(nodes: string[], _targets: string, action: NodeAction, opts: RunOptions) {

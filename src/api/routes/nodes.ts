@@ -4,8 +4,9 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { mayUse, principal } from '../auth.js'
-import { type ApiContext, checkNodes, expandField, nodeItem } from '../context.js'
+import { type ApiContext, checkNodes, expandField } from '../context.js'
 import { abortOnClose } from '../disconnect.js'
+import { nodeView } from '../views.js'
 import { NodeParams, NodeReply, NodesQuery, NodesReply, WhoamiReply, errors } from '../schemas.js'
 
 export const nodesRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
@@ -66,7 +67,7 @@ export const nodesRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
           : engine.cached(names)
       return {
         simulated: ctx.simulated,
-        nodes: states.map((s) => nodeItem(engine.node(s.node), s)),
+        nodes: states.map((s) => nodeView(engine.node(s.node), s)),
       }
     },
   )
@@ -90,7 +91,7 @@ export const nodesRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
         initiator: { name: who.name, role: who.role, via: 'api' },
         signal: abortOnClose(reply),
       })
-      return { simulated: ctx.simulated, node: nodeItem(engine.node(name), status!) }
+      return { simulated: ctx.simulated, node: nodeView(engine.node(name), status!) }
     },
   )
 }
