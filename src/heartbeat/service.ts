@@ -31,6 +31,8 @@ export interface HeartbeatDeps {
   nice?: number
   guardIntervalMs?: number
   reachIntervalMs?: number
+  /** How long the membership process may take to say it is ready (key file, state fsync, links). */
+  startTimeoutMs?: number
   /** Where the guard looks for other membership authorities. */
   procRoot?: string
 }
@@ -41,6 +43,7 @@ export interface HeartbeatEventRecord {
 }
 
 const RESTART_MS = 1000
+const START_TIMEOUT_MS = 30_000
 
 /**
  * The membership process script: worker.js beside this module (the build), or the compiled one
@@ -114,9 +117,16 @@ export class HeartbeatService extends EventEmitter {
     worker.send({ type: 'init', config: this.config } satisfies { type: 'init' } & WorkerInit)
     return new Promise((resolve, reject) => {
       let ready = false
+      // a process stuck before ready (a hung disk under its state fsync) must not hang serve
+      const startMs = this.deps.startTimeoutMs ?? START_TIMEOUT_MS
+      const starting = setTimeout(() => {
+        reject(new FenceError('DEADLINE_EXCEEDED', `heartbeat process not ready after ${startMs}ms`))
+        worker.kill('SIGKILL')
+      }, startMs)
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'ready') {
           ready = true
+          clearTimeout(starting)
           this.generation = m.generation
           this.log('info', `heartbeat up: node ${this.config.node}, generation ${m.generation}`)
           if (this.blockedBy) this.post({ type: 'blocked', why: this.blockedBy })
@@ -133,6 +143,7 @@ export class HeartbeatService extends EventEmitter {
         if (!ready) reject(e)
       })
       worker.on('exit', (code, signal) => {
+        clearTimeout(starting)
         if (this.worker !== worker) return
         this.worker = undefined
         for (const done of this.snapDone.values()) done(undefined)

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -50,23 +50,35 @@ function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
   })
 }
 
-describe('heartbeat service restart', () => {
+function configIn(sub: string): HeartbeatConfig {
+  const stateDir = join(dir, sub)
+  mkdirSync(stateDir)
+  const authKeyFile = join(stateDir, 'authkeys')
+  writeFileSync(authKeyFile, 'auth 1\n1 sha1 test-key\n', { mode: 0o600 })
+  return {
+    node: 'n1',
+    nodes: ['n1', 'n2', 'n3'],
+    authKeyFile,
+    stateDir,
+    fence: { enabled: false },
+  } as unknown as HeartbeatConfig
+}
+
+describe('heartbeat service', () => {
+  it('gives up on a membership process that never gets ready', async () => {
+    const worker = join(dir, 'silent.mjs')
+    writeFileSync(worker, "process.on('disconnect', () => process.exit(0))\nsetInterval(() => {}, 1000)\n")
+    await expect(
+      HeartbeatService.start(configIn('silent'), { workerUrl: pathToFileURL(worker), startTimeoutMs: 500 }),
+    ).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' })
+  })
+
   it('hands a fence result only to the process that asked for it', async () => {
     const worker = join(dir, 'worker.mjs')
     writeFileSync(worker, FAKE_WORKER)
-    const keyFile = join(dir, 'authkeys')
-    writeFileSync(keyFile, 'auth 1\n1 sha1 test-key\n', { mode: 0o600 })
-    const config = {
-      node: 'n1',
-      nodes: ['n1', 'n2', 'n3'],
-      authKeyFile: keyFile,
-      stateDir: dir,
-      fence: { enabled: false },
-    } as unknown as HeartbeatConfig
-
     const release = new Map<string, (r: { ok: boolean; error?: string }) => void>()
     const results: unknown[] = []
-    const svc = await HeartbeatService.start(config, {
+    const svc = await HeartbeatService.start(configIn('restart'), {
       workerUrl: pathToFileURL(worker),
       fence: (node) => new Promise((resolve) => release.set(node, resolve)),
       log: (_level, msg, fields) => {
