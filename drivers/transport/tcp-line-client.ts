@@ -40,7 +40,9 @@ export class TcpLineClient {
     socket.on('data', (chunk: string) => this.onData(socket, chunk))
     socket.on('error', () => {})
     socket.on('close', () => {
-      if (this.socket === socket) this.socket = undefined
+      // the close of a connection we already dropped (reset) must not fail the next one's waiters
+      if (this.socket !== socket) return
+      this.socket = undefined
       this.failWaiters(new FenceError('CONNECTION_LOST', `${label}: connection closed by the device`))
     })
     this.socket = socket
