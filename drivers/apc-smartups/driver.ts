@@ -4,7 +4,7 @@ import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import { ExpectLine } from '../transport/expect-line.js'
-import { type Script, type ScriptResult, checkScript } from '../transport/expect.js'
+import type { Script, ScriptResult } from '../transport/expect.js'
 import { type SerialTarget, openSerialTarget } from '../transport/serial-target.js'
 import { type SmartUpsTiming, cycleScript, handshakeScript, loadScript, statusScript } from './scripts.js'
 
@@ -36,13 +36,14 @@ export class SmartUpsDriver implements PowerDriver {
       off: loadScript('off', cfg),
       cycle: cycleScript(cfg),
     }
-    const handshake = handshakeScript(cfg)
-    const problems = [handshake, ...Object.values(this.scripts)].flatMap((s) =>
-      checkScript(s, { hangup: !!stream.hangup }),
-    )
-    if (problems.length)
-      throw new FenceError('CONFIG_INVALID', `${deviceId}: apc-smartups scripts: ${problems.join('; ')}`)
-    this.line = new ExpectLine({ stream, handshake, commandGapMs: 0, log: opts.log })
+    this.line = new ExpectLine({
+      stream,
+      device: deviceId,
+      handshake: handshakeScript(cfg),
+      scripts: Object.values(this.scripts),
+      commandGapMs: 0,
+      log: opts.log,
+    })
   }
 
   private plug(plug: string): void {
@@ -50,13 +51,8 @@ export class SmartUpsDriver implements PowerDriver {
       throw new FenceError('NO_SUCH_PLUG', `${this.deviceId}: a UPS has one plug, '${LOAD}'; got '${plug}'`)
   }
 
-  private async run(name: keyof SmartUpsDriver['scripts'], call: Call): Promise<ScriptResult> {
-    try {
-      return await this.line.run(this.scripts[name], {}, call.signal)
-    } catch (e) {
-      if (e instanceof FenceError) throw new FenceError(e.code, `${this.deviceId}: ${e.message}`, e.details)
-      throw e
-    }
+  private run(name: keyof SmartUpsDriver['scripts'], call: Call): Promise<ScriptResult> {
+    return this.line.run(this.scripts[name], {}, call.signal)
   }
 
   async plugs(_call: Call): Promise<PlugInfo[]> {

@@ -4,7 +4,7 @@ import { type Address, type Unit, isUnit } from '../../protocols/rps10.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import { ExpectLine } from '../transport/expect-line.js'
-import { type Script, type ScriptResult, checkScript } from '../transport/expect.js'
+import type { Script } from '../transport/expect.js'
 import { type SerialTarget, openSerialTarget } from '../transport/serial-target.js'
 import {
   type Rps10Cmd,
@@ -67,16 +67,14 @@ export class Rps10Driver implements PowerDriver {
         : cfg.handshake === 'banner'
           ? bannerHandshake(cfg.readyTimeoutMs)
           : settleHandshake(cfg.settleMs)
-    // Scripts are data: check them against this transport now, not on the day of a fence.
-    const problems = [handshake, ...Object.values(this.scripts)].flatMap((s) =>
-      checkScript(s, { hangup: !!stream.hangup }),
-    )
-    if (problems.length)
-      throw new FenceError(
-        'CONFIG_INVALID',
-        `${deviceId}: rps10 scripts do not fit ${stream.label}: ${problems.join('; ')}`,
-      )
-    this.line = new ExpectLine({ stream, handshake, commandGapMs: cfg.commandGapMs, log: opts.log })
+    this.line = new ExpectLine({
+      stream,
+      device: deviceId,
+      handshake,
+      scripts: Object.values(this.scripts),
+      commandGapMs: cfg.commandGapMs,
+      log: opts.log,
+    })
   }
 
   private get label(): string {
@@ -97,13 +95,7 @@ export class Rps10Driver implements PowerDriver {
     address: Address,
     call: Call,
   ): Promise<Map<Unit, 'on' | 'off'>> {
-    let r: ScriptResult
-    try {
-      r = await this.line.run(this.scripts[script], { address }, call.signal)
-    } catch (e) {
-      if (e instanceof FenceError) throw new FenceError(e.code, `${this.deviceId}: ${e.message}`, e.details)
-      throw e
-    }
+    const r = await this.line.run(this.scripts[script], { address }, call.signal)
     const cmd: Rps10Cmd = script === 'on' ? '1' : script === 'off' ? '0' : script === 'toggle' ? 'T' : '?'
     const check = judgeReply(address, cmd, r)
     if (!check.ok) {

@@ -1,10 +1,14 @@
 import { monotonicNow, sleep } from '../../src/core/deadline.js'
 import { FenceError, abortError, toFenceError } from '../../src/core/errors.js'
 import type { ByteStream } from './byte-stream.js'
-import { type Script, type ScriptResult, runScript } from './expect.js'
+import { type Script, type ScriptResult, checkScript, runScript } from './expect.js'
 
 export interface ExpectLineOptions {
   stream: ByteStream
+  /** The device id in the config: starts every error of this line. */
+  device: string
+  /** The driver's scripts, checked with the handshake against this stream when the line is made. */
+  scripts: readonly Script[]
   /** Run after every (re)open, before the first command: a reset, a banner, a login. */
   handshake?: Script
   /** The pause the device needs between the end of one answer and the next command. */
@@ -34,14 +38,35 @@ export class ExpectLine {
   private lastAnswerAt = Number.NEGATIVE_INFINITY
   private closed = false
 
-  constructor(private readonly opts: ExpectLineOptions) {}
+  /** Throws CONFIG_INVALID when a script does not fit the stream: at load, not on the day of a fence. */
+  constructor(private readonly opts: ExpectLineOptions) {
+    const { stream, handshake, scripts, device } = opts
+    const problems = [...(handshake ? [handshake] : []), ...scripts].flatMap((s) =>
+      checkScript(s, { hangup: !!stream.hangup }),
+    )
+    if (problems.length)
+      throw new FenceError(
+        'CONFIG_INVALID',
+        `${device}: scripts do not fit ${stream.label}: ${problems.join('; ')}`,
+      )
+  }
 
   get label(): string {
     return this.opts.stream.label
   }
 
-  /** Run `script` with `params`, after the line is open and the device ready. */
-  run(script: Script, params: Record<string, string>, signal: AbortSignal): Promise<ScriptResult> {
+  /** Run `script` with `params`, after the line is open and the device ready. Errors name the device. */
+  async run(script: Script, params: Record<string, string>, signal: AbortSignal): Promise<ScriptResult> {
+    try {
+      return await this.runExclusive(script, params, signal)
+    } catch (e) {
+      if (e instanceof FenceError)
+        throw new FenceError(e.code, `${this.opts.device}: ${e.message}`, e.details)
+      throw e
+    }
+  }
+
+  private runExclusive(script: Script, params: Record<string, string>, signal: AbortSignal) {
     return this.exclusive(signal, async () => {
       await this.ensureReady(signal)
       const wait = this.lastAnswerAt + this.opts.commandGapMs - monotonicNow()
