@@ -283,11 +283,6 @@ export class Journal {
   get file(): string {
     return this.cfg.path
   }
-
-  /** Bytes of the current file (for tests of rotation). */
-  currentSize(): number {
-    return existsSync(this.cfg.path) ? statSync(this.cfg.path).size : 0
-  }
 }
 
 function isAlive(pid: number): boolean {

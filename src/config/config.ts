@@ -365,7 +365,3 @@ export function loadConfig(file: string): GatewayConfig {
 export function hashToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest()
 }
-
-export function configError(message: string): FenceError {
-  return new FenceError('CONFIG_INVALID', message)
-}
