@@ -6,13 +6,13 @@ import type { FenceAction, Initiator, NodeAction } from '../core/types.js'
 import type { Engine } from '../engine/engine.js'
 import type { HistoryQuery, OperationRequest } from '../engine/types.js'
 import type { Backend, RunOptions } from './backend.js'
-import { CliError } from './io.js'
 
 /** Whoever runs the CLI with the config file in hand is trusted as the gateway itself is. */
 const INITIATOR: Initiator = { name: 'cli', role: 'fencer', via: 'cli' }
 
 /**
- * `--config FILE`: the engine runs in this process, no gateway needed (it takes the journal's
+ * `--config FILE`: the engine runs in this process (its FenceErrors become one-line CLI errors in
+ * withBackend, as every backend's do), no gateway needed (it takes the journal's
  * lock, so it refuses to run beside a gateway on the same journal).
  */
 export class LocalBackend implements Backend {
@@ -57,7 +57,7 @@ export class LocalBackend implements Backend {
   async nodes(targets: string | undefined, _refresh: boolean, signal: AbortSignal) {
     // a fresh engine has nothing cached: in-process, listing always reads the devices
     const names = this.names(targets)
-    const states = await wrap(this.engine.status(names, this.req({ signal })))
+    const states = await this.engine.status(names, this.req({ signal }))
     return {
       simulated: this.engine.simulated,
       nodes: states.map((s) => nodeView(this.engine.node(s.node), s)),
@@ -67,19 +67,19 @@ export class LocalBackend implements Backend {
   async power(nodes: string[], _targets: string, action: NodeAction, opts: RunOptions) {
     this.names(nodes.join(','))
     const req = this.req(opts, opts.progress)
-    const operation = await wrap(
-      nodes.length === 1 ? this.engine.power(nodes[0]!, action, req) : this.engine.bulk(nodes, action, req),
-    )
+    const operation = await (nodes.length === 1
+      ? this.engine.power(nodes[0]!, action, req)
+      : this.engine.bulk(nodes, action, req))
     return { simulated: this.engine.simulated, operation }
   }
 
   async fence(node: string, action: FenceAction | undefined, opts: RunOptions) {
-    const operation = await wrap(this.engine.fence(node, action, this.req(opts)))
+    const operation = await this.engine.fence(node, action, this.req(opts))
     return { simulated: this.engine.simulated, operation }
   }
 
   async history(q: HistoryQuery, _signal: AbortSignal) {
-    return { simulated: this.engine.simulated, entries: await wrap(this.engine.history(q)) }
+    return { simulated: this.engine.simulated, entries: await this.engine.history(q) }
   }
 
   async devices(signal: AbortSignal) {
@@ -94,14 +94,5 @@ export class LocalBackend implements Backend {
 
   close(): Promise<void> {
     return this.engine.close()
-  }
-}
-
-async function wrap<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p
-  } catch (e) {
-    if (e instanceof FenceError) throw new CliError(`${e.code}: ${e.message}`)
-    throw e
   }
 }

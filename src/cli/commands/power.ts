@@ -2,9 +2,9 @@ import { compressHostlist } from '../../core/hostlist.js'
 import type { FenceAction, NodeAction } from '../../core/types.js'
 import type { Operation } from '../../engine/types.js'
 import type { Backend } from '../backend.js'
-import { type ClientOptions, expandTargets, withBackend } from '../common.js'
+import { type ClientOptions, asCliError, expandTargets, withBackend } from '../common.js'
 import { json, nodesTable, resultsTable, summary } from '../format.js'
-import { CliError, type CliIo, EXIT } from '../io.js'
+import { type CliIo, EXIT } from '../io.js'
 import { Progress } from '../progress.js'
 
 /** `status TARGETS`: read now. Exit 0 when every node read on or off, 1 when any is unknown. */
@@ -89,8 +89,9 @@ export async function fenceCommand(
           simulated ||= a.simulated
           operations.push(a.operation)
         } catch (e) {
-          if (e instanceof CliError && e.exitCode !== EXIT.failed) throw e
-          errors.push({ node, message: (e as Error).message })
+          const err = asCliError(e)
+          if (err.exitCode !== EXIT.failed) throw err
+          errors.push({ node, message: err.message })
         }
         progress?.update(++done)
       }
