@@ -12,7 +12,13 @@ import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import { type SnmpTargetConfig, resolveCredentials } from '../transport/snmp-config.js'
 import { SnmpClient } from '../transport/snmp-session.js'
-import { decodeInt, decodeOidValue, decodePowerState, decodeString } from '../transport/snmp-varbind.js'
+import {
+  decodeInt,
+  decodeOidValue,
+  decodePowerState,
+  decodeString,
+  isMissing,
+} from '../transport/snmp-varbind.js'
 
 export interface ApcSnmpConfig {
   target: SnmpTargetConfig
@@ -168,7 +174,7 @@ export class ApcSnmpDriver implements PowerDriver {
       const oid = `${mib.pending.column}.${row}`
       const [vb] = await this.client.get([oid], call)
       const d = decodeInt(vb!, oid)
-      if (!d.ok && (d.why === 'noSuchObject' || d.why === 'noSuchInstance')) throw this.missing(plug, d.why)
+      if (isMissing(d)) throw this.missing(plug, d.why)
       if (d.ok && d.value === mib.pending.pending)
         throw new FenceError('DEVICE_BUSY', `${this.label}: outlet ${plug} has a command pending`)
     }
@@ -192,7 +198,7 @@ export class ApcSnmpDriver implements PowerDriver {
       const vbs = await this.client.get(oids, call)
       targets = targets.filter((r, i) => {
         const d = decodeInt(vbs[i]!, oids[i])
-        if (!d.ok && (d.why === 'noSuchObject' || d.why === 'noSuchInstance')) throw this.missing(r, d.why)
+        if (isMissing(d)) throw this.missing(r, d.why)
         if (d.ok && d.value === pending.pending) return true
         // unknown or unreadable: cancel anyway where the family can (harmless, the safe side);
         // where it cannot, only a command known to be pending holds the fence back

@@ -36,7 +36,7 @@ export type Decoded<T> =
     }
 
 /** The three SNMPv2 exceptions: the agent has no such object or instance. */
-export function isMissing(d: Decoded<unknown>): boolean {
+export function isMissing<T>(d: Decoded<T>): d is Extract<Decoded<T>, { ok: false }> {
   return !d.ok && (d.why === 'noSuchObject' || d.why === 'noSuchInstance' || d.why === 'endOfMibView')
 }
 

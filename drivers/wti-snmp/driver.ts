@@ -10,7 +10,7 @@ import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import { type SnmpTargetConfig, resolveCredentials } from '../transport/snmp-config.js'
 import { SnmpClient } from '../transport/snmp-session.js'
-import { decodePowerState, decodeString, oidSuffix } from '../transport/snmp-varbind.js'
+import { decodePowerState, decodeString, isMissing, oidSuffix } from '../transport/snmp-varbind.js'
 
 export interface WtiSnmpConfig {
   target: SnmpTargetConfig
@@ -126,10 +126,7 @@ export class WtiSnmpDriver implements PowerDriver {
       part.forEach((g, j) => {
         const name = decodeString(vbs[2 * j]!, oids[2 * j])
         const state = decodePowerState(vbs[2 * j + 1]!, WTI_GROUP_COMMANDS, oids[2 * j + 1])
-        if (
-          'missing' in state ||
-          (!name.ok && (name.why === 'noSuchObject' || name.why === 'noSuchInstance'))
-        )
+        if ('missing' in state || isMissing(name))
           throw new FenceError('NO_SUCH_PLUG', `${this.label}: the unit has no plug group ${g}`)
         if (name.ok && name.value === '')
           throw new FenceError('NO_SUCH_PLUG', `${this.label}: plug group ${g} is not defined (empty name)`)
