@@ -57,15 +57,7 @@ export type FenceDecision =
   | { kind: 'fence-waiting'; node: string; why: string; executor?: string }
   | { kind: 'fence-dropped'; node: string; why: string }
 
-interface Victim {
-  node: string
-  generation?: number
-  status: VictimStatus
-  why?: string
-  executor?: string
-  attempts: number
-  lastError?: string
-  since: number
+interface Victim extends VictimView {
   /** No decision before this (monotonic): the rest of a partition is still being declared dead. */
   decideAt: number
   cancel?: () => void
@@ -354,7 +346,7 @@ export class FencePolicy {
       quorate: q.quorate,
       twoNode: this.twoNode,
       action: this.o.settings.action,
-      victims: [...this.victims.values()].map(({ cancel: _, ...v }) => ({ ...v })),
+      victims: [...this.victims.values()].map(({ cancel: _c, decideAt: _d, ...v }) => v),
     }
   }
 

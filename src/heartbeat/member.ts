@@ -5,7 +5,7 @@ import { DecodeError, type HaMsg, decode, encodeClassic, encodeNetstring } from 
 import type { HeartbeatConfig } from './config.js'
 import { FencePolicy } from './fence-policy.js'
 import { type Frames, type Link, UcastHub, createLink } from './links.js'
-import { Membership, type NodeView } from './membership.js'
+import { Membership } from './membership.js'
 import {
   type Control,
   type Sender,
@@ -290,11 +290,12 @@ export class HeartbeatMember {
   snapshot(): HeartbeatSnapshot {
     const now = performance.now()
     const wall = Date.now()
-    const iso = (t: number | undefined) =>
-      t === undefined ? undefined : new Date(wall - (now - t)).toISOString()
-    const ago = (t: number | undefined) => (t === undefined ? undefined : Math.round(now - t))
+    // a monotonic time as wall clock and as "ms ago" (the other process has its own clock origin)
+    const heard = (t: number | undefined) =>
+      t === undefined
+        ? {}
+        : { lastHeard: new Date(wall - (now - t)).toISOString(), lastHeardAgoMs: Math.round(now - t) }
     const pol = this.policy.snapshot()
-    const nodes = this.membership.nodes()
     return {
       node: this.config.node,
       generation: this.sender.generation,
@@ -305,42 +306,13 @@ export class HeartbeatMember {
       deadtimeMs: this.config.deadtimeMs,
       initdeadMs: this.config.initdeadMs,
       authMethod: this.auth.method,
-      nodes: nodes.map((n: NodeView) => ({
-        name: n.name,
-        self: n.self,
-        state: n.state,
-        ...(n.reason ? { reason: n.reason } : {}),
-        ...(n.generation !== undefined
-          ? { generation: n.generation }
-          : n.self
-            ? { generation: this.generation }
-            : {}),
-        ...(n.software ? { software: n.software } : {}),
-        ...(n.lastHeardAt !== undefined
-          ? { lastHeard: iso(n.lastHeardAt)!, lastHeardAgoMs: ago(n.lastHeardAt)! }
-          : {}),
-        sinceAgoMs: Math.round(now - n.since),
-        deadtimeMs: n.deadtimeMs,
-        lateHeartbeats: n.lateHeartbeats,
-        ...(n.lastIntervalMs !== undefined ? { lastIntervalMs: n.lastIntervalMs } : {}),
-        ...(n.maxIntervalMs !== undefined ? { maxIntervalMs: n.maxIntervalMs } : {}),
-        lostPackets: n.lostPackets,
-        deaths: n.deaths,
-        seenSinceStart: n.seenSinceStart,
-        ...(n.self
-          ? { canFence: this.policy.advertisedReach() }
-          : n.fgfence
-            ? { canFence: [...n.fgfence] }
-            : {}),
-        links: n.links.map((l) => ({
-          name: l.name,
-          state: l.state,
-          ...(l.lastHeardAt !== undefined
-            ? { lastHeard: iso(l.lastHeardAt)!, lastHeardAgoMs: ago(l.lastHeardAt)! }
-            : {}),
-          packets: l.packets,
-          failures: l.failures,
-        })),
+      nodes: this.membership.nodes().map(({ lastHeardAt, since, fgfence, fgfenced: _, links, ...n }) => ({
+        ...n,
+        ...(n.self ? { generation: this.generation, canFence: this.policy.advertisedReach() } : {}),
+        ...(fgfence ? { canFence: [...fgfence] } : {}),
+        ...heard(lastHeardAt),
+        sinceAgoMs: Math.round(now - since),
+        links: links.map(({ lastHeardAt, ...l }) => ({ ...l, ...heard(lastHeardAt) })),
       })),
       links: this.links.map((l) => ({ ...l.stats(), dropped: { ...(this.drops.get(l.name) ?? {}) } })),
       quorum: {

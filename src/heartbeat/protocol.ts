@@ -1,8 +1,8 @@
 import type { FenceAction } from '../core/types.js'
 import type { HeartbeatConfig } from './config.js'
-import type { FenceDecision, VictimStatus } from './fence-policy.js'
+import type { FenceDecision, VictimView } from './fence-policy.js'
 import type { LinkStats } from './links.js'
-import type { LinkState, MembershipEvent, NodeState } from './membership.js'
+import type { LinkView, MembershipEvent, NodeView } from './membership.js'
 
 /**
  * What the main thread and the membership worker say to each other. Everything is plain data
@@ -38,35 +38,24 @@ export interface LinkSnapshot extends LinkStats {
   dropped: DropCounts
 }
 
-export interface NodeLinkSnapshot {
-  name: string
-  state: LinkState
+/** The membership's views with monotonic times turned into wall-clock ISO strings and "ms ago". */
+export interface NodeLinkSnapshot extends Omit<LinkView, 'lastHeardAt'> {
   lastHeard?: string
   lastHeardAgoMs?: number
-  packets: number
-  failures: number
 }
 
-export interface NodeSnapshot {
-  name: string
-  self: boolean
-  state: NodeState
-  reason?: string
-  generation?: number
-  software?: 'fencegate' | 'heartbeat'
+export interface NodeSnapshot
+  extends Omit<NodeView, 'lastHeardAt' | 'since' | 'fgfence' | 'fgfenced' | 'links'> {
   lastHeard?: string
   lastHeardAgoMs?: number
   sinceAgoMs: number
-  deadtimeMs: number
-  lateHeartbeats: number
-  lastIntervalMs?: number
-  maxIntervalMs?: number
-  lostPackets: number
-  deaths: number
-  seenSinceStart: boolean
   /** fencegate peers: the members whose fence devices they reach. */
   canFence?: string[]
   links: NodeLinkSnapshot[]
+}
+
+export interface VictimSnapshot extends Omit<VictimView, 'since'> {
+  sinceAgoMs: number
 }
 
 export interface HeartbeatSnapshot {
@@ -88,16 +77,7 @@ export interface HeartbeatSnapshot {
     action: FenceAction
     preferred?: string
     canFence: string[]
-    victims: {
-      node: string
-      generation?: number
-      status: VictimStatus
-      why?: string
-      executor?: string
-      attempts: number
-      lastError?: string
-      sinceAgoMs: number
-    }[]
+    victims: VictimSnapshot[]
   }
   /** Heartbeats sent, and how late our own send timer ran at worst (a busy worker shows here). */
   sent: { packets: number; maxTimerLagMs: number }
