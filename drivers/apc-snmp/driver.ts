@@ -198,7 +198,7 @@ export class ApcSnmpDriver implements PowerDriver {
       const vbs = await this.client.get(oids, call)
       targets = targets.filter((r, i) => {
         const d = decodeInt(vbs[i]!, oids[i])
-        if (isMissing(d)) throw this.missing(r, d.why)
+        if (isMissing(d)) throw this.missing(apcPlugId(mib, r) ?? r, d.why)
         if (d.ok && d.value === pending.pending) return true
         // unknown or unreadable: cancel anyway where the family can (harmless, the safe side);
         // where it cannot, only a command known to be pending holds the fence back
