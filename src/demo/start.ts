@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildControlApi } from '../../firmware-mocks/control-api.js'
-import { readLab } from '../../firmware-mocks/lab-file.js'
+import { type LabSpec, readLab } from '../../firmware-mocks/lab-file.js'
 import { Lab } from '../../firmware-mocks/lab.js'
 import { type GatewayConfig, readConfig } from '../config/config.js'
 import { DEMO_DEVICES, DEMO_ENGINE, type DemoDevice } from './demo.js'
@@ -38,15 +38,27 @@ function problemsText(what: string, problems: { path: (string | number)[]; messa
   return `${what}: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`
 }
 
+/** The lab of the demo's devices, `{dir}` made `dir` (`serve --demo`, and `lab` without --lab). */
+export function demoLabSpec(devices: readonly DemoDevice[], dir: string): LabSpec {
+  const { lab, problems } = readLab({
+    devices: Object.fromEntries(devices.map((d) => [d.id, substitute(d.lab, dir)])),
+  })
+  if (problems.length) throw new Error(problemsText('demo lab (src/demo/demo.ts)', problems))
+  return lab
+}
+
 /** Start the demo's mock devices and build the config that reaches them (`simulated: true`). */
 export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   const devices = opts.devices ?? DEMO_DEVICES
   const scratch = mkdtempSync(path.join(tmpdir(), 'fencegate-demo-'))
   mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 })
-  const { lab: spec, problems } = readLab({
-    devices: Object.fromEntries(devices.map((d) => [d.id, substitute(d.lab, scratch)])),
-  })
-  if (problems.length) throw new Error(problemsText('demo lab (src/demo/demo.ts)', problems))
+  let spec: LabSpec
+  try {
+    spec = demoLabSpec(devices, scratch)
+  } catch (e) {
+    rmSync(scratch, { recursive: true, force: true })
+    throw e
+  }
   let lab: Lab | undefined
   let control: FastifyInstance | undefined
   try {

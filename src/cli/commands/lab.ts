@@ -19,7 +19,7 @@ export interface LabOptions {
  * print one JSON line per device and one with the control API's URL, run until SIGTERM.
  */
 export async function labCommand(io: CliIo, o: LabOptions): Promise<number> {
-  const [{ loadLabFile, readLab }, { Lab }, { buildControlApi }] = await Promise.all([
+  const [{ loadLabFile }, { Lab }, { buildControlApi }] = await Promise.all([
     import('../../../firmware-mocks/lab-file.js'),
     import('../../../firmware-mocks/lab.js'),
     import('../../../firmware-mocks/control-api.js'),
@@ -29,25 +29,12 @@ export async function labCommand(io: CliIo, o: LabOptions): Promise<number> {
   try {
     if (o.lab !== undefined) spec = loadLabFile(o.lab)
     else {
-      const { DEMO_DEVICES } = await import('../../demo/demo.js')
+      const [{ DEMO_DEVICES }, { demoLabSpec }] = await Promise.all([
+        import('../../demo/demo.js'),
+        import('../../demo/start.js'),
+      ])
       scratch = mkdtempSync(path.join(tmpdir(), 'fencegate-lab-'))
-      const dir = scratch
-      const { lab, problems } = readLab({
-        devices: Object.fromEntries(
-          DEMO_DEVICES.map((d) => [
-            d.id,
-            Object.fromEntries(
-              Object.entries(d.lab).map(([k, v]) => [
-                k,
-                typeof v === 'string' ? v.replaceAll('{dir}', dir) : v,
-              ]),
-            ),
-          ]),
-        ),
-      })
-      if (problems.length)
-        throw new CliError(`demo lab: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`)
-      spec = lab
+      spec = demoLabSpec(DEMO_DEVICES, scratch)
     }
   } catch (e) {
     if (scratch) rmSync(scratch, { recursive: true, force: true })
