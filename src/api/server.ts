@@ -15,8 +15,6 @@ export interface ServerOptions {
   /** An engine already built (tests, the demo); otherwise Engine.create(config). */
   engine?: Engine
   log?: FastifyBaseLogger
-  /** The demo's lab (or anything else) to stop after the server and engine. */
-  demo?: { stop(): Promise<void> }
   /** Override parts of config.listen (tests: `{ port: 0 }`, any free port). */
   listen?: { host?: string; port?: number }
 }
@@ -74,7 +72,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           await heartbeat?.stop()
           await running.close()
           await engine.close()
-          await opts.demo?.stop()
         })()
         return closing
       },
