@@ -48,7 +48,7 @@ export class HeartbeatMember {
   private checkAt = Number.POSITIVE_INFINITY
   private fenceIds = 0
   private stopped = false
-  private lastGens = ''
+  private readonly savedGens = new Map<string, number>()
   private loadavg = { at: -1, text: 'n/a' }
 
   constructor(
@@ -235,7 +235,7 @@ export class HeartbeatMember {
       const seq = ++this.seq
       this.broadcast(seq, this.frames(resourcesHeldMsg(this.sender, seq, this.load())))
     }
-    this.persistGenerations()
+    this.persistGeneration(ctrl.src, ctrl.generation)
     this.scheduleCheck()
   }
 
@@ -256,12 +256,11 @@ export class HeartbeatMember {
     }
   }
 
-  private persistGenerations(): void {
-    const gens = this.membership.generations()
-    const key = JSON.stringify(gens)
-    if (key === this.lastGens) return
-    this.lastGens = key
-    this.peerGens.save(gens)
+  /** An accepted packet: the membership now holds `generation` for `node`. Saved when it changes. */
+  private persistGeneration(node: string, generation: number): void {
+    if (this.savedGens.get(node) === generation) return
+    this.savedGens.set(node, generation)
+    this.peerGens.save(this.membership.generations())
   }
 
   private scheduleCheck(): void {
