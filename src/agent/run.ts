@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { version } from '../cli/version.js'
 import { AgentFailure } from './failure.js'
 import type { AgentIo, IoSettings } from './io.js'
 import { AGENT_NAME, metadataXml } from './metadata.js'
@@ -94,15 +95,6 @@ async function validateAll(o: AgentOptions): Promise<number> {
   }
   if (o.caFile) readCa(o.caFile)
   return 0
-}
-
-function version(): string {
-  for (const rel of ['../../../package.json', '../../package.json']) {
-    try {
-      return JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')).version
-    } catch {}
-  }
-  return 'unknown'
 }
 
 function usage(): string {

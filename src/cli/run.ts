@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { CommanderError } from 'commander'
 import { CliError, type CliIo, EXIT, FileProblems } from './io.js'
 import { buildProgram } from './program.js'
+import { version } from './version.js'
 
 /** Commander's own output (help) goes through io; its errors become our one-line usage errors. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -58,20 +56,4 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr.write(`fencegate: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
     return EXIT.failed
   }
-}
-
-/** The package version, from the package.json above this file (src/ or dist/src/). */
-export function version(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-        name?: string
-        version?: string
-      }
-      if (pkg.name === 'fencegate' && pkg.version) return pkg.version
-    } catch {}
-    dir = path.dirname(dir)
-  }
-  return 'unknown'
 }
