@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { connects } from '../helpers/net.js'
+import { runProcess } from '../helpers/process.js'
 import { fencegateBin } from './demo-bin.js'
 
 /** The built `fencegate` bin as a user runs it: child processes, real signals. */
@@ -25,17 +26,10 @@ const env = () => {
   return e
 }
 
-/** Run the bin to completion. */
-function fencegate(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [bin, ...args], { env: env() })
-    children.add(c)
-    let out = ''
-    let err = ''
-    c.stdout.on('data', (d) => (out += d))
-    c.stderr.on('data', (d) => (err += d))
-    c.on('close', (code) => resolve({ code, out, err }))
-  })
+/** Run the bin to completion (killed if it hangs: a short command never takes this long). */
+async function fencegate(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await runProcess(process.execPath, [bin, ...args], { env: env(), timeoutMs: 15_000 })
+  return { code: r.code, out: r.stdout, err: r.stderr }
 }
 
 /** Start a long-running bin; resolve when its stdout matches. */
