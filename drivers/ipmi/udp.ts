@@ -1,7 +1,7 @@
 import dgram from 'node:dgram'
 import { lookup } from 'node:dns/promises'
 import { FenceError, abortError } from '../../src/core/errors.js'
-import { untilAborted } from '../transport/abortable.js'
+import { untilAborted } from '../../src/core/deadline.js'
 
 /**
  * A connected UDP socket to one BMC, for one session. Connected, so that only the BMC's

@@ -1,7 +1,7 @@
 import PQueue from 'p-queue'
 import pRetry from 'p-retry'
 import type { PowerDriver } from '../../drivers/driver.js'
-import { monotonicNow, sleep } from '../core/deadline.js'
+import { monotonicNow, sleep, untilAborted } from '../core/deadline.js'
 import { FenceError, abortError, isTransient, toFenceError } from '../core/errors.js'
 import type { DeviceAction, PowerState } from '../core/types.js'
 import type { EngineSettings } from '../config/config.js'
@@ -187,7 +187,7 @@ export class DeviceRunner {
       },
       { once: true },
     )
-    const all = await raceSignal(b.promise, opts.signal)
+    const all = await untilAborted(b.promise, opts.signal)
     const out = new Map<string, PowerState>()
     for (const p of plugs) out.set(p, all.get(p) ?? 'unknown')
     return { value: out, tries: 1, durationMs: monotonicNow() - started }
@@ -234,22 +234,4 @@ export class DeviceRunner {
     this.queue.clear()
     await this.driver.close()
   }
-}
-
-function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal))
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal))
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(v)
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    )
-  })
 }

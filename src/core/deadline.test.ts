@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { FenceError } from '../../src/core/errors.js'
-import { untilAborted } from './abortable.js'
+import { FenceError } from './errors.js'
+import { untilAborted } from './deadline.js'
 
 describe('untilAborted', () => {
   it('passes the result through when the work ends first', async () => {
