@@ -87,14 +87,15 @@ export function checkTrace(t: Trace): Violation[] {
       )
     if (rec.error) {
       const life = lifeOf(rec.engine)
-      const hold =
-        rec.error.code === 'FENCE_HOLD' &&
-        rec.role !== 'fencer' &&
-        'action' in rec.op &&
-        rec.op.action !== 'off' &&
-        rec.op.t === 'power'
+      // admission refusals are answers: a hold (any power request while a fence runs, `on`
+      // after one), a closing engine, and a fence whose caller's deadline ended while it waited
+      // for another fence of the node
+      const hold = rec.error.code === 'FENCE_HOLD' && rec.op.t === 'power'
       const closed = rec.error.code === 'ENGINE_CLOSED' && life?.end !== undefined && rec.start >= life.end
-      if (!hold && !closed) v('answer', `${what}: rejected ${rec.error.code}: ${rec.error.message}`)
+      const gaveUp =
+        rec.op.t === 'fence' && (rec.error.code === 'DEADLINE_EXCEEDED' || rec.error.code === 'ABORTED')
+      if (!hold && !closed && !gaveUp)
+        v('answer', `${what}: rejected ${rec.error.code}: ${rec.error.message}`)
     }
     const end = rec.end ?? Number.POSITIVE_INFINITY
     if (rec.operation) checkOperation(t, rec, rec.operation, opStart, end, statusReads, v)

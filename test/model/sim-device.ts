@@ -185,7 +185,10 @@ export class SimDriver implements PowerDriver {
     for (const k of [...this.kills]) k()
   }
 
-  async close(): Promise<void> {}
+  /** The engine releases the device: a call still in flight ends with the connection. */
+  async close(): Promise<void> {
+    for (const k of [...this.kills]) k()
+  }
 
   private call(
     kind: DriverCall['kind'],
