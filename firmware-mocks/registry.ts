@@ -3,6 +3,7 @@
  * talks to it: the one place the driver/mock pairing is listed. A driver issue adds one line.
  */
 import { dummyMock } from './dummy/index.js'
+import { apcMenuMock } from './apc-menu/index.js'
 import { rps10Mock } from './rps10/index.js'
 import { smartUpsMock } from './apc-smartups/index.js'
 import { apcPduMock } from './apc-pdu/index.js'
@@ -14,5 +15,5 @@ import type { MockFactory } from './mock.js'
 type AnyMockFactory = MockFactory<any>
 
 export const MOCKS: ReadonlyMap<string, AnyMockFactory> = new Map<string, AnyMockFactory>(
-  [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock].map((m) => [m.kind, m]),
+  [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock, apcMenuMock].map((m) => [m.kind, m]),
 )
