@@ -172,23 +172,31 @@ export class ApcMenuFirmware implements PromptFirmware {
   line(text: string): void {
     switch (this.stage) {
       case 'user':
-        if (text === '') return this.promptUser()
+        if (text === '') {
+          this.promptUser()
+          return
+        }
         this.user = text
         this.stage = 'password'
         this.t.echo('mask')
         this.t.write('\rPassword  : ')
         return
       case 'password':
-        return this.login(text)
+        this.login(text)
+        return
       case 'confirm':
-        return this.confirmed(text)
+        this.confirmed(text)
+        return
       case 'continue':
         this.stage = 'menu'
-        return this.show()
+        this.show()
+        return
       case 'cli':
-        return this.cli(text.trim())
+        this.cli(text.trim())
+        return
       case 'menu':
-        return this.menuInput(text.trim())
+        this.menuInput(text.trim())
+        return
     }
   }
 
@@ -202,7 +210,8 @@ export class ApcMenuFirmware implements PromptFirmware {
         this.t.close()
         return
       }
-      return this.promptUser()
+      this.promptUser()
+      return
     }
     this.trace(`login ${this.user}`)
     this.banner()
@@ -310,12 +319,16 @@ export class ApcMenuFirmware implements PromptFirmware {
 
   private menuInput(text: string): void {
     const screen = this.stack.at(-1)
-    if (text === '') return this.show()
+    if (text === '') {
+      this.show()
+      return
+    }
     const n = /^\d+$/.test(text) ? Number(text) : Number.NaN
     if (!screen) {
       if (n === 1) {
         this.stack.push(deviceManager(this.spec.firmware))
-        return this.show()
+        this.show()
+        return
       }
       if (n === 4) {
         this.t.write('\r\nBye.\r\n\r\nConnection Closed - Bye\r\n')
@@ -325,29 +338,40 @@ export class ApcMenuFirmware implements PromptFirmware {
       }
       if (n === 2 || n === 3) {
         this.stack.push(info(n === 2 ? 'Network' : 'System'))
-        return this.show()
+        this.show()
+        return
       }
-      return this.show()
+      this.show()
+      return
     }
     if (screen.kind === 'menu') {
       const it = screen.items[n - 1]
       if (it) this.stack.push(it.go)
-      return this.show()
+      this.show()
+      return
     }
     if (screen.kind === 'outlets') {
       const id = String(n)
       if (this.sim.has(id)) this.stack.push({ kind: 'outlet', plug: id })
-      return this.show()
+      this.show()
+      return
     }
     if (screen.kind === 'outlet') {
       if (n === 1) this.stack.push({ kind: 'control', plug: screen.plug })
-      return this.show()
+      this.show()
+      return
     }
     // control outlet: an action
     const max = this.spec.firmware === 'ap9211' ? 3 : ACTIONS.length
-    if (!(n >= 1 && n <= max)) return this.show()
+    if (!(n >= 1 && n <= max)) {
+      this.show()
+      return
+    }
     this.pendingAction = { plug: screen.plug, action: n }
-    if (!this.spec.confirm) return this.confirmed('YES')
+    if (!this.spec.confirm) {
+      this.confirmed('YES')
+      return
+    }
     this.stage = 'confirm'
     this.t.write(
       `\r\n        ${'-'.repeat(71)}\r\n        ${ACTIONS[n - 1]}\r\n\r\n` +
@@ -359,11 +383,15 @@ export class ApcMenuFirmware implements PromptFirmware {
   private confirmed(answer: string): void {
     const p = this.pendingAction
     this.pendingAction = undefined
-    if (!p) return this.show()
+    if (!p) {
+      this.show()
+      return
+    }
     if (answer.trim() !== 'YES') {
       this.stage = 'menu'
       this.t.write('\r\n        Command cancelled.\r\n')
-      return this.show()
+      this.show()
+      return
     }
     const act = p.action
     if (act === 1) this.sim.command(p.plug, 'on')
@@ -381,7 +409,10 @@ export class ApcMenuFirmware implements PromptFirmware {
   /** The AOS v5–7 command line. */
   private cli(cmd: string): void {
     const reply = (body: string) => this.t.write(`${body}\r\n\r\napc>`)
-    if (cmd === '') return this.t.write('apc>')
+    if (cmd === '') {
+      this.t.write('apc>')
+      return
+    }
     const [verb = '', ...args] = cmd.split(/\s+/)
     const v = verb.toLowerCase()
     if (v === 'exit' || v === 'quit' || v === 'bye') {
@@ -392,7 +423,10 @@ export class ApcMenuFirmware implements PromptFirmware {
     }
     const outlets = (arg: string | undefined): string[] | undefined => {
       if (!arg) return undefined
-      if (arg.toLowerCase() === 'all') return this.sim.plugIds()
+      if (arg.toLowerCase() === 'all') {
+        this.sim.plugIds()
+        return
+      }
       const ids: string[] = []
       for (const part of arg.split(',')) {
         const m = /^(\d+)(?:-(\d+))?$/.exec(part)
@@ -404,15 +438,22 @@ export class ApcMenuFirmware implements PromptFirmware {
       return ids.every((i) => this.sim.has(i)) ? ids : undefined
     }
     const known = ['olstatus', 'olon', 'oloff', 'olreboot', 'oldlyreboot', 'olcancelcmd', 'olname']
-    if (!known.includes(v)) return reply('E101: Command Not Found')
+    if (!known.includes(v)) {
+      reply('E101: Command Not Found')
+      return
+    }
     const ids = outlets(args[0])
-    if (!ids) return reply('E102: Parameter Error')
+    if (!ids) {
+      reply('E102: Parameter Error')
+      return
+    }
     if (v === 'olstatus' || v === 'olname') {
       const rows = ids.map((id) => {
         const o = this.sim.outlet(id)
         return ` ${id}: ${o.name}: ${o.state === 'on' ? 'On' : 'Off'}`
       })
-      return reply(`E000: Success\r\n${rows.join('\r\n')}`)
+      reply(`E000: Success\r\n${rows.join('\r\n')}`)
+      return
     }
     for (const id of ids) {
       if (v === 'olon') this.sim.command(id, 'on')
@@ -422,6 +463,7 @@ export class ApcMenuFirmware implements PromptFirmware {
       else this.sim.cancelPending(id)
       this.trace(`${verb} ${id}`)
     }
-    return reply('E000: Success')
+    reply('E000: Success')
+    return
   }
 }
