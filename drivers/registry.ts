@@ -3,6 +3,7 @@
  * The pairing of drivers and their mock firmware is listed in firmware-mocks/registry.ts.
  */
 import { dummyDriver } from './dummy/index.js'
+import { apcMenuDriver } from './apc-menu/index.js'
 import { rps10Driver } from './rps10/index.js'
 import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
@@ -14,8 +15,7 @@ import type { DriverFactory } from './driver.js'
 type AnyDriverFactory = DriverFactory<any>
 
 export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, AnyDriverFactory>(
-  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver].map((d) => [
-    d.kind,
-    d,
-  ]),
+  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver, apcMenuDriver].map(
+    (d) => [d.kind, d],
+  ),
 )

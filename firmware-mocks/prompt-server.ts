@@ -226,7 +226,11 @@ export class TelnetPromptServer {
         write: (b) => {
           if (!socket.destroyed) socket.write(codec.encode(b))
         },
-        end: () => socket.end(() => socket.destroy()),
+        end: () => {
+          // the console is free again as soon as it hung up (the next client may be waiting)
+          if (this.active === socket) this.active = undefined
+          socket.end(() => socket.destroy())
+        },
       },
       this.makeFirmware,
     )

@@ -131,4 +131,20 @@ export const PAIRS: DriverMockPair[] = [
     // a session is eight round trips; a lie waits out the deadline (keep the suite short)
     deadlineMs: 4000,
   })),
+  // APC consoles over telnet (apc-menu ↔ apc-menu): one login session per call; a fence is several
+  ...(
+    [
+      ['ap79xx-v3', 24], // 24 outlets: the list pages after 22
+      ['ap79xx-v3-drift', 8], // the menus moved: the driver walks by labels
+      ['ap9211', 8],
+      ['aos', 8],
+    ] as const
+  ).map(([firmware, plugs]) => ({
+    name: `apc-menu-${firmware}`,
+    lab: { kind: 'apc-menu', listen: '127.0.0.1:0', firmware, plugs },
+    plugs: plugs > 22 ? ['23', '2', '24'] : ['1', '2', '3'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, replyTimeout: '800ms', loginTimeout: '2s' },
+    deadlineMs: 8000,
+  })),
 ]

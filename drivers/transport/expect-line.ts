@@ -15,6 +15,8 @@ export interface ExpectLineOptions {
   commandGapMs: number
   /** Reconnect backoff after a failed open or handshake: first wait, then doubling up to max. */
   backoffMs?: { initial: number; max: number }
+  /** Parameters of the handshake, asked for at each (re)open (a login's user and password: never stored in a script). */
+  handshakeParams?: () => Record<string, string>
   /** Called with the handshake's captures after each successful (re)open (a firmware variant, a prompt). */
   onHandshake?: (result: ScriptResult) => void
   /** Line events (ready, failed handshake) for the gateway's log. */
@@ -76,28 +78,34 @@ export class ExpectLine {
   async dialogue<T>(
     signal: AbortSignal,
     fn: (run: (script: Script, params: Record<string, string>) => Promise<ScriptResult>) => Promise<T>,
-    release?: Script,
+    release?: () => Script | undefined,
   ): Promise<T> {
     try {
       return await this.exclusive(signal, async () => {
         await this.ensureReady(signal)
         const wait = this.lastAnswerAt + this.opts.commandGapMs - monotonicNow()
         if (wait > 0) await sleep(wait, signal)
+        const run = async (script: Script, params: Record<string, string>) => {
+          const r = await runScript(this.opts.stream, script, params, signal)
+          this.lastAnswerAt = monotonicNow()
+          return r
+        }
+        const bye = release?.()
         try {
-          const out = await fn(async (script, params) => {
-            const r = await runScript(this.opts.stream, script, params, signal)
-            this.lastAnswerAt = monotonicNow()
-            return r
-          })
-          if (release) {
-            const quick = AbortSignal.any([signal, AbortSignal.timeout(release.timeoutMs)])
-            await runScript(this.opts.stream, release, {}, quick).catch(() => {})
+          return await fn(run)
+        } catch (e) {
+          if (!bye) await this.drop()
+          throw e
+        } finally {
+          // log out after a refusal too (no such outlet…): the unit's one session must be freed
+          if (bye) {
+            const stream = this.opts.stream
+            if (!signal.aborted && stream.isOpen && !stream.rx.closed) {
+              const quick = AbortSignal.any([signal, AbortSignal.timeout(bye.timeoutMs)])
+              await runScript(stream, bye, {}, quick).catch(() => {})
+            }
             await this.drop()
           }
-          return out
-        } catch (e) {
-          await this.drop()
-          throw e
         }
       })
     } catch (e) {
@@ -146,7 +154,7 @@ export class ExpectLine {
         })
       }
       if (this.opts.handshake) {
-        const r = await runScript(stream, this.opts.handshake, {}, signal)
+        const r = await runScript(stream, this.opts.handshake, this.opts.handshakeParams?.() ?? {}, signal)
         this.opts.onHandshake?.(r)
       }
       this.ready = true

@@ -44,7 +44,9 @@ export class TelnetStream implements ByteStream {
         if (!socket.destroyed) socket.write(b)
       },
     )
+    let heard = false
     socket.on('data', (b: Buffer) => {
+      heard = true
       const data = codec.decode(b)
       if (data.length) this.rx.push(data)
     })
@@ -52,7 +54,14 @@ export class TelnetStream implements ByteStream {
     socket.on('close', () => {
       if (this.socket !== socket) return
       this.socket = undefined
-      this.rx.close(new FenceError('CONNECTION_LOST', `${this.label}: the device closed the telnet session`))
+      this.rx.close(
+        heard
+          ? new FenceError('CONNECTION_LOST', `${this.label}: the device closed the telnet session`)
+          : new FenceError(
+              'DEVICE_BUSY',
+              `${this.label}: the device closed the connection at once: these units take one session at a time, another client may hold it`,
+            ),
+      )
     })
     this.socket = socket
     this.codec = codec

@@ -423,10 +423,7 @@ export class ApcMenuFirmware implements PromptFirmware {
     }
     const outlets = (arg: string | undefined): string[] | undefined => {
       if (!arg) return undefined
-      if (arg.toLowerCase() === 'all') {
-        this.sim.plugIds()
-        return
-      }
+      if (arg.toLowerCase() === 'all') return this.sim.plugIds()
       const ids: string[] = []
       for (const part of arg.split(',')) {
         const m = /^(\d+)(?:-(\d+))?$/.exec(part)
