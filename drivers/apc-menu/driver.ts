@@ -88,8 +88,8 @@ export class ApcMenuDriver implements PowerDriver {
       },
       scripts: Object.values(this.s),
       commandGapMs: 0,
-      // a unit that refused us, or holds another session, is not hammered
-      backoffMs: { initial: 50, max: 5000 },
+      // no line backoff: session() paces a busy unit itself, and a refused login is permanent
+      backoffMs: { initial: 0, max: 0 },
       log: opts.log,
     })
   }

@@ -159,10 +159,10 @@ export class ApcMenuFirmware implements PromptFirmware {
 
   key(k: 'esc' | 'ctrl-c'): void {
     if (this.stage === 'user' || this.stage === 'password' || this.stage === 'cli') return
-    if (this.stage === 'confirm' || this.stage === 'continue') {
-      if (k === 'ctrl-c') this.stage = 'menu'
-      else return
-    }
+    // ESC at a confirmation is ignored; at a paging prompt it abandons the list (and goes up)
+    if (this.stage === 'confirm' && k === 'esc') return
+    if (this.stage === 'continue' && this.pageFrom < 0 && k === 'esc') return
+    this.stage = 'menu'
     this.pageFrom = -1
     if (k === 'ctrl-c') this.stack = []
     else this.stack.pop()
