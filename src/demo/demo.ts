@@ -38,6 +38,27 @@ export const DEMO_DEVICES: DemoDevice[] = [
     nodes: {},
   },
   {
+    // an APC MasterSwitch (AP79xx menus, firmware v3) over telnet: the driver logs in for each
+    // call, walks the menus by label and logs out (the unit takes one session). See
+    // docs/drivers/apc-menu.md.
+    id: 'demo-masterswitch',
+    lab: {
+      kind: 'apc-menu',
+      listen: '127.0.0.1:0',
+      firmware: 'ap79xx-v3',
+      transitionDelay: '100ms',
+      plugs: [
+        { id: '1', name: 'demo-ms-1' },
+        { id: '2', name: 'demo-ms-2' },
+        ...Array.from({ length: 6 }, (_, i) => ({ id: String(i + 3), name: `spare-${i + 3}` })),
+      ],
+    },
+    nodes: {
+      'demo-ms-1': { plugs: ['demo-masterswitch:1'] },
+      'demo-ms-2': { plugs: ['demo-masterswitch:2'] },
+    },
+  },
+  {
     // a WTI RPS-10 chain of two units behind a raw TCP terminal server (ser2net style);
     // plug ids are unit addresses. See docs/drivers/rps10.md.
     id: 'demo-rps',
