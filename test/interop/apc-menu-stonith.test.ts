@@ -41,7 +41,7 @@ describe('cluster-glue stonith -t apcmaster', () => {
     })
     const r = await run(
       'stonith',
-      ['-t', 'apcmaster', '-p', `${host} apc apc`, '-T', 'off', 'node2'],
+      ['-d', '-t', 'apcmaster', '-p', `${host} apc apc`, '-T', 'off', 'node2'],
       120_000,
     )
     expect(r.code, r.out).not.toBe(0)
