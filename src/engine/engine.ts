@@ -68,7 +68,7 @@ interface RunHooks {
   /** The operation exists and its intent is durable. */
   created?: (op: Operation) => void
   /** Per node, after the intent and before the first device call. */
-  before?: (op: Operation, ctx: Ctx) => Promise<void>
+  before?: (op: Operation, ctx: Ctx) => void
 }
 
 /**
@@ -290,7 +290,7 @@ export class Engine implements FenceEngine {
         created: (o) => {
           inflight.id = o.id
         },
-        before: (o, ctx) => this.preempt(node.name, o.id, ctx.deadline.signal),
+        before: (o, ctx) => this.preempt(node.name, o.id, ctx),
       },
     )
     mine.dispose()
@@ -354,8 +354,11 @@ export class Engine implements FenceEngine {
     }
   }
 
-  /** Abort the node's non-fence work and wait (within the fence's deadline) until its device calls have settled. */
-  private async preempt(name: string, fenceId: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Abort the node's non-fence work. The fence's device calls then wait, each inside its device's
+   * slot (so nothing queued since gets ahead), until the aborted work's commands have settled.
+   */
+  private preempt(name: string, fenceId: string, ctx: Ctx): void {
     const works = this.nodeWork.get(name)
     if (!works?.size) return
     const reason = new FenceError('PREEMPTED', `pre-empted by fence ${fenceId}`, { fence: fenceId })
@@ -365,7 +368,7 @@ export class Engine implements FenceEngine {
       calls.push(...w.calls)
     }
     this.log.warn({ node: name, fence: fenceId, operations: works.size }, 'fence pre-empts work on the node')
-    await untilAborted(Promise.all(calls), signal)
+    ctx.barrier = Promise.all(calls).then(() => {})
   }
 
   async bulk(names: readonly string[], action: NodeAction, req: OperationRequest): Promise<Operation> {
@@ -494,7 +497,7 @@ export class Engine implements FenceEngine {
         }
         let result: NodeResult
         try {
-          if (hooks.before) await hooks.before(op, ctx)
+          hooks.before?.(op, ctx)
           const r = await work(ctx)
           result = {
             node: node.name,
