@@ -61,6 +61,8 @@ export interface GatewayConfig {
   file: string
   listen: { host: string; port: number }
   tls?: { certFile: string; keyFile: string }
+  /** Plain HTTP on an address other than loopback, written out (tokens cross the network in clear). */
+  allowPlainHttp?: boolean
   tokens: TokenConfig[]
   journal: JournalConfig
   engine: EngineSettings
@@ -127,6 +129,9 @@ export function readConfig(
     problems.push(...t.problems)
   }
   f.mark('tls')
+  const allowPlainHttp = f.bool('allowPlainHttp', false)
+  const plain = plainHttpProblem(listen.host, !!tls, allowPlainHttp)
+  if (plain) problems.push({ path: ['listen'], message: plain })
 
   // auth
   const tokens: TokenConfig[] = []
@@ -300,6 +305,7 @@ export function readConfig(
       file,
       listen,
       ...(tls ? { tls } : {}),
+      allowPlainHttp,
       tokens,
       journal,
       engine,
@@ -310,6 +316,23 @@ export function readConfig(
     },
     problems,
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: an address only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  return (
+    h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1'
+  )
+}
+
+/**
+ * Plain HTTP where other machines can reach it carries every token in clear: refused unless the
+ * config gives tls or says allowPlainHttp: true. The message of the refusal, or undefined.
+ */
+export function plainHttpProblem(host: string, tls: boolean, allowPlainHttp: boolean): string | undefined {
+  if (tls || allowPlainHttp || isLoopback(host)) return undefined
+  return `plain HTTP on ${host || '0.0.0.0'}, an address other than loopback: tokens would cross the network in clear. Give tls: {cert, key}, or write allowPlainHttp: true to accept that`
 }
 
 function expandOr(h: string, path: (string | number)[], problems: FieldProblem[]): string[] {
