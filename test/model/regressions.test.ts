@@ -5,12 +5,11 @@
  * on the machine's speed.
  */
 import { mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Journal } from '../../src/audit/journal.js'
 import type { Initiator } from '../../src/core/types.js'
-import { type EngineLife, initialPower, openEngine } from './run-scenario.js'
+import { type EngineLife, MODEL_TMP, initialPower, openEngine } from './run-scenario.js'
 import type { Scenario, Settings } from './scenario.js'
 import { type CallScript, Plant } from './sim-device.js'
 
@@ -60,7 +59,7 @@ async function rig(opts: {
     cut: 1,
   }
   const plant = new Plant({ ...initialPower(s), ...opts.power }, opts.scripts, 0)
-  const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-regress-'))
+  const dir = mkdtempSync(path.join(MODEL_TMP, 'fencegate-regress-'))
   const life = await openEngine(s, plant, 1, path.join(dir, 'journal.jsonl'))
   const r = { plant, life, dir }
   rigs.push(r)
@@ -173,7 +172,7 @@ describe('model checker regressions', () => {
   })
 
   it('a record written after a torn last line (crash mid-write) survives the next start', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-regress-'))
+    const dir = mkdtempSync(path.join(MODEL_TMP, 'fencegate-regress-'))
     try {
       const cfg = { path: path.join(dir, 'journal.jsonl'), maxBytes: 1_000_000, keep: 5 }
       const ts = new Date().toISOString()
