@@ -16,7 +16,7 @@ import { judge } from './judge.js'
 import { scenarioArb } from './scenario.js'
 
 const SEED = Number(process.env.MODEL_SEED ?? 9_2026)
-const NUM_RUNS = Number(process.env.NUM_RUNS ?? 150)
+const NUM_RUNS = Number(process.env.NUM_RUNS ?? 120)
 const PER_CASE = Number(process.env.MODEL_PER_CASE ?? 32)
 const SHRINKS = Number(process.env.MODEL_SHRINKS ?? 60)
 const PATH = process.env.MODEL_PATH
