@@ -57,6 +57,16 @@ export interface JournalConfig {
   keep: number
 }
 
+/** Bounds on what one token may have in flight through the API (src/api/inflight.ts). */
+export interface ApiSettings {
+  /** Operations in flight per token; fence requests have a budget of their own. */
+  maxInFlightPerToken: number
+  /** Operations in flight per token on one node (fences: their own budget). */
+  maxInFlightPerNode: number
+}
+
+export const API_DEFAULTS: ApiSettings = { maxInFlightPerToken: 64, maxInFlightPerNode: 4 }
+
 export interface GatewayConfig {
   file: string
   listen: { host: string; port: number }
@@ -66,6 +76,8 @@ export interface GatewayConfig {
   tokens: TokenConfig[]
   journal: JournalConfig
   engine: EngineSettings
+  /** Absent (a config built by hand): API_DEFAULTS. */
+  api?: ApiSettings
   devices: Map<string, DeviceConfig>
   nodes: Map<string, NodeConfig>
   /** The heartbeat section, validated by src/heartbeat when present. */
@@ -210,6 +222,24 @@ export function readConfig(
   problems.push(...e.problems)
   f.mark('engine')
 
+  // api: bounds on the operations a token has in flight (429 past them)
+  const a = new Fields(asMapping(top.api) ?? {}, ['api'])
+  const api: ApiSettings = {
+    maxInFlightPerToken: a.int('maxInFlightPerToken', {
+      default: API_DEFAULTS.maxInFlightPerToken,
+      min: 1,
+      max: 10_000,
+    }),
+    maxInFlightPerNode: a.int('maxInFlightPerNode', {
+      default: API_DEFAULTS.maxInFlightPerNode,
+      min: 1,
+      max: 1_000,
+    }),
+  }
+  a.noOthers()
+  problems.push(...a.problems)
+  f.mark('api')
+
   // devices
   const devices = new Map<string, DeviceConfig>()
   const rawDevices = asMapping(top.devices)
@@ -309,6 +339,7 @@ export function readConfig(
       tokens,
       journal,
       engine,
+      api,
       devices,
       nodes,
       ...(heartbeat ? { heartbeat } : {}),
