@@ -72,6 +72,8 @@ export interface JournalOptions {
 
 /** Records written (and synced) in one write + one fdatasync, at most. */
 const MAX_BATCH = 512
+/** Entries a history query looks at before it lets the event loop run (fence timers, I/O). */
+const YIELD_EVERY = 8192
 /** History entries kept in memory (newest); older ones are only in the journal files. */
 export const MAX_INDEXED = 200_000
 
@@ -451,8 +453,12 @@ export class Journal {
     const nodes = q.nodes ? new Set(q.nodes) : undefined
     const limit = q.limit ?? 1000
     const out: HistoryEntry[] = []
+    // this array, even if a rotation replaces it while we yield
+    const entries = this.entries
     for (let i = end - 1; i >= 0 && out.length < limit; i--) {
-      const e = this.entries[i]!
+      // a long scan (a rare node, a narrow time range) lets timers and I/O run between slices
+      if ((end - i) % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r))
+      const e = entries[i]!
       if (q.node !== undefined && e.node !== q.node) continue
       if (nodes && !nodes.has(e.node)) continue
       if (q.outcome !== undefined && e.outcome !== q.outcome) continue
