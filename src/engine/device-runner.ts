@@ -26,6 +26,11 @@ export interface RunOptions {
   noRetryDead?: boolean | (() => boolean)
   /** Told the promise that settles when this call has left the device (ran to its end, or never ran). */
   track?: (settled: Promise<void>) => void
+  /**
+   * Awaited inside the device's slot before the call's first try: the call keeps its place at the
+   * head of the queue while what it waits for settles (a fence waiting for pre-empted commands).
+   */
+  barrier?: () => Promise<void>
 }
 
 export interface StepOutcome<T> {
@@ -44,6 +49,8 @@ interface StatusBatch {
   noRetryDead: boolean
   /** Promise that settles when the batch has left the device. */
   settled: Promise<void>
+  /** Barriers of its members, awaited inside the slot before the read. */
+  barriers: (() => Promise<void>)[]
 }
 
 /**
@@ -97,6 +104,7 @@ export class DeviceRunner {
       counts: { probes: 0, probeFailures: 0, commands: 0, commandFailures: 0 },
       queued: 0,
       plugs: plugs.length,
+      verifies: true,
     }
   }
 
@@ -139,6 +147,7 @@ export class DeviceRunner {
         const started_ = monotonicNow()
         let tries = 0
         try {
+          if (opts.barrier) await untilAborted(opts.barrier(), opts.signal)
           const value = await pRetry(
             async () => {
               if (opts.signal.aborted) throw abortError(opts.signal)
@@ -244,6 +253,7 @@ export class DeviceRunner {
         promise: Promise.resolve(new Map()),
         noRetryDead: false,
         settled: Promise.resolve(),
+        barriers: [],
       }
       // registered before run(): p-queue may start the job synchronously
       this.pending.set(opts.priority, b)
@@ -267,6 +277,8 @@ export class DeviceRunner {
           track: (s) => {
             b.settled = s
           },
+          // every member's barrier, including those of members that join while the batch waits
+          barrier: () => Promise.all(b.barriers.map((f) => f())).then(() => {}),
         },
       ).then((o) => o.value)
       b.promise.catch(() => {}).finally(forget)
@@ -274,6 +286,7 @@ export class DeviceRunner {
     for (const p of plugs) batch.plugs.add(p)
     const b = batch
     if (opts.noRetryDead) b.noRetryDead = true
+    if (opts.barrier) b.barriers.push(opts.barrier)
     opts.track?.(b.settled)
     b.members.push(opts.signal)
     const onAbort = () => {
@@ -302,8 +315,9 @@ export class DeviceRunner {
     this.health.counts.probes++
     try {
       const r = await this.status(this.plugs.length ? this.plugs : [], { priority, signal })
+      // an unverified device reads every plug unknown: that it answered is all a probe can learn
       const unreadable = [...r.value].filter(([, s]) => s === 'unknown').map(([p]) => p)
-      if (unreadable.length)
+      if (unreadable.length && this.health.verifies)
         throw new FenceError('PROTOCOL_ERROR', `${this.id}: plugs ${unreadable.join(',')} read unknown`)
       Object.assign(this.health, {
         state: 'ok',

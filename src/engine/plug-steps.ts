@@ -24,17 +24,27 @@ export interface Ctx {
   guard?: (action: 'on' | 'off' | 'cycle') => void
   /** A dead device is given up on at once: another fencing level is left to try. */
   noRetryDead?: boolean
-  /** Every device call this work makes, settled when the call has left the device (for pre-emption). */
+  /** Every mutating device call this work makes, settled when the call has left the device (for pre-emption). */
   track?: (settled: Promise<void>) => void
+  /**
+   * A fence's wait for the commands it pre-empted: every device call of the fence awaits it inside
+   * the device's slot, so the fence holds its place at the head of each queue meanwhile.
+   */
+  barrier?: Promise<void>
 }
 
-/** The queue options of one step of this work. */
-function runOpts(ctx: Ctx, signal: AbortSignal): RunOptions {
+/**
+ * The queue options of one step of this work. Only mutating steps are tracked (pre-emption waits
+ * for them); every step waits for the work's barrier inside the device's slot.
+ */
+function runOpts(ctx: Ctx, signal: AbortSignal, mutating: boolean): RunOptions {
+  const barrier = ctx.barrier
   return {
     priority: ctx.priority,
     signal,
     ...(ctx.noRetryDead ? { noRetryDead: true } : {}),
-    ...(ctx.track ? { track: ctx.track } : {}),
+    ...(mutating && ctx.track ? { track: ctx.track } : {}),
+    ...(barrier ? { barrier: () => barrier } : {}),
   }
 }
 
@@ -62,7 +72,7 @@ export class PlugSteps {
         if (!runner.driver.cancelPending) return
         const started = monotonicNow()
         try {
-          const o = await runner.cancelPending(plugs, runOpts(ctx, signal))
+          const o = await runner.cancelPending(plugs, runOpts(ctx, signal, true))
           for (const plug of plugs)
             ctx.attempts.push({
               level: lv,
@@ -91,7 +101,7 @@ export class PlugSteps {
   ): Promise<Map<string, PowerState>> {
     const started = monotonicNow()
     const errors = new Map<string, FenceError>()
-    const states = await this.read(refs, runOpts(ctx, signal), errors)
+    const states = await this.read(refs, runOpts(ctx, signal, false), errors)
     for (const r of refs) {
       const k = plugKey(r)
       ctx.states.set(k, states.get(k) ?? 'unknown')
@@ -179,7 +189,7 @@ export class PlugSteps {
             .catch(() => {})
           const guard = ctx.guard
           const o = await this.runners.get(r.device)!.set(r.plug, action, {
-            ...runOpts(ctx, signal),
+            ...runOpts(ctx, signal, true),
             ...(guard ? { guard: () => guard(action) } : {}),
           })
           ctx.attempts.push({
@@ -223,7 +233,7 @@ export class PlugSteps {
     for (;;) {
       polls++
       const errors = new Map<string, FenceError>()
-      const states = await this.read(refs, runOpts(ctx, signal), errors)
+      const states = await this.read(refs, runOpts(ctx, signal, false), errors)
       const cut = signal.aborted
       if (!cut) lastError = errors.values().next().value ?? lastError
       for (const r of refs) {
