@@ -4,6 +4,7 @@
  */
 import { dummyDriver } from './dummy/index.js'
 import { apcMenuDriver } from './apc-menu/index.js'
+import { wtiNpsDriver } from './wti-nps/index.js'
 import { rps10Driver } from './rps10/index.js'
 import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
@@ -15,7 +16,14 @@ import type { DriverFactory } from './driver.js'
 type AnyDriverFactory = DriverFactory<any>
 
 export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, AnyDriverFactory>(
-  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver, apcMenuDriver].map(
-    (d) => [d.kind, d],
-  ),
+  [
+    dummyDriver,
+    rps10Driver,
+    smartUpsDriver,
+    apcSnmpDriver,
+    wtiSnmpDriver,
+    ipmiDriver,
+    apcMenuDriver,
+    wtiNpsDriver,
+  ].map((d) => [d.kind, d]),
 )

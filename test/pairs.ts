@@ -147,4 +147,13 @@ export const PAIRS: DriverMockPair[] = [
     driverOverrides: { deviceCycle: true, replyTimeout: '800ms', loginTimeout: '2s' },
     deadlineMs: 8000,
   })),
+  // WTI NPS / IPS consoles over telnet (wti-nps ↔ wti-nps)
+  ...[{ confirm: true }, { user: 'fence', prompt: 'IPS', confirm: false }].map((variant, i) => ({
+    name: `wti-nps-${i === 0 ? 'nps' : 'ips-login'}`,
+    lab: { kind: 'wti-nps', listen: '127.0.0.1:0', plugs: 8, bootDelay: '200ms', ...variant },
+    plugs: ['1', '2', '3'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, replyTimeout: '800ms', loginTimeout: '2s', commandTimeout: '2s' },
+    deadlineMs: 8000,
+  })),
 ]

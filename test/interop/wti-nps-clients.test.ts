@@ -38,14 +38,14 @@ describe('fence_wti over telnet', () => {
         ...variant,
       })
       const { host, port } = rig.mock.address
-      const a = [
+      const a: string[] = [
         '--ip',
         host,
         '--ipport',
         String(port),
         '--password',
         'wti',
-        ...('user' in variant ? ['--username', variant.user] : []),
+        ...('user' in variant ? ['--username', String(variant.user)] : []),
       ]
       const off = await run('fence_wti', [...a, '--plug', '3', '--action', 'off'])
       expect(off.code, off.out).toBe(0)
