@@ -1,10 +1,9 @@
-import { sleep } from '../../src/core/deadline.js'
 import { FenceError } from '../../src/core/errors.js'
 import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import type { Script, ScriptResult } from '../transport/expect.js'
-import { ExpectLine } from '../transport/expect-line.js'
+import { ConsoleSession, type Run } from '../transport/console-session.js'
 import { TelnetStream } from '../transport/telnet-stream.js'
 import type { ApcMenuConfig } from './config.js'
 import {
@@ -20,12 +19,8 @@ import {
   menuStep,
 } from './scripts.js'
 
-type Run = (script: Script, params: Record<string, string>) => Promise<ScriptResult>
 type Console = 'menu' | 'cli'
 type Outlet = { n: string; name: string; state: 'on' | 'off' }
-
-/** Connections turned away while the unit frees its session, waited out within one call. */
-const BUSY_RETRIES = 4
 
 const ACTION_NAME = { on: 'Immediate On', off: 'Immediate Off', cycle: 'Immediate Reboot' } as const
 
@@ -41,7 +36,7 @@ const MAX_DEPTH = 4
  */
 export class ApcMenuDriver implements PowerDriver {
   readonly kind = 'apc-menu'
-  private readonly line: ExpectLine
+  private readonly line: ConsoleSession
   private console: Console = 'menu'
   private banner = ''
   private readonly s: {
@@ -77,19 +72,17 @@ export class ApcMenuDriver implements PowerDriver {
     const stream =
       opts.stream ??
       new TelnetStream({ host: cfg.host, port: cfg.port, connectTimeoutMs: cfg.connectTimeoutMs })
-    this.line = new ExpectLine({
+    this.line = new ConsoleSession({
       stream,
       device: deviceId,
-      handshake: loginScript(cfg.loginTimeoutMs),
-      handshakeParams: () => ({ user: cfg.user, password: this.password }),
-      onHandshake: (r) => {
+      login: loginScript(cfg.loginTimeoutMs),
+      credentials: () => ({ user: cfg.user, password: this.password }),
+      onLogin: (r) => {
         this.console = r.vars.prompt?.includes('apc>') ? 'cli' : 'menu'
         this.banner = r.vars.banner ?? ''
       },
       scripts: Object.values(this.s),
-      commandGapMs: 0,
-      // no line backoff: session() paces a busy unit itself, and a refused login is permanent
-      backoffMs: { initial: 0, max: 0 },
+      release: () => (this.console === 'cli' ? this.s.cliBye : this.s.menuBye),
       log: opts.log,
     })
   }
@@ -98,57 +91,16 @@ export class ApcMenuDriver implements PowerDriver {
     return `${this.deviceId} (${this.line.label})`
   }
 
-  /**
-   * One session: login (handshake), `fn`, logout. A unit still closing the previous session
-   * (ours or another client's) turns the connection away at once: that is waited out a few
-   * times within the call, as cluster-glue's apcmaster retries its login. Secrets never leave
-   * in an error.
-   */
-  private async session<T>(call: Call, fn: (run: Run) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.once(call, fn)
-      } catch (e) {
-        if (
-          !(e instanceof FenceError) ||
-          e.code !== 'DEVICE_BUSY' ||
-          attempt >= BUSY_RETRIES ||
-          call.signal.aborted
+  /** One session: login, `fn`, logout (drivers/transport/console-session.ts). */
+  private session<T>(call: Call, fn: (run: Run) => Promise<T>): Promise<T> {
+    return this.line.run(call.signal, (run) => {
+      if (/MasterSwitch plus/i.test(this.banner))
+        throw new FenceError(
+          'UNSUPPORTED_ACTION',
+          `${this.label}: a MasterSwitch Plus console (switch:outlet menus) is not supported by apc-menu; use apc-snmp (model MSP)`,
         )
-          throw e
-        await sleep(100 * 2 ** attempt, call.signal)
-      }
-    }
-  }
-
-  private async once<T>(call: Call, fn: (run: Run) => Promise<T>): Promise<T> {
-    try {
-      return await this.line.dialogue(
-        call.signal,
-        (run) => {
-          if (/MasterSwitch plus/i.test(this.banner))
-            throw new FenceError(
-              'UNSUPPORTED_ACTION',
-              `${this.label}: a MasterSwitch Plus console (switch:outlet menus) is not supported by apc-menu; use apc-snmp (model MSP)`,
-            )
-          return fn(run)
-        },
-        () => (this.console === 'cli' ? this.s.cliBye : this.s.menuBye),
-      )
-    } catch (e) {
-      throw this.redact(e)
-    }
-  }
-
-  private redact(e: unknown): unknown {
-    if (!(e instanceof FenceError) || !this.password) return e
-    if (!e.message.includes(this.password) && !JSON.stringify(e.details ?? {}).includes(this.password))
-      return e
-    const scrub = (s: string) => s.split(this.password).join('***')
-    const details = e.details
-      ? (JSON.parse(scrub(JSON.stringify(e.details))) as Record<string, unknown>)
-      : undefined
-    return new FenceError(e.code, scrub(e.message), details)
+      return fn(run)
+    })
   }
 
   /** Menu firmware: from the main menu to the outlet list, choosing items by label. */
