@@ -162,13 +162,15 @@ export class PromptConnection {
 
 /**
  * A telnet listener for one device: negotiates as the units do (the server echoes and
- * suppresses go-ahead), runs one session at a time and closes any other connection at once
- * (these units refuse a second session).
+ * suppresses go-ahead), runs `maxSessions` sessions at a time (APC and WTI units: one) and
+ * closes any further connection at once.
  */
 export class TelnetPromptServer {
   private server: net.Server | undefined
   private readonly sockets = new Set<net.Socket>()
   private active: net.Socket | undefined
+  /** Sessions that count against the limit (a console that hung up no longer does). */
+  private readonly live = new Set<net.Socket>()
   /** Connections turned away because a session was open. */
   refused = 0
   private port = 0
@@ -186,7 +188,7 @@ export class TelnetPromptServer {
 
   /** Is a session open now? */
   get busy(): boolean {
-    return !!this.active
+    return this.live.size > 0
   }
 
   async start(): Promise<void> {
@@ -204,12 +206,13 @@ export class TelnetPromptServer {
 
   private accept(socket: net.Socket): void {
     socket.on('error', () => {})
-    if (this.active && this.maxSessions <= 1) {
+    if (this.live.size >= this.maxSessions) {
       this.refused++
       socket.destroy()
       return
     }
     this.sockets.add(socket)
+    this.live.add(socket)
     this.active = socket
     socket.setNoDelay(true)
     const codec = new TelnetCodec(
@@ -229,6 +232,7 @@ export class TelnetPromptServer {
         end: () => {
           // the console is free again as soon as it hung up (the next client may be waiting)
           if (this.active === socket) this.active = undefined
+          this.live.delete(socket)
           socket.end(() => socket.destroy())
         },
       },
@@ -237,6 +241,7 @@ export class TelnetPromptServer {
     socket.on('data', (b: Buffer) => conn.receive(codec.decode(b)))
     socket.on('close', () => {
       this.sockets.delete(socket)
+      this.live.delete(socket)
       if (this.active === socket) this.active = undefined
       conn.gone()
     })

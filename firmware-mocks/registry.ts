@@ -5,6 +5,7 @@
 import { dummyMock } from './dummy/index.js'
 import { apcMenuMock } from './apc-menu/index.js'
 import { wtiNpsMock } from './wti-nps/index.js'
+import { baytechMock } from './baytech/index.js'
 import { rps10Mock } from './rps10/index.js'
 import { smartUpsMock } from './apc-smartups/index.js'
 import { apcPduMock } from './apc-pdu/index.js'
@@ -16,8 +17,15 @@ import type { MockFactory } from './mock.js'
 type AnyMockFactory = MockFactory<any>
 
 export const MOCKS: ReadonlyMap<string, AnyMockFactory> = new Map<string, AnyMockFactory>(
-  [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock, apcMenuMock, wtiNpsMock].map((m) => [
-    m.kind,
-    m,
-  ]),
+  [
+    dummyMock,
+    rps10Mock,
+    smartUpsMock,
+    apcPduMock,
+    wtiPduMock,
+    bmcMock,
+    apcMenuMock,
+    wtiNpsMock,
+    baytechMock,
+  ].map((m) => [m.kind, m]),
 )
