@@ -5,6 +5,7 @@
 import { dummyDriver } from './dummy/index.js'
 import { apcMenuDriver } from './apc-menu/index.js'
 import { wtiNpsDriver } from './wti-nps/index.js'
+import { baytechDriver } from './baytech/index.js'
 import { rps10Driver } from './rps10/index.js'
 import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
@@ -25,5 +26,6 @@ export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, An
     ipmiDriver,
     apcMenuDriver,
     wtiNpsDriver,
+    baytechDriver,
   ].map((d) => [d.kind, d]),
 )

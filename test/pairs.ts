@@ -156,4 +156,13 @@ export const PAIRS: DriverMockPair[] = [
     driverOverrides: { deviceCycle: true, replyTimeout: '800ms', loginTimeout: '2s', commandTimeout: '2s' },
     deadlineMs: 8000,
   })),
+  {
+    // BayTech RPC-5 over telnet (baytech ↔ baytech)
+    name: 'baytech-rpc5',
+    lab: { kind: 'baytech', listen: '127.0.0.1:0', plugs: 8, rebootDelay: '200ms' },
+    plugs: ['1', '2', '3'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, replyTimeout: '800ms', loginTimeout: '2s', commandTimeout: '2s' },
+    deadlineMs: 8000,
+  },
 ]
