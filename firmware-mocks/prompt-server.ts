@@ -160,6 +160,35 @@ export class PromptConnection {
   }
 }
 
+/** The unit's console sessions, shared by its telnet and SSH servers (one limit for both). */
+export class SessionSlots {
+  private live = 0
+  /** Connections turned away because every session was taken. */
+  refused = 0
+  constructor(readonly max: number) {}
+  get busy(): boolean {
+    return this.live > 0
+  }
+  /** Take a slot; false (and counted as refused) when none is free. */
+  take(): boolean {
+    if (this.live >= this.max) {
+      this.refused++
+      return false
+    }
+    this.live++
+    return true
+  }
+  /** Give a slot back; returns a function that does it at most once. */
+  releaser(): () => void {
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.live--
+    }
+  }
+}
+
 /**
  * A telnet listener for one device: negotiates as the units do (the server echoes and
  * suppresses go-ahead), runs `maxSessions` sessions at a time (APC and WTI units: one) and
@@ -168,19 +197,22 @@ export class PromptConnection {
 export class TelnetPromptServer {
   private server: net.Server | undefined
   private readonly sockets = new Set<net.Socket>()
-  private active: net.Socket | undefined
-  /** Sessions that count against the limit (a console that hung up no longer does). */
-  private readonly live = new Set<net.Socket>()
-  /** Connections turned away because a session was open. */
-  refused = 0
   private port = 0
+  readonly slots: SessionSlots
 
   constructor(
     private readonly listen: { host: string; port: number },
     private readonly sim: DeviceSimulator,
     private readonly makeFirmware: (t: Terminal) => PromptFirmware,
-    private readonly maxSessions = 1,
-  ) {}
+    slots: SessionSlots | number = 1,
+  ) {
+    this.slots = typeof slots === 'number' ? new SessionSlots(slots) : slots
+  }
+
+  /** Connections turned away because every session was taken. */
+  get refused(): number {
+    return this.slots.refused
+  }
 
   get address(): { host: string; port: number } {
     return { host: this.listen.host, port: this.port }
@@ -188,7 +220,7 @@ export class TelnetPromptServer {
 
   /** Is a session open now? */
   get busy(): boolean {
-    return this.live.size > 0
+    return this.slots.busy
   }
 
   async start(): Promise<void> {
@@ -206,14 +238,12 @@ export class TelnetPromptServer {
 
   private accept(socket: net.Socket): void {
     socket.on('error', () => {})
-    if (this.live.size >= this.maxSessions) {
-      this.refused++
+    if (!this.slots.take()) {
       socket.destroy()
       return
     }
+    const release = this.slots.releaser()
     this.sockets.add(socket)
-    this.live.add(socket)
-    this.active = socket
     socket.setNoDelay(true)
     const codec = new TelnetCodec(
       { local: [OPT.ECHO, OPT.SGA, OPT.BINARY], remote: [OPT.SGA, OPT.BINARY] },
@@ -231,8 +261,7 @@ export class TelnetPromptServer {
         },
         end: () => {
           // the console is free again as soon as it hung up (the next client may be waiting)
-          if (this.active === socket) this.active = undefined
-          this.live.delete(socket)
+          release()
           socket.end(() => socket.destroy())
         },
       },
@@ -241,8 +270,7 @@ export class TelnetPromptServer {
     socket.on('data', (b: Buffer) => conn.receive(codec.decode(b)))
     socket.on('close', () => {
       this.sockets.delete(socket)
-      this.live.delete(socket)
-      if (this.active === socket) this.active = undefined
+      release()
       conn.gone()
     })
   }

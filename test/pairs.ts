@@ -147,6 +147,21 @@ export const PAIRS: DriverMockPair[] = [
     driverOverrides: { deviceCycle: true, replyTimeout: '800ms', loginTimeout: '2s' },
     deadlineMs: 8000,
   })),
+  {
+    // the same console over SSH (password at the SSH layer, host key pinned by fingerprint)
+    name: 'apc-menu-ssh-ap79xx-v3',
+    lab: {
+      kind: 'apc-menu',
+      listen: '127.0.0.1:0',
+      ssh: { listen: '127.0.0.1:0' },
+      firmware: 'ap79xx-v3',
+      plugs: 8,
+    },
+    plugs: ['1', '2', '3'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, replyTimeout: '800ms', loginTimeout: '3s', connectTimeout: '3s' },
+    deadlineMs: 10000,
+  },
   // WTI NPS / IPS consoles over telnet (wti-nps ↔ wti-nps)
   ...[{ confirm: true }, { user: 'fence', prompt: 'IPS', confirm: false }].map((variant, i) => ({
     name: `wti-nps-${i === 0 ? 'nps' : 'ips-login'}`,

@@ -4,6 +4,7 @@ import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import type { Script, ScriptResult } from '../transport/expect.js'
 import { ConsoleSession, type Run } from '../transport/console-session.js'
+import { SshStream } from '../transport/ssh-stream.js'
 import { TelnetStream } from '../transport/telnet-stream.js'
 import type { ApcMenuConfig } from './config.js'
 import {
@@ -17,6 +18,7 @@ import {
   menuCommand,
   menuLogout,
   menuStep,
+  sshLoginScript,
 } from './scripts.js'
 
 type Console = 'menu' | 'cli'
@@ -71,11 +73,20 @@ export class ApcMenuDriver implements PowerDriver {
     }
     const stream =
       opts.stream ??
-      new TelnetStream({ host: cfg.host, port: cfg.port, connectTimeoutMs: cfg.connectTimeoutMs })
+      (cfg.transport === 'ssh'
+        ? new SshStream({
+            host: cfg.host,
+            port: cfg.port,
+            user: cfg.user,
+            password: () => this.password,
+            hostKey: cfg.hostKey ?? '',
+            connectTimeoutMs: cfg.connectTimeoutMs,
+          })
+        : new TelnetStream({ host: cfg.host, port: cfg.port, connectTimeoutMs: cfg.connectTimeoutMs }))
     this.line = new ConsoleSession({
       stream,
       device: deviceId,
-      login: loginScript(cfg.loginTimeoutMs),
+      login: cfg.transport === 'ssh' ? sshLoginScript(cfg.loginTimeoutMs) : loginScript(cfg.loginTimeoutMs),
       credentials: () => ({ user: cfg.user, password: this.password }),
       onLogin: (r) => {
         this.console = r.vars.prompt?.includes('apc>') ? 'cli' : 'menu'

@@ -92,6 +92,22 @@ export function loginScript(timeoutMs: number): Script {
   }
 }
 
+/**
+ * Over SSH the unit checked the user and password itself: the console opens at once, and the
+ * first prompt tells which one it is.
+ */
+export function sshLoginScript(timeoutMs: number): Script {
+  return {
+    name: 'login',
+    phase: 'handshake',
+    params: ['user', 'password'],
+    timeoutMs,
+    steps: [
+      { expect: /(?<banner>[\s\S]*?)(?<prompt>\r?\n> |\r?\napc>)/, name: 'the first prompt after login' },
+    ],
+  }
+}
+
 /** Type a menu key and read the screen it leads to; outlet rows are collected, pages turned. */
 export function menuStep(timeoutMs: number): Script {
   return {

@@ -144,10 +144,15 @@ export class ApcMenuFirmware implements PromptFirmware {
     private readonly t: Terminal,
     /** Commands the console accepted, for the lab's trace. */
     private readonly trace: (event: string) => void = () => {},
+    private readonly authenticated = false,
   ) {}
 
   start(): void {
-    this.promptUser()
+    // over SSH the user was authenticated by the SSH layer: the console opens at once
+    if (this.authenticated) {
+      this.trace(`login ${this.spec.user} (ssh)`)
+      this.welcome()
+    } else this.promptUser()
   }
 
   private promptUser(): void {
@@ -214,6 +219,11 @@ export class ApcMenuFirmware implements PromptFirmware {
       return
     }
     this.trace(`login ${this.user}`)
+    this.welcome()
+  }
+
+  /** After a login: the banner, then the main menu or the CLI prompt. */
+  private welcome(): void {
     this.banner()
     if (this.spec.firmware === 'aos') {
       this.stage = 'cli'

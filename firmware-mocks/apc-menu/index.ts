@@ -14,7 +14,14 @@ export const apcMenuMock: MockFactory<ApcMenuMockSpec> = {
   validate(section, at) {
     const f = new Fields(section, at)
     const problems: FieldProblem[] = []
-    f.mark('kind', 'listen', 'pty', 'plugs', 'transitionDelay', 'initial')
+    f.mark('kind', 'listen', 'pty', 'plugs', 'transitionDelay', 'initial', 'ssh')
+    let ssh: ApcMenuMockSpec['ssh']
+    if (section.ssh !== undefined) {
+      const s = new Fields((section.ssh ?? {}) as Record<string, unknown>, [...at, 'ssh'])
+      ssh = { listen: s.hostPort('listen') }
+      s.noOthers()
+      problems.push(...s.problems)
+    }
     if (section.listen === undefined)
       problems.push({ path: [...at, 'listen'], message: 'required: the telnet port, HOST:PORT' })
     if (section.pty !== undefined)
@@ -29,6 +36,7 @@ export const apcMenuMock: MockFactory<ApcMenuMockSpec> = {
       confirm: f.bool('confirm', true),
       maxLoginAttempts: f.int('maxLoginAttempts', { default: 3, min: 1, max: 100 }),
       systemName: f.str('systemName', { default: 'apc-lab' }),
+      ssh,
     }
     f.noOthers()
     return { spec, problems: [...problems, ...f.problems] }
@@ -39,6 +47,17 @@ export const apcMenuMock: MockFactory<ApcMenuMockSpec> = {
     const passwordFile = path.join(secretsDir, `${m.id}.apc-password`)
     writeFileSync(passwordFile, m.spec.password, { mode: 0o600 })
     chmodSync(passwordFile, 0o600)
+    // a unit with SSH is reached over SSH, its host key pinned
+    if (m.ssh)
+      return {
+        driver: 'apc-menu',
+        transport: 'ssh',
+        host: m.ssh.address.host,
+        port: m.ssh.address.port,
+        hostKey: m.ssh.fingerprint,
+        user: m.spec.user,
+        passwordFile,
+      }
     return {
       driver: 'apc-menu',
       host: m.address.host,

@@ -1,9 +1,13 @@
 import type { CommonLabSpec, MockDevice } from '../mock.js'
-import { TelnetPromptServer } from '../prompt-server.js'
+import { SessionSlots, TelnetPromptServer } from '../prompt-server.js'
+import { SshPromptServer } from '../ssh-server.js'
 import { DeviceSimulator } from '../simulator.js'
 import { ApcMenuFirmware, type ApcFirmwareSpec } from './firmware.js'
 
-export type ApcMenuMockSpec = ApcFirmwareSpec
+export interface ApcMenuMockSpec extends ApcFirmwareSpec {
+  /** Also an SSH console (the same firmware, password checked by SSH). */
+  ssh?: { listen: { host: string; port: number } }
+}
 
 /**
  * An APC MasterSwitch / Switched Rack PDU console on a telnet port: the menu firmware of the
@@ -14,6 +18,7 @@ export class ApcMenuMock implements MockDevice {
   readonly kind = 'apc-menu'
   readonly sim: DeviceSimulator
   readonly telnet: TelnetPromptServer
+  readonly ssh: SshPromptServer | undefined
   /** Console events (`login apc`, `Immediate Off 3`, `logout`), oldest first. */
   readonly trace: string[] = []
 
@@ -31,11 +36,23 @@ export class ApcMenuMock implements MockDevice {
       this.trace.push(e)
       if (this.trace.length > 200) this.trace.shift()
     }
+    // one console session for telnet and SSH together, as on the unit
+    const slots = new SessionSlots(1)
     this.telnet = new TelnetPromptServer(
       common.listen ?? { host: '127.0.0.1', port: 0 },
       this.sim,
       (t) => new ApcMenuFirmware(this.sim, this.spec, t, note),
+      slots,
     )
+    this.ssh = spec.ssh
+      ? new SshPromptServer(
+          spec.ssh.listen,
+          this.sim,
+          { user: spec.user, password: spec.password },
+          slots,
+          (t) => new ApcMenuFirmware(this.sim, this.spec, t, note, true),
+        )
+      : undefined
   }
 
   get address(): { host: string; port: number } {
@@ -46,8 +63,9 @@ export class ApcMenuMock implements MockDevice {
     return `telnet://${this.address.host}:${this.address.port}`
   }
 
-  start(): Promise<void> {
-    return this.telnet.start()
+  async start(): Promise<void> {
+    await this.telnet.start()
+    await this.ssh?.start()
   }
 
   info(): Record<string, unknown> {
@@ -61,6 +79,6 @@ export class ApcMenuMock implements MockDevice {
 
   async stop(): Promise<void> {
     this.sim.close()
-    await this.telnet.stop()
+    await Promise.all([this.telnet.stop(), this.ssh?.stop()])
   }
 }
