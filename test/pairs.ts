@@ -131,4 +131,12 @@ export const PAIRS: DriverMockPair[] = [
     // a session is eight round trips; a lie waits out the deadline (keep the suite short)
     deadlineMs: 4000,
   })),
+  // iDRAC-like BMC over Redfish (redfish ↔ redfish): one plug, system; the certificate pinned
+  {
+    name: 'redfish-idrac',
+    lab: { kind: 'redfish', listen: '127.0.0.1:0', transitionDelay: '100ms' },
+    plugs: ['system'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, unreachableTimeout: '600ms', requestTimeout: '800ms' },
+  },
 ]
