@@ -501,6 +501,22 @@ export class RedfishMock implements MockDevice {
       UUID: this.uuid,
       PowerState: this.powerState(id),
       Status: { State: 'Enabled', Health: 'OK' },
+      BiosVersion: '1.10.2',
+      Boot: {
+        BootSourceOverrideEnabled: 'Disabled',
+        BootSourceOverrideMode: 'UEFI',
+        BootSourceOverrideTarget: 'None',
+        'BootSourceOverrideTarget@Redfish.AllowableValues': [
+          'None',
+          'Pxe',
+          'Cd',
+          'Hdd',
+          'BiosSetup',
+          'UefiTarget',
+        ],
+      },
+      ProcessorSummary: { Count: 2, Model: 'Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz' },
+      MemorySummary: { TotalSystemMemoryGiB: 128 },
       Links: { ManagedBy: [{ '@odata.id': `${ROOT}/Managers/iDRAC.Embedded.1` }] },
       Actions: {
         [RESET_ACTION]: {
