@@ -9,11 +9,15 @@ import { apcPduMock } from './apc-pdu/index.js'
 import { wtiPduMock } from './wti-pdu/index.js'
 import { bmcMock } from './bmc/index.js'
 import { redfishMock } from './redfish/index.js'
+import { dracSshMock } from './drac-ssh/index.js'
 import type { MockFactory } from './mock.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
 type AnyMockFactory = MockFactory<any>
 
 export const MOCKS: ReadonlyMap<string, AnyMockFactory> = new Map<string, AnyMockFactory>(
-  [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock, redfishMock].map((m) => [m.kind, m]),
+  [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock, redfishMock, dracSshMock].map((m) => [
+    m.kind,
+    m,
+  ]),
 )
