@@ -82,6 +82,12 @@ export function readSnmpTarget(f: Fields, opts: { defaultVersion: SnmpVersion })
     if (community)
       problem('communityFile', 'a community is for versions 1 and 2c; version 3 uses user and keys')
     if (!levelGiven) securityLevel = privKey ? 'authPriv' : authKey ? 'authNoPriv' : 'noAuthNoPriv'
+    // no keys means no security at all: only when written out (then warned at every start)
+    if (!levelGiven && !authKey && !privKey)
+      problem(
+        'securityLevel',
+        'version 3 without keys has no authentication and no privacy: add authKeyFile: PATH and privKeyFile: PATH (authPriv), or write securityLevel: noAuthNoPriv to accept that anyone on the network can switch the outlets',
+      )
     if (securityLevel !== 'noAuthNoPriv' && !authKey)
       problem(
         'authKeyFile',
@@ -113,6 +119,19 @@ export function readSnmpTarget(f: Fields, opts: { defaultVersion: SnmpVersion })
     timeoutMs,
     retries,
   }
+}
+
+/** Log what is weak in a target's security, once, when its driver is created. */
+export function warnWeakTarget(cfg: SnmpTargetConfig, ctx: DriverContext): void {
+  if (cfg.version !== '3') return
+  if (cfg.securityLevel === 'noAuthNoPriv')
+    ctx.log(
+      'warn',
+      'SNMPv3 securityLevel noAuthNoPriv: no authentication and no privacy, anyone on the network can switch the outlets',
+      { device: ctx.deviceId },
+    )
+  else if (cfg.authProtocol === 'md5')
+    ctx.log('warn', 'SNMPv3 with MD5 authentication: prefer sha or sha256', { device: ctx.deviceId })
 }
 
 /** Read the secrets of a target now (at session opening). Throws CONFIG_INVALID / SECRET_UNSAFE. */

@@ -70,11 +70,12 @@ Every error answer has the same shape, with the HTTP status of its code:
 | status | code | when |
 |---|---|---|
 | 400 | BAD_REQUEST | a malformed body or query (the field and what was expected are named) |
-| 400 | HOSTLIST_SYNTAX | a malformed hostlist (the character is named) |
+| 400 | HOSTLIST_SYNTAX | a malformed hostlist (the character is named), or one past the limits: more than 100000 names (counted over all terms, before repeats are dropped) or a number of more than 15 digits |
 | 401 | UNAUTHORIZED | no token, or a token the gateway does not know |
 | 403 | FORBIDDEN | the token's role or node list does not allow it |
 | 404 | UNKNOWN_NODE, UNKNOWN_DEVICE, UNKNOWN_OPERATION, NOT_FOUND | no such thing (or route) |
 | 409 | FENCE_HOLD | \`on\` of a node being fenced or fenced less than \`fenceHold\` ago (fencers excepted) |
+| 429 | TOO_MANY_OPERATIONS | the token already has \`api.maxInFlightPerToken\` operations in flight, or \`api.maxInFlightPerNode\` on one node (the message names the bound); fence requests count in a budget of their own, so power traffic never refuses a fence. Header \`Retry-After: 1\` |
 | 5xx | ENGINE_CLOSED, INTERNAL… | the gateway is stopping, or a bug (see its log) |
 
 A refused request (any 4xx) leaves nothing in the journal and touches no device.
@@ -93,6 +94,11 @@ and \`operation.results[].outcome\`. A node counts as off only when read back of
 - A waiting caller that hangs up without an Idempotency-Key stops its operation: no further
   mutating step is issued. With a key, the operation runs on.
 - \`timeout\` (seconds, 1–3600) in the body is the operation's deadline.
+- A token may have at most \`api.maxInFlightPerToken\` operations in flight (default 64), and
+  \`api.maxInFlightPerNode\` on any one node (default 4), counted from the request until the
+  operation ends, whether the caller waits or not; past that the request is refused with
+  \`429 TOO_MANY_OPERATIONS\` and nothing is started. Fence requests have a budget of their own
+  in each token, so power requests (of any token) never use up the room fences need.
 
 In the demo (\`fencegate serve --demo\`) every answer has \`"simulated": true\` and the header
 \`Fencegate-Simulated: true\`.

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FieldProblem } from '../../drivers/driver.js'
 import { DRIVERS } from '../../drivers/registry.js'
-import { parseSize } from '../core/duration.js'
-import { FenceError } from '../core/errors.js'
 import { HostlistError, expandHostlist } from '../core/hostlist.js'
 import type { FenceAction, PlugRef, Role } from '../core/types.js'
 import { readHeartbeatConfig } from '../heartbeat/config.js'
@@ -59,13 +57,27 @@ export interface JournalConfig {
   keep: number
 }
 
+/** Bounds on what one token may have in flight through the API (src/api/inflight.ts). */
+export interface ApiSettings {
+  /** Operations in flight per token; fence requests have a budget of their own. */
+  maxInFlightPerToken: number
+  /** Operations in flight per token on one node (fences: their own budget). */
+  maxInFlightPerNode: number
+}
+
+export const API_DEFAULTS: ApiSettings = { maxInFlightPerToken: 64, maxInFlightPerNode: 4 }
+
 export interface GatewayConfig {
   file: string
   listen: { host: string; port: number }
   tls?: { certFile: string; keyFile: string }
+  /** Plain HTTP on an address other than loopback, written out (tokens cross the network in clear). */
+  allowPlainHttp?: boolean
   tokens: TokenConfig[]
   journal: JournalConfig
   engine: EngineSettings
+  /** Absent (a config built by hand): API_DEFAULTS. */
+  api?: ApiSettings
   devices: Map<string, DeviceConfig>
   nodes: Map<string, NodeConfig>
   /** The heartbeat section, validated by src/heartbeat when present. */
@@ -84,6 +96,25 @@ export const ENGINE_DEFAULTS: EngineSettings = {
   onStaggerMs: 200,
   verifyPollMs: 25,
 }
+
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+const HOUR = 60 * MINUTE
+
+/** The range of every engine setting (docs/configuration.md lists the same). */
+export const ENGINE_RANGES = {
+  defaultTimeout: { min: 100, max: HOUR },
+  fenceHold: { min: 0, max: 24 * HOUR },
+  powerWait: { min: 0, max: 10 * MINUTE },
+  probeInterval: { min: 10, max: 24 * HOUR, zeroOff: true },
+  probeTimeout: { min: 10, max: 10 * MINUTE },
+  retries: { min: 0, max: 10 },
+  onStagger: { min: 0, max: MINUTE },
+  verifyPoll: { min: 1, max: SECOND },
+} as const
+
+/** journal.maxBytes: rotating below 64 KiB would rotate every few records. */
+export const JOURNAL_MAX_BYTES = { min: 64 * 1024, max: 16 * 1024 ** 3 } as const
 
 const ID = /^[A-Za-z][A-Za-z0-9_.-]*$/
 
@@ -110,6 +141,9 @@ export function readConfig(
     problems.push(...t.problems)
   }
   f.mark('tls')
+  const allowPlainHttp = f.bool('allowPlainHttp', false)
+  const plain = plainHttpProblem(listen.host, !!tls, allowPlainHttp)
+  if (plain) problems.push({ path: ['listen'], message: plain })
 
   // auth
   const tokens: TokenConfig[] = []
@@ -156,7 +190,7 @@ export function readConfig(
     const j = new Fields(asMapping(top.journal) ?? {}, ['journal'])
     journal = {
       path: j.str('path'),
-      maxBytes: sizeOf(j, 'maxBytes', journal.maxBytes),
+      maxBytes: j.size('maxBytes', journal.maxBytes, JOURNAL_MAX_BYTES),
       keep: j.int('keep', { default: 3, min: 1, max: 100 }),
     }
     j.noOthers()
@@ -167,18 +201,44 @@ export function readConfig(
   // engine
   const e = new Fields(asMapping(top.engine) ?? {}, ['engine'])
   const engine: EngineSettings = {
-    defaultTimeoutMs: e.duration('defaultTimeout', ENGINE_DEFAULTS.defaultTimeoutMs, { min: 100 }),
-    fenceHoldMs: e.duration('fenceHold', ENGINE_DEFAULTS.fenceHoldMs),
-    powerWaitMs: e.duration('powerWait', ENGINE_DEFAULTS.powerWaitMs),
-    probeIntervalMs: e.duration('probeInterval', ENGINE_DEFAULTS.probeIntervalMs),
-    probeTimeoutMs: e.duration('probeTimeout', ENGINE_DEFAULTS.probeTimeoutMs, { min: 10 }),
-    retries: e.int('retries', { default: ENGINE_DEFAULTS.retries, min: 0, max: 10 }),
-    onStaggerMs: e.duration('onStagger', ENGINE_DEFAULTS.onStaggerMs),
-    verifyPollMs: e.duration('verifyPoll', ENGINE_DEFAULTS.verifyPollMs, { min: 1 }),
+    defaultTimeoutMs: e.duration(
+      'defaultTimeout',
+      ENGINE_DEFAULTS.defaultTimeoutMs,
+      ENGINE_RANGES.defaultTimeout,
+    ),
+    fenceHoldMs: e.duration('fenceHold', ENGINE_DEFAULTS.fenceHoldMs, ENGINE_RANGES.fenceHold),
+    powerWaitMs: e.duration('powerWait', ENGINE_DEFAULTS.powerWaitMs, ENGINE_RANGES.powerWait),
+    probeIntervalMs: e.duration(
+      'probeInterval',
+      ENGINE_DEFAULTS.probeIntervalMs,
+      ENGINE_RANGES.probeInterval,
+    ),
+    probeTimeoutMs: e.duration('probeTimeout', ENGINE_DEFAULTS.probeTimeoutMs, ENGINE_RANGES.probeTimeout),
+    retries: e.int('retries', { default: ENGINE_DEFAULTS.retries, ...ENGINE_RANGES.retries }),
+    onStaggerMs: e.duration('onStagger', ENGINE_DEFAULTS.onStaggerMs, ENGINE_RANGES.onStagger),
+    verifyPollMs: e.duration('verifyPoll', ENGINE_DEFAULTS.verifyPollMs, ENGINE_RANGES.verifyPoll),
   }
   e.noOthers()
   problems.push(...e.problems)
   f.mark('engine')
+
+  // api: bounds on the operations a token has in flight (429 past them)
+  const a = new Fields(asMapping(top.api) ?? {}, ['api'])
+  const api: ApiSettings = {
+    maxInFlightPerToken: a.int('maxInFlightPerToken', {
+      default: API_DEFAULTS.maxInFlightPerToken,
+      min: 1,
+      max: 10_000,
+    }),
+    maxInFlightPerNode: a.int('maxInFlightPerNode', {
+      default: API_DEFAULTS.maxInFlightPerNode,
+      min: 1,
+      max: 1_000,
+    }),
+  }
+  a.noOthers()
+  problems.push(...a.problems)
+  f.mark('api')
 
   // devices
   const devices = new Map<string, DeviceConfig>()
@@ -247,7 +307,7 @@ export function readConfig(
     nodes.set(name, {
       name,
       levels,
-      powerWaitMs: n.duration('powerWait', engine.powerWaitMs),
+      powerWaitMs: n.duration('powerWait', engine.powerWaitMs, ENGINE_RANGES.powerWait),
       fenceAction: n.oneOf('fenceAction', ['off', 'reboot'] as const, 'off'),
     })
     n.noOthers()
@@ -275,9 +335,11 @@ export function readConfig(
       file,
       listen,
       ...(tls ? { tls } : {}),
+      allowPlainHttp,
       tokens,
       journal,
       engine,
+      api,
       devices,
       nodes,
       ...(heartbeat ? { heartbeat } : {}),
@@ -287,14 +349,21 @@ export function readConfig(
   }
 }
 
-function sizeOf(f: Fields, name: string, def: number): number {
-  if (!f.has(name)) return def
-  try {
-    return parseSize(f.str(name) as string)
-  } catch (e) {
-    f.problems.push({ path: [...f.base, name], message: (e as Error).message })
-    return def
-  }
+/** 127.0.0.0/8, ::1 and localhost: an address only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  return (
+    h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1'
+  )
+}
+
+/**
+ * Plain HTTP where other machines can reach it carries every token in clear: refused unless the
+ * config gives tls or says allowPlainHttp: true. The message of the refusal, or undefined.
+ */
+export function plainHttpProblem(host: string, tls: boolean, allowPlainHttp: boolean): string | undefined {
+  if (tls || allowPlainHttp || isLoopback(host)) return undefined
+  return `plain HTTP on ${host || '0.0.0.0'}, an address other than loopback: tokens would cross the network in clear. Give tls: {cert, key}, or write allowPlainHttp: true to accept that`
 }
 
 function expandOr(h: string, path: (string | number)[], problems: FieldProblem[]): string[] {

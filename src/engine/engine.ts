@@ -4,7 +4,7 @@ import { DRIVERS } from '../../drivers/registry.js'
 import { Journal } from '../audit/journal.js'
 import type { DeviceConfig, GatewayConfig, NodeConfig } from '../config/config.js'
 import { readSecret } from '../config/secrets.js'
-import { Deadline, monotonicNow } from '../core/deadline.js'
+import { Deadline, monotonicNow, untilAborted } from '../core/deadline.js'
 import { FenceError, toFenceError } from '../core/errors.js'
 import type { FenceAction, NodeAction, PlugRef, PowerState } from '../core/types.js'
 import { plugKey } from '../core/types.js'
@@ -47,6 +47,30 @@ export interface EngineOptions {
 
 const MAX_OPS = 1000
 
+/** A fence under way: joiners share it; it stops early only when every caller has gone. */
+interface InflightFence {
+  action: FenceAction
+  op: Promise<Operation>
+  /** Set once the operation exists (its intent is durable). */
+  id?: string
+  callers: Callers
+}
+
+/** Non-fence work on one node: a fence pre-empts it (aborts it, waits for its device calls). */
+interface NodeWork {
+  controller: AbortController
+  /** Its device calls, each settled when the call has left the device. */
+  calls: Set<Promise<void>>
+}
+
+/** Hooks of one operation run. */
+interface RunHooks {
+  /** The operation exists and its intent is durable. */
+  created?: (op: Operation) => void
+  /** Per node, after the intent and before the first device call. */
+  before?: (op: Operation, ctx: Ctx) => void
+}
+
 /**
  * The FenceEngine: the only place the fencing rules of design.md live. Drivers know their
  * protocol; the engine decides what to switch, in which order, and when a node counts as off.
@@ -55,7 +79,8 @@ export class Engine implements FenceEngine {
   readonly simulated: boolean
   private readonly runners = new Map<string, DeviceRunner>()
   private readonly ops = new Map<string, Operation>()
-  private readonly fencing = new Map<string, { action: FenceAction; op: Promise<Operation> }>()
+  private readonly fencing = new Map<string, InflightFence>()
+  private readonly nodeWork = new Map<string, Set<NodeWork>>()
   private readonly holdUntil = new Map<string, number>()
   private readonly listeners = new Set<(op: Operation) => void>()
   /** Last read state of every plug; `unknown` after a set until read back. Never used to decide off. */
@@ -160,7 +185,11 @@ export class Engine implements FenceEngine {
     try {
       const refs = uniqueRefs(nodes.flatMap((n) => n.levels.flat()))
       const errors = new Map<string, FenceError>()
-      const states = await this.steps.read(refs, deadline.signal, PRIORITY.operator, errors)
+      const states = await this.steps.read(
+        refs,
+        { signal: deadline.signal, priority: PRIORITY.operator },
+        errors,
+      )
       return nodes.map((n) => {
         const read = (r: PlugRef) => states.get(plugKey(r)) ?? 'unknown'
         return {
@@ -223,28 +252,123 @@ export class Engine implements FenceEngine {
     )
   }
 
+  /**
+   * Fence a node. A fence of the same action in flight is joined (rule 7), each caller waiting
+   * within its own deadline; another action waits for it. Before its first device call the fence
+   * pre-empts the node's other work: aborts it and waits until its device calls have settled.
+   */
   async fence(name: string, action: FenceAction | undefined, req: OperationRequest): Promise<Operation> {
     const node = this.nodeConfig(name)
     const want = action ?? node.fenceAction
-    const inflight = this.fencing.get(name)
-    if (inflight) {
-      if (inflight.action === want) {
-        // a second fence of the same node joins the first (rule 7)
-        const op = await inflight.op
-        return { ...op, results: op.results.map((r) => ({ ...r, joined: true })) }
+    const mine = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
+    try {
+      for (let f = this.fencing.get(name); f; f = this.fencing.get(name)) {
+        if (f.action === want) return await this.join(node.name, want, f, req, mine)
+        // another action: wait for that fence to end, within this caller's deadline
+        await untilAborted(
+          f.op.then(
+            () => {},
+            () => {},
+          ),
+          mine.signal,
+        )
       }
-      await inflight.op.catch(() => {})
+    } catch (e) {
+      mine.dispose()
+      throw toFenceError(e)
     }
-    const op = this.operate('fence', want, [node], req, PRIORITY.fence, (ctx) =>
-      this.rules.act(ctx, want, true),
+    const callers = new Callers(req.signal)
+    const inflight: InflightFence = { action: want, op: Promise.resolve(undefined as never), callers }
+    const op = this.operate(
+      'fence',
+      want,
+      [node],
+      { ...req, timeoutMs: mine.remaining(), signal: callers.signal },
+      PRIORITY.fence,
+      (ctx) => this.rules.act(ctx, want, true),
+      {
+        created: (o) => {
+          inflight.id = o.id
+        },
+        before: (o, ctx) => this.preempt(node.name, o.id, ctx),
+      },
     )
-    this.fencing.set(name, { action: want, op })
+    mine.dispose()
+    inflight.op = op
+    this.fencing.set(name, inflight)
     try {
       return await op
     } finally {
-      if (this.fencing.get(name)?.op === op) this.fencing.delete(name)
+      callers.leave(req.signal)
+      if (this.fencing.get(name) === inflight) this.fencing.delete(name)
       this.holdUntil.set(name, monotonicNow() + this.config.engine.fenceHoldMs)
     }
+  }
+
+  /** A caller joins a fence in flight: its result, or by this caller's own deadline a failure that says the fence goes on. */
+  private async join(
+    node: string,
+    action: FenceAction,
+    f: InflightFence,
+    req: OperationRequest,
+    mine: Deadline,
+  ): Promise<Operation> {
+    const started = monotonicNow()
+    f.callers.add(req.signal)
+    try {
+      const op = await untilAborted(f.op, mine.signal)
+      return { ...op, results: op.results.map((r) => ({ ...r, joined: true })) }
+    } catch (e) {
+      const err = toFenceError(e)
+      const live = f.id ? this.ops.get(f.id) : undefined
+      const message =
+        err.code === 'DEADLINE_EXCEEDED'
+          ? `the fence of ${node} this request joined${f.id ? ` (${f.id})` : ''} had not ended by this caller's deadline; it goes on`
+          : err.message
+      return {
+        id: f.id ?? randomUUID(),
+        kind: 'fence',
+        action,
+        nodes: [node],
+        initiator: live?.initiator ?? req.initiator,
+        startedAt: live?.startedAt ?? new Date().toISOString(),
+        finishedAt: new Date().toISOString(),
+        status: 'failed',
+        simulated: this.simulated,
+        results: [
+          {
+            node,
+            action,
+            outcome: 'failed',
+            state: 'unknown',
+            joined: true,
+            error: { code: err.code, message },
+            attempts: [],
+            durationMs: monotonicNow() - started,
+          },
+        ],
+      }
+    } finally {
+      f.callers.leave(req.signal)
+      mine.dispose()
+    }
+  }
+
+  /**
+   * Abort the node's non-fence work. The fence's device calls then wait, each inside its device's
+   * slot (so nothing queued since gets ahead), until the aborted work's commands have settled.
+   */
+  private preempt(name: string, fenceId: string, ctx: Ctx): void {
+    const works = this.nodeWork.get(name)
+    if (!works?.size) return
+    const reason = new FenceError('PREEMPTED', `pre-empted by fence ${fenceId}`, { fence: fenceId })
+    const calls: Promise<void>[] = []
+    for (const w of works) {
+      w.controller.abort(reason)
+      calls.push(...w.calls)
+    }
+    this.log.warn({ node: name, fence: fenceId, operations: works.size }, 'fence pre-empts work on the node')
+    ctx.barrier = Promise.all(calls).then(() => {})
   }
 
   async bulk(names: readonly string[], action: NodeAction, req: OperationRequest): Promise<Operation> {
@@ -255,11 +379,18 @@ export class Engine implements FenceEngine {
     })
   }
 
-  /** `on` (and what ends in on) is refused during a fence and for fenceHold after, except to fencers. */
+  /**
+   * Admission: nothing but a fence acts on a node being fenced; `on` (and what ends in on) is
+   * refused for fenceHold after a fence, except to fencers.
+   */
   private checkHold(name: string, action: NodeAction, req: OperationRequest): void {
+    const f = this.fencing.get(name)
+    if (f)
+      throw new FenceError(
+        'FENCE_HOLD',
+        `node ${name} is being fenced${f.id ? ` (fence ${f.id})` : ''}: ${action} refused`,
+      )
     if (action === 'off' || req.initiator.role === 'fencer') return
-    if (this.fencing.has(name))
-      throw new FenceError('FENCE_HOLD', `node ${name} is being fenced: ${action} refused`)
     const until = this.holdUntil.get(name) ?? 0
     const left = until - monotonicNow()
     if (left > 0)
@@ -269,6 +400,21 @@ export class Engine implements FenceEngine {
       )
   }
 
+  /**
+   * The last word before a non-fence step touches a device (checked inside the device's slot):
+   * a fence begun since pre-empts it; `on` stays refused under a hold.
+   */
+  private guard(name: string, action: 'on' | 'off' | 'cycle', req: OperationRequest): void {
+    const f = this.fencing.get(name)
+    if (f)
+      throw new FenceError(
+        'PREEMPTED',
+        `pre-empted by fence ${f.id ?? '(starting)'}: ${action} of ${name} not issued`,
+        f.id ? { fence: f.id } : undefined,
+      )
+    if (action !== 'off') this.checkHold(name, action === 'cycle' ? 'cycle' : 'on', req)
+  }
+
   private operate(
     kind: OperationKind,
     action: OperationAction,
@@ -276,9 +422,10 @@ export class Engine implements FenceEngine {
     req: OperationRequest,
     priority: Priority,
     work: (ctx: Ctx) => Promise<Partial<NodeResult>>,
+    hooks: RunHooks = {},
   ): Promise<Operation> {
     if (this.closed) return Promise.reject(new FenceError('ENGINE_CLOSED', 'the engine is shutting down'))
-    const p = this.runOperation(kind, action, nodes, req, priority, work)
+    const p = this.runOperation(kind, action, nodes, req, priority, work, hooks)
     this.inflight.add(p)
     p.finally(() => this.inflight.delete(p)).catch(() => {})
     return p
@@ -291,6 +438,7 @@ export class Engine implements FenceEngine {
     req: OperationRequest,
     priority: Priority,
     work: (ctx: Ctx) => Promise<Partial<NodeResult>>,
+    hooks: RunHooks,
   ): Promise<Operation> {
     const op: Operation = {
       id: randomUUID(),
@@ -304,7 +452,6 @@ export class Engine implements FenceEngine {
       simulated: this.simulated,
     }
     this.remember(op)
-    req.onStart?.(op)
     const deadline = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
     try {
       // rule 8: the intent is on disk before any device is touched
@@ -317,13 +464,40 @@ export class Engine implements FenceEngine {
       op.results = nodes.map((n) => failed(n.name, action, err, [], 0))
       return this.finish(op, deadline)
     }
+    // only now is the operation's id handed out (a 202 names an operation that survives a crash)
+    hooks.created?.(op)
+    req.onStart?.(op)
     let done = 0
     op.results = await Promise.all(
       nodes.map(async (node) => {
         const started = monotonicNow()
-        const ctx: Ctx = { node, op: op.id, deadline, priority, attempts: [], states: new Map() }
+        const exclusive = kind === 'fence' ? undefined : this.enterNode(node.name)
+        const nodeDeadline = exclusive
+          ? new Deadline(
+              deadline.remaining(),
+              AbortSignal.any([deadline.signal, exclusive.controller.signal]),
+            )
+          : deadline
+        const ctx: Ctx = {
+          node,
+          op: op.id,
+          deadline: nodeDeadline,
+          priority,
+          attempts: [],
+          states: new Map(),
+          ...(exclusive
+            ? {
+                guard: (a: 'on' | 'off' | 'cycle') => this.guard(node.name, a, req),
+                track: (p: Promise<void>) => {
+                  exclusive.calls.add(p)
+                  void p.then(() => exclusive.calls.delete(p))
+                },
+              }
+            : {}),
+        }
         let result: NodeResult
         try {
+          hooks.before?.(op, ctx)
           const r = await work(ctx)
           result = {
             node: node.name,
@@ -337,6 +511,11 @@ export class Engine implements FenceEngine {
         } catch (e) {
           result = failed(node.name, action, toFenceError(e), ctx.attempts, monotonicNow() - started)
           result.state = this.steps.stateOf(ctx)
+        } finally {
+          if (exclusive) {
+            this.leaveNode(node.name, exclusive)
+            nodeDeadline.dispose()
+          }
         }
         await this.journal
           .append(
@@ -348,6 +527,7 @@ export class Engine implements FenceEngine {
               outcome: result.outcome,
               ...(result.level !== undefined ? { level: result.level } : {}),
               ...(result.onVerified !== undefined ? { onVerified: result.onVerified } : {}),
+              ...(result.onError ? { onError: result.onError } : {}),
               ...(result.error ? { error: result.error } : {}),
             },
             true,
@@ -360,6 +540,21 @@ export class Engine implements FenceEngine {
       }),
     )
     return this.finish(op, deadline)
+  }
+
+  /** Register non-fence work on a node (a fence pre-empts it). */
+  private enterNode(name: string): NodeWork {
+    const w: NodeWork = { controller: new AbortController(), calls: new Set() }
+    const set = this.nodeWork.get(name) ?? new Set()
+    this.nodeWork.set(name, set)
+    set.add(w)
+    return w
+  }
+
+  private leaveNode(name: string, w: NodeWork): void {
+    const set = this.nodeWork.get(name)
+    set?.delete(w)
+    if (set && !set.size) this.nodeWork.delete(name)
   }
 
   private finish(op: Operation, deadline: Deadline): Operation {
@@ -435,5 +630,34 @@ function failed(
     error: { code: err.code, message: err.message },
     attempts,
     durationMs,
+  }
+}
+
+/**
+ * The callers of one fence: its signal aborts only when every one of them has gone (the first
+ * caller's hang-up must not cut the fence a joiner still waits for). A caller without a signal
+ * never goes.
+ */
+class Callers {
+  private readonly controller = new AbortController()
+  private readonly present = new Map<AbortSignal | undefined, number>()
+  readonly signal = this.controller.signal
+
+  constructor(first: AbortSignal | undefined) {
+    this.add(first)
+  }
+
+  add(s: AbortSignal | undefined): void {
+    this.present.set(s, (this.present.get(s) ?? 0) + 1)
+    s?.addEventListener('abort', () => this.leave(s), { once: true })
+  }
+
+  leave(s: AbortSignal | undefined): void {
+    const n = this.present.get(s)
+    if (n === undefined) return
+    if (n > 1) this.present.set(s, n - 1)
+    else this.present.delete(s)
+    if (this.present.size === 0 && !this.controller.signal.aborted)
+      this.controller.abort(s?.reason ?? new FenceError('ABORTED', 'every caller of the fence has gone'))
   }
 }

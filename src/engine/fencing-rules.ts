@@ -52,6 +52,8 @@ export class FencingRules {
           ? undefined
           : ctx.deadline.child(ctx.deadline.remaining() / (levels.length - i))
       const signal = share?.signal ?? ctx.deadline.signal
+      // a dead device is not retried while another level can take over (retries are for garbled answers)
+      ctx.noRetryDead = i < levels.length - 1
       try {
         await this.steps.cancelPending(level, i + 1, ctx, signal)
         const states = await this.steps.readLevel(level, i + 1, ctx, signal)
@@ -63,7 +65,7 @@ export class FencingRules {
           ctx,
           signal,
         )
-        await this.steps.until(level, 'off', i + 1, ctx, signal)
+        await this.steps.readBackUntil(level, 'off', i + 1, ctx, signal)
         return { level: i + 1, already: false }
       } catch (e) {
         last = toFenceError(e)
@@ -71,6 +73,7 @@ export class FencingRules {
         if (ctx.deadline.expired) break
       } finally {
         share?.dispose()
+        ctx.noRetryDead = false
       }
     }
     const code = last?.code ?? 'DEADLINE_EXCEEDED'
@@ -96,7 +99,7 @@ export class FencingRules {
       already = false
       ctx.deadline.check()
       await this.steps.switch(todo, 'on', i + 1, ctx, signal)
-      await this.steps.until(level, 'on', i + 1, ctx, signal)
+      await this.steps.readBackUntil(level, 'on', i + 1, ctx, signal)
     }
     return already
   }
@@ -122,7 +125,8 @@ export class FencingRules {
 
   /**
    * An operator's cycle: a node that is off is powered on (rule 5); the device's own cycle only
-   * where the config allows it for every plug of level 1; otherwise off, verify, wait, on.
+   * where the config allows it and level 1 is a single plug (on two supplies, each would cycle in
+   * turn and the node never lose power: rule 2); otherwise off, verify, wait, on.
    */
   private async cycle(ctx: Ctx): Promise<Partial<NodeResult>> {
     const levels = ctx.node.levels
@@ -134,9 +138,9 @@ export class FencingRules {
       return { state: 'on', onVerified: true }
     }
     const first = levels[0]!
-    if (state === 'on' && first.every((r) => this.deviceCycle(r.device))) {
+    if (state === 'on' && first.length === 1 && this.deviceCycle(first[0]!.device)) {
       await this.steps.switch(first, 'cycle', 1, ctx, ctx.deadline.signal)
-      await this.steps.until(first, 'on', 1, ctx, ctx.deadline.signal)
+      await this.steps.readBackUntil(first, 'on', 1, ctx, ctx.deadline.signal)
       return { state: 'on', level: 1, onVerified: true }
     }
     const r = await this.reboot(ctx)

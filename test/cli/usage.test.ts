@@ -17,6 +17,11 @@ describe('fencegate usage errors', () => {
   it('serve with neither --config nor --demo', () => usage(['serve'], /--config FILE.*--demo/))
   it('serve with both', () => usage(['serve', '--demo', '--config', 'x.yaml'], /not both/))
   it('serve --listen without a port', () => usage(['serve', '--demo', '--listen', 'localhost'], /HOST:PORT/))
+  it('serve --demo on an address other than loopback (plain HTTP: its token would cross the network in clear)', () =>
+    usage(
+      ['serve', '--demo', '--listen', '0.0.0.0:0'],
+      /--listen 0\.0\.0\.0: the demo serves plain HTTP.*in clear/,
+    ))
   it('off without targets', () => usage(['off'], /missing required argument 'targets'/))
   it('unknown option', () => usage(['status', 'n1', '--jsno'], /unknown option '--jsno'/))
   it('fence --action outside off|reboot', () => usage(['fence', 'n1', '--action', 'cycle'], /off, reboot/))
@@ -42,6 +47,14 @@ describe('hostlist errors point at the character', () => {
     const r = await run(['status', 'n[1-x]'])
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/at character 5/)
+  })
+  it('a hostlist past the size limit, or a number past 15 digits (before building or looping)', async () => {
+    const big = await run(['status', 'a[1-99999]b[1-99999]'])
+    expect(big.code).toBe(2)
+    expect(big.err).toMatch(/9999800001 names, more than the limit of 100000 names per hostlist/)
+    const long = await run(['off', 'n[100000000000000000000]'])
+    expect(long.code).toBe(2)
+    expect(long.err).toMatch(/21 digits, more than the limit of 15 at character 3/)
   })
   it('a backwards range', async () => {
     const r = await run(['fence', 'n[9-2]'])

@@ -36,13 +36,15 @@ export const powerRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
         querystring: WaitQuery,
         headers: IdempotencyHeaders,
         body: PowerBody,
-        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404, 409) },
+        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404, 409, 429) },
       },
     },
     async (req, reply) => {
       const name = req.params.node
       checkNodes(engine, principal(req), [name])
-      return runOperation(req, reply, ctx, req.body.timeout, (r) => engine.power(name, req.body.action, r))
+      return runOperation(req, reply, ctx, req.body.timeout, { budget: 'power', nodes: [name] }, (r) =>
+        engine.power(name, req.body.action, r),
+      )
     },
   )
 
@@ -60,7 +62,7 @@ export const powerRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
         querystring: WaitQuery,
         headers: IdempotencyHeaders,
         body: FenceBody,
-        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404) },
+        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404, 429) },
       },
       // the body is optional here (every field is): no body means the node's fenceAction
       preValidation: async (req) => {
@@ -71,7 +73,9 @@ export const powerRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
       const name = req.params.node
       checkNodes(engine, principal(req), [name])
       const body = req.body
-      return runOperation(req, reply, ctx, body.timeout, (r) => engine.fence(name, body.action, r))
+      return runOperation(req, reply, ctx, body.timeout, { budget: 'fence', nodes: [name] }, (r) =>
+        engine.fence(name, body.action, r),
+      )
     },
   )
 
@@ -85,13 +89,15 @@ export const powerRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
         querystring: WaitQuery,
         headers: IdempotencyHeaders,
         body: BulkBody,
-        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404) },
+        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404, 429) },
       },
     },
     async (req, reply) => {
       const names = expandField('body.targets', req.body.targets)
       checkNodes(engine, principal(req), names)
-      return runOperation(req, reply, ctx, req.body.timeout, (r) => engine.bulk(names, req.body.action, r))
+      return runOperation(req, reply, ctx, req.body.timeout, { budget: 'power', nodes: names }, (r) =>
+        engine.bulk(names, req.body.action, r),
+      )
     },
   )
 }
