@@ -1,3 +1,5 @@
+import ssh2 from 'ssh2'
+import { FenceError } from '../../src/core/errors.js'
 import type { DriverFactory } from '../driver.js'
 import { DracCredentials, DracSshDriver, SYSTEM } from './driver.js'
 import { type DracSshConfig, readDracSshConfig } from './options.js'

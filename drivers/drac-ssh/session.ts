@@ -86,7 +86,15 @@ export class DracSession {
     if (o.privateKey !== undefined) cfg.privateKey = o.privateKey
     if (o.passphrase !== undefined) cfg.passphrase = o.passphrase
     client.on('error', () => {})
-    client.connect(cfg)
+    try {
+      client.connect(cfg)
+    } catch (e) {
+      // ssh2 throws synchronously on options it cannot use (an unreadable key): never echo them
+      throw new FenceError(
+        'CONFIG_INVALID',
+        `${o.label}: SSH client refused its options: ${(e as Error).message.slice(0, 80)}`,
+      )
+    }
     try {
       await ready
     } catch (e) {
