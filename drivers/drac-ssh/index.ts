@@ -14,10 +14,19 @@ export const dracSshDriver: DriverFactory<DracSshConfig> = {
   create(config, ctx) {
     const password = config.password ? ctx.readSecret(config.password, 'password') : undefined
     // the key goes through the secret reader: a key file readable by group or others is refused
-    const key = config.key ? ctx.readSecret(config.key, 'key') : undefined
+    // (the secret reader strips the last newline; PEM and OpenSSH key parsers want it back)
+    const key = config.key ? `${ctx.readSecret(config.key, 'key')}\n` : undefined
     const passphrase = config.keyPassphrase
       ? ctx.readSecret(config.keyPassphrase, 'keyPassphrase')
       : undefined
+    if (key !== undefined) {
+      const parsed = ssh2.utils.parseKey(key, passphrase)
+      if (parsed instanceof Error || (Array.isArray(parsed) && parsed.length === 0))
+        throw new FenceError(
+          'CONFIG_INVALID',
+          `${ctx.deviceId}: keyFile: not a private key ssh2 can read (OpenSSH, PEM RSA/ECDSA/ed25519)${passphrase ? ' with this passphrase' : ''}`,
+        )
+    }
     return new DracSshDriver(config, new DracCredentials(password, key, passphrase), ctx)
   },
 }
