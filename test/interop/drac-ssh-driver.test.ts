@@ -131,6 +131,20 @@ describe('drac-ssh driver', () => {
     expect(() => dracSshDriver.create(config, { deviceId: 'drac', readSecret, log: () => {} })).toThrowError(
       /readable by group or others/,
     )
+    const bad = dracSshDriver.validate({
+      host: '127.0.0.1',
+      user: 'keyuser',
+      keyFile: secretFile('id_garbage', 'not a key at all'),
+      hostKey: 'any',
+    }).config
+    const err = (() => {
+      try {
+        dracSshDriver.create(bad, { deviceId: 'drac', readSecret, log: () => {} })
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
   })
 
   it('a host key that is not the pinned one: INSECURE_DEVICE (permanent), no login attempted', async () => {
