@@ -55,7 +55,7 @@ export function sshFingerprint(blob: Buffer): string {
  */
 export class DracSshMock implements MockDevice {
   readonly kind = 'drac-ssh'
-  readonly sim: DeviceSimulator
+  sim: DeviceSimulator
   readonly records: DracRecord[] = []
   readonly hostKey: string
   readonly hostKeyFingerprint: string
@@ -87,6 +87,19 @@ export class DracSshMock implements MockDevice {
     const parsed = utils.parseKey(this.hostKey)
     if (parsed instanceof Error) throw parsed
     this.hostKeyFingerprint = sshFingerprint(parsed.getPublicSSH())
+  }
+
+  attach(devices: ReadonlyMap<string, MockDevice>): void {
+    if (!this.spec.machineOf) return
+    const other = devices.get(this.spec.machineOf)
+    if (!other || other === this)
+      throw new Error(`${this.id}: machineOf: no device '${this.spec.machineOf}' in the lab`)
+    if (!other.sim.has('system'))
+      throw new Error(
+        `${this.id}: machineOf: '${this.spec.machineOf}' has no plug 'system' (a one-system redfish device)`,
+      )
+    this.sim.close()
+    this.sim = other.sim
   }
 
   get host(): string {

@@ -16,6 +16,8 @@ export interface DracSpec {
   users: DracUser[]
   /** The host key is derived from this (default: the device id), so it is stable across restarts. */
   hostKeySeed?: string
+  /** Another lab device (a redfish iDRAC) whose machine this racadm powers: one simulator for both. */
+  machineOf?: string
 }
 
 export const DEFAULT_USERS: DracUser[] = [{ name: 'root', password: 'calvin' }]
@@ -66,6 +68,15 @@ export function readDracSpec(
       message: 'a DRAC 5 powers one server: leave plugs out (a CMC has slots)',
     })
   const spec: DracSpec = { model, users }
+  const machineOf = f.optStr('machineOf')
+  if (machineOf !== undefined) {
+    spec.machineOf = machineOf
+    if (model !== 'drac5')
+      problems.push({
+        path: at('machineOf'),
+        message: 'only a DRAC 5 / iDRAC racadm (model: drac5) shares a machine',
+      })
+  }
   const seed = f.optStr('hostKeySeed')
   if (seed !== undefined) spec.hostKeySeed = seed
   f.noOthers(['kind', 'listen', 'plugs', 'transitionDelay', 'initial'])
