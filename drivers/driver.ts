@@ -89,6 +89,13 @@ export interface DriverFactory<C = unknown> {
    * alone (`bmc3`). Absent for multi-outlet devices.
    */
   readonly singlePlug?: string
+  /**
+   * Can the device read its outlets back? `false` (or a function of the config saying so) makes it
+   * an *unverified* device: it can switch power but its status reads `unknown`, so it can never
+   * prove a node off. Such a device serves operator on/off/cycle only (results say `unverified`)
+   * and is refused as a fencing level. Default: true.
+   */
+  readonly verifies?: boolean | ((config: C) => boolean)
   /** May this device's own cycle serve an operator's cycle (never a fence)? Read from config. */
   deviceCycleAllowed?(config: C): boolean
   validate(section: Record<string, unknown>): { config: C; problems: FieldProblem[] }

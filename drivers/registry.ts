@@ -8,6 +8,7 @@ import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
 import { wtiSnmpDriver } from './wti-snmp/index.js'
 import { ipmiDriver } from './ipmi/index.js'
+import { nwRpc100sDriver } from './nw-rpc100s/index.js'
 import { redfishDriver } from './redfish/index.js'
 import { dracSshDriver } from './drac-ssh/index.js'
 import type { DriverFactory } from './driver.js'
@@ -23,6 +24,7 @@ export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, An
     apcSnmpDriver,
     wtiSnmpDriver,
     ipmiDriver,
+    nwRpc100sDriver,
     redfishDriver,
     dracSshDriver,
   ].map((d) => [d.kind, d]),

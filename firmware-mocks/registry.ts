@@ -8,6 +8,7 @@ import { smartUpsMock } from './apc-smartups/index.js'
 import { apcPduMock } from './apc-pdu/index.js'
 import { wtiPduMock } from './wti-pdu/index.js'
 import { bmcMock } from './bmc/index.js'
+import { nwRpc100sMock } from './nw-rpc100s/index.js'
 import { redfishMock } from './redfish/index.js'
 import { dracSshMock } from './drac-ssh/index.js'
 import type { MockFactory } from './mock.js'
@@ -16,8 +17,15 @@ import type { MockFactory } from './mock.js'
 type AnyMockFactory = MockFactory<any>
 
 export const MOCKS: ReadonlyMap<string, AnyMockFactory> = new Map<string, AnyMockFactory>(
-  [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock, redfishMock, dracSshMock].map((m) => [
-    m.kind,
-    m,
-  ]),
+  [
+    dummyMock,
+    rps10Mock,
+    smartUpsMock,
+    apcPduMock,
+    wtiPduMock,
+    bmcMock,
+    nwRpc100sMock,
+    redfishMock,
+    dracSshMock,
+  ].map((m) => [m.kind, m]),
 )

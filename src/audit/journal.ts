@@ -6,6 +6,7 @@ import { FenceError } from '../core/errors.js'
 import type { Initiator } from '../core/types.js'
 import type { JournalConfig } from '../config/config.js'
 import type {
+  Confirmation,
   HistoryEntry,
   HistoryOutcome,
   HistoryQuery,
@@ -35,7 +36,8 @@ export type JournalRecord =
       device: string
       plug: string
       step: string
-      outcome: 'issued' | 'ok' | 'failed'
+      /** `waiting`: the manual level waits for a person's confirmation. */
+      outcome: 'issued' | 'ok' | 'failed' | 'waiting'
       code?: string
       message?: string
     }
@@ -47,7 +49,11 @@ export type JournalRecord =
       outcome: HistoryOutcome
       level?: number
       onVerified?: boolean
+      /** Why the power-on of a reboot did not verify. */
+      onError?: { code: string; message: string }
       error?: { code: string; message: string }
+      /** `confirmed-by-operator`: who confirmed the node off, and why. */
+      confirmation?: Confirmation
       /** Written at start-up for an intent the previous run left without a result. */
       recovered?: boolean
     }
@@ -326,6 +332,7 @@ export class Journal {
     if (r.level !== undefined) e.level = r.level
     if (r.onVerified !== undefined) e.onVerified = r.onVerified
     if (r.error) e.error = r.error
+    if (r.confirmation) e.confirmation = r.confirmation
   }
 
   private trim(keep: (e: Indexed, i: number) => boolean): void {
@@ -352,8 +359,8 @@ export class Journal {
         this.open.set(record.op, { intent: record, waiting: new Set(record.nodes) })
         this.indexIntent(record, 'running', this.gen)
       }
-      if (record.kind === 'fence') this.fenceOps.add(record.op)
-      fence ||= record.kind === 'fence'
+      if (record.kind === 'fence' || record.kind === 'confirm') this.fenceOps.add(record.op)
+      fence ||= record.kind === 'fence' || record.kind === 'confirm'
     } else if (record.t === 'step' || record.t === 'result') {
       fence ||= this.fenceOps.has(record.op)
       if (record.t === 'result') {

@@ -40,11 +40,21 @@ export interface DeviceConfig {
   /** The driver's own validated config. */
   config: unknown
   deviceCycle: boolean
+  /** The device reads its outlets back (false: an unverified device, never a fencing level). Absent = true. */
+  verifies?: boolean
 }
 
 export interface NodeConfig {
   name: string
+  /** The plug levels, in order (for a node with `fence: false`, its plugs as one level). */
   levels: PlugRef[][]
+  /**
+   * After the plug levels, a last level `manual`: a fence then waits (within its deadline) for an
+   * operator to confirm the node is off (`fencegate confirm`). Never a device read-back. Absent = false.
+   */
+  manual?: boolean
+  /** false: operator power only (its devices cannot read back, or the user says so); fence refused. Absent = true. */
+  fence?: boolean
   powerWaitMs: number
   fenceAction: FenceAction
 }
@@ -268,11 +278,13 @@ export function readConfig(
     }
     const { config, problems: own } = factory.validate(rest)
     problems.push(...own.map((p) => ({ path: [...path, ...p.path], message: p.message })))
+    const verifies = typeof factory.verifies === 'function' ? factory.verifies(config) : factory.verifies
     devices.set(id, {
       id,
       driver: factory.kind,
       config,
       deviceCycle: factory.deviceCycleAllowed?.(config) ?? false,
+      verifies: verifies !== false,
     })
   }
   f.mark('devices')
@@ -295,18 +307,54 @@ export function readConfig(
       continue
     }
     let levels: PlugRef[][] = []
+    let manual = false
     if (n.has('plugs') && n.has('levels')) problems.push({ path, message: 'give plugs or levels, not both' })
     else if (n.has('plugs')) levels = [plugList(n.section.plugs, [...path, 'plugs'], devices, problems)]
     else if (n.has('levels')) {
       const lv = n.section.levels
       if (!Array.isArray(lv) || lv.length === 0 || lv.length > 9)
-        problems.push({ path: [...path, 'levels'], message: 'expected 1 to 9 levels, each a list of plugs' })
-      else levels = lv.map((l, i) => plugList(l, [...path, 'levels', i], devices, problems))
+        problems.push({
+          path: [...path, 'levels'],
+          message: 'expected 1 to 9 levels, each a list of plugs (the last may be manual)',
+        })
+      else {
+        manual = lv.at(-1) === 'manual'
+        const plugLevels = manual ? lv.slice(0, -1) : lv
+        levels = plugLevels.map((l, i) => {
+          if (l !== 'manual') return plugList(l, [...path, 'levels', i], devices, problems)
+          problems.push({
+            path: [...path, 'levels', i],
+            message: 'manual can only be the last level (after every device has been tried)',
+          })
+          return []
+        })
+      }
     } else problems.push({ path, message: 'required: plugs: [DEVICE:PLUG, ...] or levels: [[...], ...]' })
     n.mark('plugs', 'levels')
+    const fence = n.bool('fence', true)
+    if (fence)
+      levels.forEach((level, i) => {
+        for (const r of level) {
+          const d = devices.get(r.device)
+          if (d && !d.verifies)
+            problems.push({
+              path: [...path, n.has('levels') ? 'levels' : 'plugs', ...(n.has('levels') ? [i] : [])],
+              message:
+                `device ${r.device} (${d.driver}) cannot read its outlets back, so it can never prove the node ` +
+                'off: it cannot be a fencing level. For operator on/off/cycle only, add fence: false to the node',
+            })
+        }
+      })
+    else if (manual)
+      problems.push({
+        path: [...path, 'levels'],
+        message: 'a manual level is for fencing: not with fence: false',
+      })
     nodes.set(name, {
       name,
       levels,
+      manual,
+      fence,
       powerWaitMs: n.duration('powerWait', engine.powerWaitMs, ENGINE_RANGES.powerWait),
       fenceAction: n.oneOf('fenceAction', ['off', 'reboot'] as const, 'off'),
     })

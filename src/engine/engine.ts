@@ -5,7 +5,7 @@ import { Journal } from '../audit/journal.js'
 import type { DeviceConfig, GatewayConfig, NodeConfig } from '../config/config.js'
 import { readSecret } from '../config/secrets.js'
 import { Deadline, monotonicNow, untilAborted } from '../core/deadline.js'
-import { FenceError, toFenceError } from '../core/errors.js'
+import { FenceError, abortError, toFenceError } from '../core/errors.js'
 import type { FenceAction, NodeAction, PlugRef, PowerState } from '../core/types.js'
 import { plugKey } from '../core/types.js'
 import { DeviceRunner, PRIORITY, type Priority } from './device-runner.js'
@@ -14,6 +14,7 @@ import { nodeState } from './node-state.js'
 import { type Ctx, PlugSteps, uniqueRefs } from './plug-steps.js'
 import type {
   Attempt,
+  Confirmation,
   DeviceHealth,
   FenceEngine,
   HistoryEntry,
@@ -81,6 +82,13 @@ export class Engine implements FenceEngine {
   private readonly ops = new Map<string, Operation>()
   private readonly fencing = new Map<string, InflightFence>()
   private readonly nodeWork = new Map<string, Set<NodeWork>>()
+  /** Fences waiting at their manual level for a person's confirmation, by node. */
+  private readonly awaiting = new Map<
+    string,
+    { op: string; since: string; confirm: (c: Confirmation) => void }
+  >()
+  /** The last fence of each node (a failed one may be confirmed by hand). */
+  private readonly lastFence = new Map<string, Operation>()
   private readonly holdUntil = new Map<string, number>()
   private readonly listeners = new Set<(op: Operation) => void>()
   /** Last read state of every plug; `unknown` after a set until read back. Never used to decide off. */
@@ -109,15 +117,24 @@ export class Engine implements FenceEngine {
     for (const dev of config.devices.values()) {
       const plugs = [...(plugsOf.get(dev.id) ?? [])]
       const driver = opts.createDriver ? opts.createDriver(dev, plugs) : createDriver(dev, this.log)
-      this.runners.set(
+      const runner = new DeviceRunner(
         dev.id,
-        new DeviceRunner(dev.id, dev.driver, driver, config.engine, plugs, dev.deviceCycle, (plug, st) =>
-          this.known.set(`${dev.id}:${plug}`, st),
-        ),
+        dev.driver,
+        driver,
+        config.engine,
+        plugs,
+        dev.deviceCycle,
+        (plug, st) => this.known.set(`${dev.id}:${plug}`, st),
       )
+      runner.health.verifies = dev.verifies !== false
+      this.runners.set(dev.id, runner)
     }
     this.steps = new PlugSteps(this.runners, journal, this.known, config.engine)
-    this.rules = new FencingRules(this.steps, (device) => this.runners.get(device)!.deviceCycle)
+    this.rules = new FencingRules(this.steps, {
+      deviceCycle: (device) => this.runners.get(device)!.deviceCycle,
+      verifies: (device) => this.runners.get(device)!.health.verifies,
+      awaitConfirmation: (ctx, level) => this.awaitConfirmation(ctx, level),
+    })
     if (config.engine.probeIntervalMs > 0) {
       this.probeTimer = setInterval(() => this.probeAll(), config.engine.probeIntervalMs)
       this.probeTimer.unref()
@@ -175,8 +192,15 @@ export class Engine implements FenceEngine {
         node: name,
         state: nodeState(n.levels, read),
         plugs: n.levels.flatMap((lv, i) => lv.map((r) => ({ ...r, level: i + 1, state: read(r) }))),
+        ...this.awaitingView(name),
       }
     })
+  }
+
+  /** The fence waiting at the node's manual level, for the node's views. */
+  private awaitingView(name: string): Pick<NodeStatus, 'awaitingConfirmation'> {
+    const w = this.awaiting.get(name)
+    return w ? { awaitingConfirmation: { op: w.op, since: w.since } } : {}
   }
 
   async status(names: readonly string[], req: OperationRequest): Promise<NodeStatus[]> {
@@ -195,6 +219,7 @@ export class Engine implements FenceEngine {
         return {
           node: n.name,
           state: nodeState(n.levels, read),
+          ...this.awaitingView(n.name),
           plugs: n.levels.flatMap((lv, i) =>
             lv.map((r) => {
               const err = errors.get(plugKey(r))
@@ -259,6 +284,11 @@ export class Engine implements FenceEngine {
    */
   async fence(name: string, action: FenceAction | undefined, req: OperationRequest): Promise<Operation> {
     const node = this.nodeConfig(name)
+    if (node.fence === false)
+      throw new FenceError(
+        'UNSUPPORTED_ACTION',
+        `node ${name} cannot be fenced (fence: false in the config): its devices cannot prove it off`,
+      )
     const want = action ?? node.fenceAction
     const mine = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
     try {
@@ -297,7 +327,9 @@ export class Engine implements FenceEngine {
     inflight.op = op
     this.fencing.set(name, inflight)
     try {
-      return await op
+      const done = await op
+      this.lastFence.set(name, done)
+      return done
     } finally {
       callers.leave(req.signal)
       if (this.fencing.get(name) === inflight) this.fencing.delete(name)
@@ -369,6 +401,148 @@ export class Engine implements FenceEngine {
     }
     this.log.warn({ node: name, fence: fenceId, operations: works.size }, 'fence pre-empts work on the node')
     ctx.barrier = Promise.all(calls).then(() => {})
+  }
+
+  /**
+   * The manual level (meatware): the fence waits, within its deadline, for `confirm`. Said loudly:
+   * the agent's caller sees it in the gateway's log and in `fencegate status`.
+   */
+  private awaitConfirmation(ctx: Ctx, level: number): Promise<Confirmation> {
+    const name = ctx.node.name
+    const signal = ctx.deadline.signal
+    const since = new Date().toISOString()
+    const started = monotonicNow()
+    this.log.warn(
+      { node: name, op: ctx.op, level },
+      `${name}: every device failed; waiting for operator confirmation (fencegate confirm ${name} --reason ...)`,
+    )
+    void this.journal
+      .append(
+        {
+          t: 'step',
+          op: ctx.op,
+          ts: since,
+          node: name,
+          level,
+          device: 'manual',
+          plug: name,
+          step: 'confirm',
+          outcome: 'waiting',
+        },
+        false,
+      )
+      .catch(() => {})
+    return new Promise<Confirmation>((resolve, reject) => {
+      const onAbort = () => {
+        this.awaiting.delete(name)
+        const err = abortError(signal)
+        ctx.attempts.push({
+          level,
+          device: 'manual',
+          plug: name,
+          step: 'confirm',
+          outcome: 'failed',
+          code: err.code,
+          message: 'no operator confirmed the node off in time',
+          tries: 1,
+          durationMs: monotonicNow() - started,
+        })
+        reject(new FenceError(err.code, `every device failed and no operator confirmed ${name} off in time`))
+      }
+      if (signal.aborted) return onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.awaiting.set(name, {
+        op: ctx.op,
+        since,
+        confirm: (c) => {
+          signal.removeEventListener('abort', onAbort)
+          this.awaiting.delete(name)
+          ctx.attempts.push({
+            level,
+            device: 'manual',
+            plug: name,
+            step: 'confirm',
+            outcome: 'ok',
+            message: `confirmed off by ${c.by}: ${c.reason}`,
+            tries: 1,
+            durationMs: monotonicNow() - started,
+          })
+          resolve(c)
+        },
+      })
+    })
+  }
+
+  async confirm(name: string, req: OperationRequest & { reason: string }): Promise<Operation> {
+    const node = this.nodeConfig(name)
+    if (node.fence === false)
+      throw new FenceError(
+        'UNSUPPORTED_ACTION',
+        `node ${name} cannot be fenced (fence: false): nothing to confirm`,
+      )
+    const confirmation: Confirmation = {
+      by: req.initiator.name,
+      role: req.initiator.role,
+      reason: req.reason,
+      at: new Date().toISOString(),
+    }
+    const waiting = this.awaiting.get(name)
+    const inflight = this.fencing.get(name)
+    if (waiting && inflight) {
+      waiting.confirm(confirmation)
+      return inflight.op
+    }
+    if (inflight)
+      throw new FenceError(
+        'NOTHING_TO_CONFIRM',
+        `the fence of ${name} is still trying its devices: confirm when it waits for you (fencegate status ${name})`,
+      )
+    const last = await this.lastFenceOf(name)
+    if (!last || (last.outcome !== 'failed' && last.outcome !== 'unknown'))
+      throw new FenceError(
+        'NOTHING_TO_CONFIRM',
+        last
+          ? `the last fence of ${name} (${last.op}) ended ${last.outcome}: nothing to confirm`
+          : `no fence of ${name} is waiting or has failed: nothing to confirm`,
+      )
+    // completes the failed fence: journaled like any operation, never a device read-back
+    const op = await this.operate(
+      'confirm',
+      last.action as FenceAction,
+      [node],
+      req,
+      PRIORITY.fence,
+      async (ctx) => {
+        ctx.attempts.push({
+          level: 0,
+          device: 'manual',
+          plug: name,
+          step: 'confirm',
+          outcome: 'ok',
+          message: `confirmed off by ${confirmation.by} after fence ${last.op} ended ${last.outcome}: ${confirmation.reason}`,
+          tries: 1,
+          durationMs: 0,
+        })
+        return { outcome: 'confirmed-by-operator', state: 'unknown', confirmation }
+      },
+    )
+    this.lastFence.set(name, op)
+    this.holdUntil.set(name, monotonicNow() + this.config.engine.fenceHoldMs)
+    return op
+  }
+
+  /**
+   * The node's last fence (or confirmation): this run's, else the journal's (a gateway restarted
+   * after a failed fence, the CLI's own engine).
+   */
+  private async lastFenceOf(
+    name: string,
+  ): Promise<{ op: string; action: OperationAction; outcome: HistoryEntry['outcome'] } | undefined> {
+    const mine = this.lastFence.get(name)
+    if (mine) return { op: mine.id, action: mine.action, outcome: mine.results[0]?.outcome ?? 'unknown' }
+    const entries = await this.journal.history({ node: name, limit: 1000 })
+    const e = entries.find((x) => x.kind === 'fence' || x.kind === 'confirm')
+    return e && { op: e.op, action: e.action, outcome: e.outcome }
   }
 
   async bulk(names: readonly string[], action: NodeAction, req: OperationRequest): Promise<Operation> {
@@ -528,6 +702,7 @@ export class Engine implements FenceEngine {
               ...(result.level !== undefined ? { level: result.level } : {}),
               ...(result.onVerified !== undefined ? { onVerified: result.onVerified } : {}),
               ...(result.onError ? { onError: result.onError } : {}),
+              ...(result.confirmation ? { confirmation: result.confirmation } : {}),
               ...(result.error ? { error: result.error } : {}),
             },
             true,
@@ -559,7 +734,7 @@ export class Engine implements FenceEngine {
 
   private finish(op: Operation, deadline: Deadline): Operation {
     deadline.dispose()
-    op.status = op.results.every((r) => r.outcome === 'success') ? 'succeeded' : 'failed'
+    op.status = op.results.some((r) => r.outcome === 'failed') ? 'failed' : 'succeeded'
     op.finishedAt = new Date().toISOString()
     for (const r of op.results) {
       const fields = {

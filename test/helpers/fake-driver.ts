@@ -29,6 +29,8 @@ export class FakeDriver implements PowerDriver {
   fail: FenceError['code'] | undefined
   /** `set` (or only this action) is acknowledged and nothing changes (a stuck relay). */
   lie: boolean | DeviceAction = false
+  /** The device cannot read its outlets back (an unverified device): status says unknown. */
+  blind = false
   inFlight = 0
   maxInFlight = 0
   private readonly t0 = performance.now()
@@ -58,7 +60,11 @@ export class FakeDriver implements PowerDriver {
 
   status(plugs: readonly string[], c: Call): Promise<Map<string, PowerState>> {
     const call: FakeCall = { kind: 'status', plugs: [...plugs], at: performance.now() - this.t0 }
-    return this.enter(call, c.signal, () => new Map(plugs.map((p) => [p, this.states.get(p) ?? 'unknown'])))
+    return this.enter(
+      call,
+      c.signal,
+      () => new Map(plugs.map((p) => [p, this.blind ? 'unknown' : (this.states.get(p) ?? 'unknown')])),
+    )
   }
 
   set(plug: string, action: DeviceAction, c: Call): Promise<void> {

@@ -14,6 +14,7 @@ import {
   journalFiles,
   openIntents,
   parseJournal,
+  pausedDuring,
   stalePid,
 } from './run-scenario.js'
 import type { DriverCall } from './sim-device.js'
@@ -80,10 +81,10 @@ export function checkTrace(t: Trace): Violation[] {
     const what = `${JSON.stringify(rec.op)} by ${rec.role} on engine ${rec.engine}`
     // 2. every operation answers by its deadline
     if (rec.end === undefined) v('deadline', `${what}: never answered`)
-    else if (rec.end - rec.start > rec.timeoutMs + SLACK_MS)
+    else if (rec.end - rec.start > rec.timeoutMs + SLACK_MS + pausedDuring(rec.start, rec.end))
       v(
         'deadline',
-        `${what}: answered after ${Math.round(rec.end - rec.start)}ms, deadline ${rec.timeoutMs}ms`,
+        `${what}: answered after ${Math.round(rec.end - rec.start)}ms, deadline ${rec.timeoutMs}ms (the process was paused ${Math.round(pausedDuring(rec.start, rec.end))}ms meanwhile)`,
       )
     if (rec.error) {
       const life = lifeOf(rec.engine)

@@ -36,6 +36,27 @@ export const now = (): number => performance.now()
 export const MODEL_TMP = process.env.MODEL_TMP ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir())
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * Pauses of this process (the event loop not running: GC, a starved CPU on a shared machine),
+ * seen by a 10 ms ticker. An engine that waits asynchronously never causes one; a deadline
+ * overrun that a pause explains is the machine's, not the engine's.
+ */
+const pauses: { from: number; to: number }[] = []
+let lastTick = performance.now()
+setInterval(() => {
+  const t = performance.now()
+  if (t - lastTick > 50) pauses.push({ from: lastTick, to: t })
+  if (pauses.length > 10_000) pauses.splice(0, 5_000)
+  lastTick = t
+}, 10).unref()
+
+/** How long the process was paused between `from` and `to` (ms). */
+export function pausedDuring(from: number, to: number): number {
+  let total = 0
+  for (const p of pauses) total += Math.max(0, Math.min(to, p.to) - Math.max(from, p.from) - 10)
+  return total
+}
+
 export interface HookRecord {
   at: number
   engine: number

@@ -9,6 +9,7 @@ import { type ApiContext, checkNodes, expandField } from '../context.js'
 import { runOperation } from '../run-operation.js'
 import {
   BulkBody,
+  ConfirmBody,
   FenceBody,
   IdempotencyHeaders,
   NodeParams,
@@ -75,6 +76,31 @@ export const powerRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
       const body = req.body
       return runOperation(req, reply, ctx, body.timeout, { budget: 'fence', nodes: [name] }, (r) =>
         engine.fence(name, body.action, r),
+      )
+    },
+  )
+
+  app.post(
+    '/nodes/:node/confirm',
+    {
+      config: { role: 'fencer', does: 'confirm nodes off' },
+      schema: {
+        summary: 'Confirm by hand that a node is off (meatware): completes a fence that waits or failed',
+        description:
+          'For when every device of a node has failed and a person has checked the machine. Completes a fence waiting at its manual level (its caller gets the result), or records the confirmation of the last fence of the node if it failed. The result says outcome confirmed-by-operator, with who and why: never a device read-back. 409 NOTHING_TO_CONFIRM when no fence of the node waits or has failed.',
+        tags: ['power'],
+        params: NodeParams,
+        headers: IdempotencyHeaders,
+        body: ConfirmBody,
+        response: { 200: OperationReply, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (req, reply) => {
+      const name = req.params.node
+      checkNodes(engine, principal(req), [name])
+      const { reason } = req.body
+      return runOperation(req, reply, ctx, req.body.timeout, { budget: 'fence', nodes: [name] }, (r) =>
+        engine.confirm(name, { ...r, reason }),
       )
     },
   )
