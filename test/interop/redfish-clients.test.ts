@@ -138,7 +138,8 @@ describe('fence_redfish (fence-agents) against the Redfish mock', () => {
     expect(r.code).toBe(0)
     expect(resets(from)).toEqual(['ForceOff 204', 'On 204'])
     expect(mock.sim.commands.slice(-2).map((c) => c.action)).toEqual(['off', 'on'])
-    expect(await labState()).toBe('on')
+    // fence_redfish takes PoweringOn for on: the lab sees on a moment later
+    await expect.poll(labState, { timeout: 10_000 }).toBe('on')
   })
 
   it('list: the agent has no outlet list for Redfish and says so; it still logs in and discovers', async () => {
