@@ -9,13 +9,23 @@ import { apcSnmpDriver } from './apc-snmp/index.js'
 import { wtiSnmpDriver } from './wti-snmp/index.js'
 import { ipmiDriver } from './ipmi/index.js'
 import { nwRpc100sDriver } from './nw-rpc100s/index.js'
+import { redfishDriver } from './redfish/index.js'
+import { dracSshDriver } from './drac-ssh/index.js'
 import type { DriverFactory } from './driver.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
 type AnyDriverFactory = DriverFactory<any>
 
 export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, AnyDriverFactory>(
-  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver, nwRpc100sDriver].map(
-    (d) => [d.kind, d],
-  ),
+  [
+    dummyDriver,
+    rps10Driver,
+    smartUpsDriver,
+    apcSnmpDriver,
+    wtiSnmpDriver,
+    ipmiDriver,
+    nwRpc100sDriver,
+    redfishDriver,
+    dracSshDriver,
+  ].map((d) => [d.kind, d]),
 )

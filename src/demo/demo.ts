@@ -63,6 +63,30 @@ export const DEMO_DEVICES: DemoDevice[] = [
       },
     }),
   ),
+  // A Dell iDRAC reached two ways, one machine behind both: Redfish over HTTPS (certificate
+  // pinned by fingerprint) and racadm over SSH (host key pinned). demo-dell-1 is fenced by
+  // Redfish first, racadm second. See docs/drivers/redfish.md and docs/drivers/drac-ssh.md.
+  {
+    id: 'demo-idrac',
+    lab: {
+      kind: 'redfish',
+      listen: '127.0.0.1:0',
+      transitionDelay: '400ms',
+      users: [{ name: 'fence', password: 'demo-idrac-pw', role: 'Operator' }],
+    },
+    nodes: { 'demo-dell-1': { levels: [['demo-idrac'], ['demo-idrac-racadm']] } },
+  },
+  {
+    id: 'demo-idrac-racadm',
+    lab: {
+      kind: 'drac-ssh',
+      model: 'drac5',
+      machineOf: 'demo-idrac',
+      listen: '127.0.0.1:0',
+      users: [{ name: 'fence', password: 'demo-idrac-pw' }],
+    },
+    nodes: {},
+  },
   {
     // an APC Switched Rack PDU (rPDU, AP7920) over SNMPv3 authPriv (SHA-256, AES); demo-db has two
     // power supplies on it. See docs/drivers/apc-snmp.md.

@@ -97,6 +97,33 @@ describe('fencegate lab', () => {
     expect(() => readFileSync(tokenFile)).toThrow(/ENOENT/)
   })
 
+  it('a device line carries what a client pins: the certificate or host key fingerprint', async () => {
+    const f = labFile(
+      'pins.yaml',
+      `control: 127.0.0.1:0
+devices:
+  idrac: { kind: redfish, listen: 127.0.0.1:0 }
+  racadm: { kind: drac-ssh, listen: 127.0.0.1:0, machineOf: idrac }
+`,
+    )
+    const { c, done } = await startLab(['--lab', f], (o) => o.includes('"control"'))
+    try {
+      const lines = c
+        .out()
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      expect(lines[0]).toMatchObject({ device: 'idrac', kind: 'redfish' })
+      expect(lines[0].endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      expect(lines[0].fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
+      expect(lines[1]).toMatchObject({ device: 'racadm', kind: 'drac-ssh' })
+      expect(lines[1].hostKeyFingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/)
+    } finally {
+      c.stop()
+      expect(await done).toBe(0)
+    }
+  })
+
   it('--write-config over every mock kind: a gateway config that reads every node', async () => {
     // the smallest section each kind accepts: a network endpoint, else a pseudo-terminal
     const devices: Record<string, Record<string, unknown>> = {}
