@@ -11,6 +11,9 @@ import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
 import { wtiSnmpDriver } from './wti-snmp/index.js'
 import { ipmiDriver } from './ipmi/index.js'
+import { nwRpc100sDriver } from './nw-rpc100s/index.js'
+import { redfishDriver } from './redfish/index.js'
+import { dracSshDriver } from './drac-ssh/index.js'
 import type { DriverFactory } from './driver.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
@@ -27,5 +30,8 @@ export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, An
     apcMenuDriver,
     wtiNpsDriver,
     baytechDriver,
+    nwRpc100sDriver,
+    redfishDriver,
+    dracSshDriver,
   ].map((d) => [d.kind, d]),
 )

@@ -11,6 +11,9 @@ import { smartUpsMock } from './apc-smartups/index.js'
 import { apcPduMock } from './apc-pdu/index.js'
 import { wtiPduMock } from './wti-pdu/index.js'
 import { bmcMock } from './bmc/index.js'
+import { nwRpc100sMock } from './nw-rpc100s/index.js'
+import { redfishMock } from './redfish/index.js'
+import { dracSshMock } from './drac-ssh/index.js'
 import type { MockFactory } from './mock.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
@@ -27,5 +30,8 @@ export const MOCKS: ReadonlyMap<string, AnyMockFactory> = new Map<string, AnyMoc
     apcMenuMock,
     wtiNpsMock,
     baytechMock,
+    nwRpc100sMock,
+    redfishMock,
+    dracSshMock,
   ].map((m) => [m.kind, m]),
 )

@@ -28,6 +28,12 @@ export interface DriverMockPair {
   faultsAlwaysFail?: boolean
   /** A deadline comfortably above one device round (ms); the fault suite uses it. Default 3000. */
   deadlineMs?: number
+  /**
+   * false: the driver cannot read its outlets back (its factory says `verifies: false`; the
+   * conformance suite checks the two agree). The suites then assert the unverified contract:
+   * status reads unknown, operator power says unverified, fencing is refused. Default true.
+   */
+  verifies?: boolean
 }
 
 export const PAIRS: DriverMockPair[] = [
@@ -62,6 +68,24 @@ export const PAIRS: DriverMockPair[] = [
     deviceCycle: true,
     driverOverrides: { deviceCycle: true, repeatGap: '1600ms', replyTimeout: '500ms' },
     deadlineMs: 6000,
+  },
+  {
+    // Night/Ware RPC-100S on a pty: one outlet, no status command (unverified: operator power only)
+    name: 'nw-rpc100s-pty',
+    lab: { kind: 'nw-rpc100s', pty: '{tmp}/ttyNW', transitionDelay: '50ms' },
+    plugs: ['outlet'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, cycleOff: '1s', replyTimeout: '600ms', probeTimeout: '600ms' },
+    verifies: false,
+  },
+  {
+    // the same unit behind a raw TCP terminal server
+    name: 'nw-rpc100s-tcp',
+    lab: { kind: 'nw-rpc100s', listen: '127.0.0.1:0', transitionDelay: '50ms' },
+    plugs: ['outlet'],
+    deviceCycle: false,
+    driverOverrides: { replyTimeout: '600ms', probeTimeout: '600ms' },
+    verifies: false,
   },
   // APC PDUs over SNMP (apc-snmp ↔ apc-pdu): one pair per family and SNMP version/security
   {
@@ -115,6 +139,15 @@ export const PAIRS: DriverMockPair[] = [
     plugs: ['1', '2', '3'],
     deviceCycle: true,
     driverOverrides: { version: '1', deviceCycle: true, timeout: '300ms', retries: 1 },
+  },
+  {
+    // WTI MIB v1: no plug table, so a group cannot be read back (unverified without groupReadBack: trusted)
+    name: 'wti-snmp-mib1-unverified',
+    lab: { kind: 'wti-pdu', mib: 1, listen: '127.0.0.1:0', plugs: 4 },
+    plugs: ['1', '2', '3'],
+    deviceCycle: true,
+    driverOverrides: { version: '1', deviceCycle: true, timeout: '300ms', retries: 1 },
+    verifies: false,
   },
   // BMCs over IPMI v2.0 / RMCP+ (ipmi ↔ bmc): a single-target device, one plug, chassis
   ...[17, 3].map((suite) => ({
@@ -179,5 +212,28 @@ export const PAIRS: DriverMockPair[] = [
     deviceCycle: true,
     driverOverrides: { deviceCycle: true, replyTimeout: '800ms', loginTimeout: '2s', commandTimeout: '2s' },
     deadlineMs: 8000,
+  },
+  // iDRAC-like BMC over Redfish (redfish ↔ redfish): one plug, system; the certificate pinned
+  {
+    name: 'redfish-idrac',
+    lab: { kind: 'redfish', listen: '127.0.0.1:0', transitionDelay: '100ms' },
+    plugs: ['system'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, unreachableTimeout: '600ms', requestTimeout: '800ms' },
+  },
+  // Dell DRAC 5 and chassis CMC, racadm over SSH (drac-ssh ↔ drac-ssh); host key pinned
+  {
+    name: 'drac-ssh-drac5',
+    lab: { kind: 'drac-ssh', model: 'drac5', listen: '127.0.0.1:0', transitionDelay: '100ms' },
+    plugs: ['system'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, loginTimeout: '1500ms', commandTimeout: '800ms' },
+  },
+  {
+    name: 'drac-ssh-cmc',
+    lab: { kind: 'drac-ssh', model: 'cmc', listen: '127.0.0.1:0', plugs: 4, transitionDelay: '100ms' },
+    plugs: ['server-1', 'server-2', 'server-3'],
+    deviceCycle: false,
+    driverOverrides: { loginTimeout: '1500ms', commandTimeout: '800ms' },
   },
 ]
