@@ -8,13 +8,14 @@ import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
 import { wtiSnmpDriver } from './wti-snmp/index.js'
 import { ipmiDriver } from './ipmi/index.js'
+import { usbHubDriver } from './usb-hub/index.js'
 import type { DriverFactory } from './driver.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
 type AnyDriverFactory = DriverFactory<any>
 
 export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, AnyDriverFactory>(
-  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver].map((d) => [
+  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver, usbHubDriver].map((d) => [
     d.kind,
     d,
   ]),
