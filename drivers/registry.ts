@@ -15,8 +15,7 @@ import type { DriverFactory } from './driver.js'
 type AnyDriverFactory = DriverFactory<any>
 
 export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, AnyDriverFactory>(
-  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver, usbHubDriver].map((d) => [
-    d.kind,
-    d,
-  ]),
+  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver, usbHubDriver].map(
+    (d) => [d.kind, d],
+  ),
 )

@@ -80,7 +80,11 @@ export function parseHubDescriptor(buf: Uint8Array, expectType: number): HubDesc
   return { type, ports, characteristics, switching, powerOnToGoodMs: buf[5]! * 2 }
 }
 
-export function buildHubDescriptor(d: { usb3: boolean; ports: number; switching: PowerSwitching }): Uint8Array {
+export function buildHubDescriptor(d: {
+  usb3: boolean
+  ports: number
+  switching: PowerSwitching
+}): Uint8Array {
   const lpsm = d.switching === 'ganged' ? 0 : d.switching === 'per-port' ? 1 : 2
   // over-current reporting per port (0x08), as most hubs
   const chars = lpsm | 0x08

@@ -116,6 +116,28 @@ export const PAIRS: DriverMockPair[] = [
     deviceCycle: true,
     driverOverrides: { version: '1', deviceCycle: true, timeout: '300ms', retries: 1 },
   },
+  // USB hubs (usb-hub ↔ usb-hub): a port is a plug; in-process simulated bus + fake sysfs tree
+  {
+    // a USB 2 hub on a kernel without sysfs disable: hub class requests only
+    name: 'usb-hub-usb2-requests',
+    lab: { kind: 'usb-hub', usb: 2, plugs: 4, sysfs: false },
+    plugs: ['1', '2', '3'],
+    deviceCycle: false,
+  },
+  {
+    // a USB 3 hub and its USB 2 companion, switched through sysfs disable files
+    name: 'usb-hub-usb3-sysfs',
+    lab: { kind: 'usb-hub', usb: 3, plugs: 4 },
+    plugs: ['1', '2', '3'],
+    deviceCycle: false,
+  },
+  {
+    // USB 3 over hub requests, the kernel powering a port back on once (off is repeated)
+    name: 'usb-hub-usb3-requests-repower',
+    lab: { kind: 'usb-hub', usb: 3, plugs: 4, sysfs: false, kernelRepower: true },
+    plugs: ['2', '3', '4'],
+    deviceCycle: false,
+  },
   // BMCs over IPMI v2.0 / RMCP+ (ipmi ↔ bmc): a single-target device, one plug, chassis
   ...[17, 3].map((suite) => ({
     name: `ipmi-suite${suite}`,

@@ -48,7 +48,8 @@ export function readUsbHubConfig(section: Record<string, unknown>): {
   let productId: number | undefined
   if (id !== undefined) {
     const m = VIDPID.exec(id)
-    if (!m) problems.push({ path: ['id'], message: `expected vendor:product in hex like 2109:3431, got '${id}'` })
+    if (!m)
+      problems.push({ path: ['id'], message: `expected vendor:product in hex like 2109:3431, got '${id}'` })
     else {
       vendorId = Number.parseInt(m[1]!, 16)
       productId = Number.parseInt(m[2]!, 16)
@@ -56,12 +57,18 @@ export function readUsbHubConfig(section: Record<string, unknown>): {
   }
   const serial = f.optStr('serial')
   if (!location && !id)
-    problems.push({ path: ['location'], message: 'required: location (1-1.4) or id (vendor:product, with serial)' })
+    problems.push({
+      path: ['location'],
+      message: 'required: location (1-1.4) or id (vendor:product, with serial)',
+    })
   if (location && id) problems.push({ path: ['id'], message: 'give location or id, not both' })
   if (serial !== undefined && !id) problems.push({ path: ['serial'], message: 'serial goes with id' })
   const companion = f.str('companion', { default: 'auto' })
   if (companion !== 'auto' && companion !== 'none' && !parseLocation(companion))
-    problems.push({ path: ['companion'], message: `expected auto, none or a hub location, got '${companion}'` })
+    problems.push({
+      path: ['companion'],
+      message: `expected auto, none or a hub location, got '${companion}'`,
+    })
   let gang: string[] = []
   if (f.has('gang')) {
     const raw = section.gang
@@ -74,7 +81,8 @@ export function readUsbHubConfig(section: Record<string, unknown>): {
   if (ganged && gang.length === 0)
     problems.push({
       path: ['gang'],
-      message: 'ganged: true needs gang: [every node powered from this hub] (switching one port switches them all)',
+      message:
+        'ganged: true needs gang: [every node powered from this hub] (switching one port switches them all)',
     })
   if (!ganged && gang.length > 0) problems.push({ path: ['gang'], message: 'gang goes with ganged: true' })
   const config: UsbHubConfig = {

@@ -51,8 +51,7 @@ export class UsbHubDriver implements PowerDriver {
     private readonly deviceId: string,
     opts: { host?: UsbHost; log?: DriverContext['log'] } = {},
   ) {
-    this.host =
-      opts.host ?? (cfg.simulated ? simulatedHost(cfg.simulated) : realHost(cfg.transferTimeoutMs))
+    this.host = opts.host ?? (cfg.simulated ? simulatedHost(cfg.simulated) : realHost(cfg.transferTimeoutMs))
   }
 
   private get want(): string {
@@ -71,7 +70,12 @@ export class UsbHubDriver implements PowerDriver {
   }
 
   /** A transfer (or open) with the configured timeout and the caller's signal; errors become FenceErrors. */
-  private async io<T>(dev: UsbDeviceLike, what: string, signal: AbortSignal, run: () => Promise<T>): Promise<T> {
+  private async io<T>(
+    dev: UsbDeviceLike,
+    what: string,
+    signal: AbortSignal,
+    run: () => Promise<T>,
+  ): Promise<T> {
     if (signal.aborted) throw abortError(signal)
     let timer: NodeJS.Timeout | undefined
     let onAbort: (() => void) | undefined
@@ -128,9 +132,14 @@ export class UsbHubDriver implements PowerDriver {
     what: string,
     signal: AbortSignal,
   ): Promise<Uint8Array> {
-    const r = await this.io(half.dev, what, signal, () => half.dev.controlTransferIn(setup, length, this.cfg.transferTimeoutMs))
+    const r = await this.io(half.dev, what, signal, () =>
+      half.dev.controlTransferIn(setup, length, this.cfg.transferTimeoutMs),
+    )
     if (r.status !== 'ok' || !r.data)
-      throw new FenceError('PROTOCOL_ERROR', `${this.label(locationOf(half.dev))}: ${what}: the hub answered ${r.status}`)
+      throw new FenceError(
+        'PROTOCOL_ERROR',
+        `${this.label(locationOf(half.dev))}: ${what}: the hub answered ${r.status}`,
+      )
     return new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength)
   }
 
@@ -154,7 +163,10 @@ export class UsbHubDriver implements PowerDriver {
     try {
       return parseHubDescriptor(buf, type)
     } catch (e) {
-      throw new FenceError('PROTOCOL_ERROR', `${this.label(locationOf(dev))}: hub descriptor: ${(e as Error).message}`)
+      throw new FenceError(
+        'PROTOCOL_ERROR',
+        `${this.label(locationOf(dev))}: hub descriptor: ${(e as Error).message}`,
+      )
     }
   }
 
@@ -176,7 +188,12 @@ export class UsbHubDriver implements PowerDriver {
 
   private async half(dev: UsbDeviceLike, signal: AbortSignal): Promise<HubHalf> {
     await this.open(dev, signal)
-    return { dev, location: locationOf(dev), usb3: dev.usbVersionMajor >= 3, desc: await this.descriptor(dev, signal) }
+    return {
+      dev,
+      location: locationOf(dev),
+      usb3: dev.usbVersionMajor >= 3,
+      desc: await this.descriptor(dev, signal),
+    }
   }
 
   /** Find the hub (and its companion) on the bus now: a hub that re-enumerated is found again. */
@@ -186,7 +203,10 @@ export class UsbHubDriver implements PowerDriver {
       devices = (await this.host.getDevices()).filter(isHub)
     } catch (e) {
       if (e instanceof FenceError) throw e
-      throw new FenceError('DEVICE_UNREACHABLE', `${this.label()}: cannot list USB devices: ${(e as Error).message}`)
+      throw new FenceError(
+        'DEVICE_UNREACHABLE',
+        `${this.label()}: cannot list USB devices: ${(e as Error).message}`,
+      )
     }
     if (signal.aborted) throw abortError(signal)
     const loc = this.cfg.location ? parseLocation(this.cfg.location) : undefined
@@ -197,7 +217,11 @@ export class UsbHubDriver implements PowerDriver {
           d.productId === this.cfg.productId &&
           (this.cfg.serial === undefined || d.serialNumber === this.cfg.serial),
     )
-    if (!dev) throw new FenceError('DEVICE_UNREACHABLE', `${this.label()}: no such hub on the bus (${this.host.label})`)
+    if (!dev)
+      throw new FenceError(
+        'DEVICE_UNREACHABLE',
+        `${this.label()}: no such hub on the bus (${this.host.label})`,
+      )
     const main = await this.half(dev, signal)
     const mate = await this.companion(main, devices, signal)
     if (mate && mate.desc.ports !== main.desc.ports)
@@ -208,13 +232,18 @@ export class UsbHubDriver implements PowerDriver {
     return mate ? [main, mate] : [main]
   }
 
-  private async companion(main: HubHalf, devices: UsbDeviceLike[], signal: AbortSignal): Promise<HubHalf | undefined> {
+  private async companion(
+    main: HubHalf,
+    devices: UsbDeviceLike[],
+    signal: AbortSignal,
+  ): Promise<HubHalf | undefined> {
     const c = this.cfg.companion
     if (c === 'none') return undefined
     if (c !== 'auto') {
       const at = parseLocation(c)!
       const d = devices.find((x) => Number(x.bus) === at.bus && sameRoute(x.ports, at.ports))
-      if (!d) throw new FenceError('DEVICE_UNREACHABLE', `${this.label(main.location)}: no companion hub at ${c}`)
+      if (!d)
+        throw new FenceError('DEVICE_UNREACHABLE', `${this.label(main.location)}: no companion hub at ${c}`)
       return this.half(d, signal)
     }
     const others = devices.filter(
@@ -252,7 +281,10 @@ export class UsbHubDriver implements PowerDriver {
     try {
       return (parsePortStatus(buf).status & powerBit(h.usb3)) !== 0
     } catch (e) {
-      throw new FenceError('PROTOCOL_ERROR', `${this.label(h.location)}: port ${port} status: ${(e as Error).message}`)
+      throw new FenceError(
+        'PROTOCOL_ERROR',
+        `${this.label(h.location)}: port ${port} status: ${(e as Error).message}`,
+      )
     }
   }
 
@@ -276,7 +308,10 @@ export class UsbHubDriver implements PowerDriver {
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
     if (action === 'cycle')
-      throw new FenceError('UNSUPPORTED_ACTION', `${this.label()}: a hub has no cycle of its own; the engine cycles in software`)
+      throw new FenceError(
+        'UNSUPPORTED_ACTION',
+        `${this.label()}: a hub has no cycle of its own; the engine cycles in software`,
+      )
     const halves = await this.hub(call.signal)
     const main = halves[0]!
     const port = this.port(plug, halves)
@@ -294,7 +329,8 @@ export class UsbHubDriver implements PowerDriver {
         )
     }
     // the USB 3 half first, then its companion, as uhubctl
-    for (const h of main.usb3 ? halves : [...halves].reverse()) await this.switchHalf(h, port, action === 'on', call.signal)
+    for (const h of main.usb3 ? halves : [...halves].reverse())
+      await this.switchHalf(h, port, action === 'on', call.signal)
   }
 
   private sysfsPath(h: HubHalf, port: number): string {
@@ -316,8 +352,23 @@ export class UsbHubDriver implements PowerDriver {
             'AUTH_REFUSED',
             `${this.label(h.location)}: permission denied writing ${p} (install the udev rule in docs/drivers/usb-hub.md)`,
           )
+        if (code === 'ETIMEDOUT')
+          throw new FenceError(
+            'DEVICE_TIMEOUT',
+            `${this.label(h.location)}: writing ${p}: the hub did not answer the kernel`,
+          )
+        if (code === 'ENODEV' || code === 'ESHUTDOWN')
+          throw new FenceError(
+            'CONNECTION_LOST',
+            `${this.label(h.location)}: writing ${p}: the hub vanished from the bus`,
+          )
+        if (code === 'EPROTO' || code === 'EPIPE' || code === 'EIO')
+          throw new FenceError('PROTOCOL_ERROR', `${this.label(h.location)}: writing ${p}: ${code}`)
         if (code !== 'ENOENT' && code !== 'ENOTDIR')
-          throw new FenceError('DEVICE_ERROR', `${this.label(h.location)}: writing ${p}: ${code ?? (e as Error).message}`)
+          throw new FenceError(
+            'DEVICE_ERROR',
+            `${this.label(h.location)}: writing ${p}: ${code ?? (e as Error).message}`,
+          )
         // no disable attribute (kernel < 6.0, or not this hub): hub requests, as uhubctl
       }
     }
@@ -332,9 +383,14 @@ export class UsbHubDriver implements PowerDriver {
     const times = on ? 1 : this.cfg.offRepeat
     for (let i = 0; i < times; i++) {
       if (i > 0) await sleep(this.cfg.offRepeatGapMs, signal)
-      const r = await this.io(h.dev, what, signal, () => h.dev.controlTransferOut(setup, undefined, this.cfg.transferTimeoutMs))
+      const r = await this.io(h.dev, what, signal, () =>
+        h.dev.controlTransferOut(setup, undefined, this.cfg.transferTimeoutMs),
+      )
       if (r.status !== 'ok')
-        throw new FenceError('PROTOCOL_ERROR', `${this.label(h.location)}: ${what}: the hub answered ${r.status}`)
+        throw new FenceError(
+          'PROTOCOL_ERROR',
+          `${this.label(h.location)}: ${what}: the hub answered ${r.status}`,
+        )
     }
   }
 

@@ -378,11 +378,19 @@ export function readConfig(
     const uses = [...nodes.values()]
       .map((n) => ({
         node: n.name,
-        plugs: [...new Set(n.levels.flat().filter((r) => r.device === d.id).map((r) => r.plug))],
+        plugs: [
+          ...new Set(
+            n.levels
+              .flat()
+              .filter((r) => r.device === d.id)
+              .map((r) => r.plug),
+          ),
+        ],
         fence: n.fence !== false,
       }))
       .filter((u) => u.plugs.length > 0)
-    for (const p of check(d.config, uses)) problems.push({ path: ['devices', d.id, ...p.path], message: p.message })
+    for (const p of check(d.config, uses))
+      problems.push({ path: ['devices', d.id, ...p.path], message: p.message })
   }
 
   const heartbeat = top.heartbeat === undefined ? undefined : asMapping(top.heartbeat)
