@@ -8,22 +8,22 @@ import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
 import { wtiSnmpDriver } from './wti-snmp/index.js'
 import { ipmiDriver } from './ipmi/index.js'
-<<<<<<< HEAD
-import { usbHubDriver } from './usb-hub/index.js'
-=======
 import { nwRpc100sDriver } from './nw-rpc100s/index.js'
->>>>>>> main
+import { usbHubDriver } from './usb-hub/index.js'
 import type { DriverFactory } from './driver.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
 type AnyDriverFactory = DriverFactory<any>
 
 export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, AnyDriverFactory>(
-<<<<<<< HEAD
-  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver, usbHubDriver].map(
-=======
-  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver, nwRpc100sDriver].map(
->>>>>>> main
-    (d) => [d.kind, d],
-  ),
+  [
+    dummyDriver,
+    rps10Driver,
+    smartUpsDriver,
+    apcSnmpDriver,
+    wtiSnmpDriver,
+    ipmiDriver,
+    nwRpc100sDriver,
+    usbHubDriver,
+  ].map((d) => [d.kind, d]),
 )
