@@ -20,6 +20,7 @@ import {
 } from '../../protocols/usb.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { UsbHubConfig } from './config.js'
+import { bridgeHost } from './sim-client.js'
 import { type ControlSetup, type UsbDeviceLike, type UsbHost, realHost, simulatedHost } from './host.js'
 
 /** One half of a hub (a USB 3 hub is two: its SuperSpeed half and its USB 2 companion). */
@@ -51,7 +52,14 @@ export class UsbHubDriver implements PowerDriver {
     private readonly deviceId: string,
     opts: { host?: UsbHost; log?: DriverContext['log'] } = {},
   ) {
-    this.host = opts.host ?? (cfg.simulated ? simulatedHost(cfg.simulated) : realHost(cfg.transferTimeoutMs))
+    const tcp = cfg.simulated ? /^tcp:\/\/([^/]+):(\d+)$/.exec(cfg.simulated) : null
+    this.host =
+      opts.host ??
+      (tcp
+        ? bridgeHost({ host: tcp[1]!, port: Number(tcp[2]) }, cfg.transferTimeoutMs)
+        : cfg.simulated
+          ? simulatedHost(cfg.simulated)
+          : realHost(cfg.transferTimeoutMs))
   }
 
   private get want(): string {

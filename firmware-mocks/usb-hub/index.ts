@@ -13,7 +13,12 @@ export const usbHubMock: MockFactory<UsbHubModelSpec> = {
   validate(section, at) {
     const f = new Fields(section, at)
     const problems: FieldProblem[] = []
-    f.mark('kind', 'plugs', 'transitionDelay', 'initial')
+    f.mark('kind', 'listen', 'plugs', 'transitionDelay', 'initial')
+    if (section.pty !== undefined)
+      problems.push({
+        path: [...at, 'pty'],
+        message: 'a USB hub is not on a serial line: no pty (listen: serves its bus over TCP)',
+      })
     if (typeof section.plugs === 'number' && (section.plugs < 1 || section.plugs > 15))
       problems.push({ path: [...at, 'plugs'], message: 'a hub has 1 to 15 ports' })
     const usb = f.int('usb', { default: 2 })
@@ -55,7 +60,7 @@ export const usbHubMock: MockFactory<UsbHubModelSpec> = {
     return {
       driver: 'usb-hub',
       location: m.spec.location,
-      simulated: m.hostName,
+      simulated: m.simulated,
       sysfsRoot: m.model.sysfsRoot,
       // the mock answers at once; a real hub wants the defaults
       offRepeatGap: '5ms',

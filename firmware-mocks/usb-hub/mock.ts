@@ -4,6 +4,7 @@ import path from 'node:path'
 import { attachSimulatedHost } from '../../drivers/usb-hub/host.js'
 import type { CommonLabSpec, MockDevice } from '../mock.js'
 import { DeviceSimulator } from '../simulator.js'
+import { UsbBridge } from './bridge.js'
 import { UsbHubModel, type UsbHubModelSpec } from './hub.js'
 
 let seq = 0
@@ -20,10 +21,12 @@ export class UsbHubMock implements MockDevice {
   /** The simulated host's name, unique in this process. */
   readonly hostName: string
   private detach: (() => void) | undefined
+  /** With `listen:`, the bus is also served over TCP for a driver in another process. */
+  private bridge: UsbBridge | undefined
 
   constructor(
     readonly id: string,
-    common: CommonLabSpec,
+    private readonly common: CommonLabSpec,
     readonly spec: UsbHubModelSpec,
   ) {
     const plugs =
@@ -40,12 +43,27 @@ export class UsbHubMock implements MockDevice {
   }
 
   get endpoint(): string {
+    if (this.bridge) return `tcp://${this.address.host}:${this.bridge.port}/${this.spec.location}`
     return `usb:${this.hostName}/${this.spec.location}`
+  }
+
+  get address(): { host: string; port: number } {
+    return { host: this.common.listen?.host ?? '127.0.0.1', port: this.bridge?.port ?? 0 }
+  }
+
+  /** What a driver config's `simulated:` says: the in-process host's name, or the bridge's URL. */
+  get simulated(): string {
+    return this.bridge ? `tcp://${this.address.host}:${this.bridge.port}` : this.hostName
   }
 
   async start(): Promise<void> {
     this.model.writeSysfs()
-    this.detach = attachSimulatedHost(this.hostName, this.model.host(`simulated USB host ${this.hostName}`))
+    const host = this.model.host(`simulated USB host ${this.hostName}`)
+    this.detach = attachSimulatedHost(this.hostName, host)
+    if (this.common.listen) {
+      this.bridge = new UsbBridge(host)
+      await this.bridge.start(this.common.listen)
+    }
   }
 
   info(): Record<string, unknown> {
@@ -55,13 +73,14 @@ export class UsbHubMock implements MockDevice {
       location: this.spec.location,
       ...(this.spec.usb === 3 ? { companion: this.spec.companion } : {}),
       sysfsRoot: this.model.sysfsRoot,
-      simulated: this.hostName,
+      simulated: this.simulated,
     }
   }
 
   async stop(): Promise<void> {
     this.detach?.()
     this.detach = undefined
+    await this.bridge?.stop()
     this.sim.close()
     this.model.removeSysfs()
   }
