@@ -296,7 +296,9 @@ export class SimHubDevice implements UsbDeviceLike {
     this.ports = loc.ports
     this.address = half === 'ss' ? 3 : 2
     this.vendorId = model.spec.vendorId
-    this.productId = half === 'ss' ? model.spec.productId : model.spec.productId + 0x2000
+    // a USB 3 hub's USB 2 companion has its own product id
+    this.productId =
+      model.spec.usb === 3 && half === 'hs' ? model.spec.productId + 0x2000 : model.spec.productId
     this.usbVersionMajor = half === 'ss' ? 3 : 2
   }
 
