@@ -10,6 +10,7 @@ import { wtiSnmpDriver } from './wti-snmp/index.js'
 import { ipmiDriver } from './ipmi/index.js'
 import { nwRpc100sDriver } from './nw-rpc100s/index.js'
 import { usbHubDriver } from './usb-hub/index.js'
+import { usbRelayDriver } from './usb-relay/index.js'
 import type { DriverFactory } from './driver.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
@@ -25,5 +26,6 @@ export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, An
     ipmiDriver,
     nwRpc100sDriver,
     usbHubDriver,
+    usbRelayDriver,
   ].map((d) => [d.kind, d]),
 )

@@ -10,13 +10,22 @@ import { wtiPduMock } from './wti-pdu/index.js'
 import { bmcMock } from './bmc/index.js'
 import { nwRpc100sMock } from './nw-rpc100s/index.js'
 import { usbHubMock } from './usb-hub/index.js'
+import { usbRelayMock } from './usb-relay/index.js'
 import type { MockFactory } from './mock.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
 type AnyMockFactory = MockFactory<any>
 
 export const MOCKS: ReadonlyMap<string, AnyMockFactory> = new Map<string, AnyMockFactory>(
-  [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock, nwRpc100sMock, usbHubMock].map(
-    (m) => [m.kind, m],
-  ),
+  [
+    dummyMock,
+    rps10Mock,
+    smartUpsMock,
+    apcPduMock,
+    wtiPduMock,
+    bmcMock,
+    nwRpc100sMock,
+    usbHubMock,
+    usbRelayMock,
+  ].map((m) => [m.kind, m]),
 )
