@@ -9,6 +9,8 @@ import { apcSnmpDriver } from './apc-snmp/index.js'
 import { wtiSnmpDriver } from './wti-snmp/index.js'
 import { ipmiDriver } from './ipmi/index.js'
 import { nwRpc100sDriver } from './nw-rpc100s/index.js'
+import { redfishDriver } from './redfish/index.js'
+import { dracSshDriver } from './drac-ssh/index.js'
 import { usbHubDriver } from './usb-hub/index.js'
 import { usbRelayDriver } from './usb-relay/index.js'
 import type { DriverFactory } from './driver.js'
@@ -25,6 +27,8 @@ export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, An
     wtiSnmpDriver,
     ipmiDriver,
     nwRpc100sDriver,
+    redfishDriver,
+    dracSshDriver,
     usbHubDriver,
     usbRelayDriver,
   ].map((d) => [d.kind, d]),

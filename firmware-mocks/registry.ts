@@ -9,6 +9,8 @@ import { apcPduMock } from './apc-pdu/index.js'
 import { wtiPduMock } from './wti-pdu/index.js'
 import { bmcMock } from './bmc/index.js'
 import { nwRpc100sMock } from './nw-rpc100s/index.js'
+import { redfishMock } from './redfish/index.js'
+import { dracSshMock } from './drac-ssh/index.js'
 import { usbHubMock } from './usb-hub/index.js'
 import { usbRelayMock } from './usb-relay/index.js'
 import type { MockFactory } from './mock.js'
@@ -25,6 +27,8 @@ export const MOCKS: ReadonlyMap<string, AnyMockFactory> = new Map<string, AnyMoc
     wtiPduMock,
     bmcMock,
     nwRpc100sMock,
+    redfishMock,
+    dracSshMock,
     usbHubMock,
     usbRelayMock,
   ].map((m) => [m.kind, m]),

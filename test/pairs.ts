@@ -213,4 +213,27 @@ export const PAIRS: DriverMockPair[] = [
     // a session is eight round trips; a lie waits out the deadline (keep the suite short)
     deadlineMs: 4000,
   })),
+  // iDRAC-like BMC over Redfish (redfish ↔ redfish): one plug, system; the certificate pinned
+  {
+    name: 'redfish-idrac',
+    lab: { kind: 'redfish', listen: '127.0.0.1:0', transitionDelay: '100ms' },
+    plugs: ['system'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, unreachableTimeout: '600ms', requestTimeout: '800ms' },
+  },
+  // Dell DRAC 5 and chassis CMC, racadm over SSH (drac-ssh ↔ drac-ssh); host key pinned
+  {
+    name: 'drac-ssh-drac5',
+    lab: { kind: 'drac-ssh', model: 'drac5', listen: '127.0.0.1:0', transitionDelay: '100ms' },
+    plugs: ['system'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, loginTimeout: '1500ms', commandTimeout: '800ms' },
+  },
+  {
+    name: 'drac-ssh-cmc',
+    lab: { kind: 'drac-ssh', model: 'cmc', listen: '127.0.0.1:0', plugs: 4, transitionDelay: '100ms' },
+    plugs: ['server-1', 'server-2', 'server-3'],
+    deviceCycle: false,
+    driverOverrides: { loginTimeout: '1500ms', commandTimeout: '800ms' },
+  },
 ]

@@ -63,6 +63,30 @@ export const DEMO_DEVICES: DemoDevice[] = [
       },
     }),
   ),
+  // A Dell iDRAC reached two ways, one machine behind both: Redfish over HTTPS (certificate
+  // pinned by fingerprint) and racadm over SSH (host key pinned). demo-dell-1 is fenced by
+  // Redfish first, racadm second. See docs/drivers/redfish.md and docs/drivers/drac-ssh.md.
+  {
+    id: 'demo-idrac',
+    lab: {
+      kind: 'redfish',
+      listen: '127.0.0.1:0',
+      transitionDelay: '400ms',
+      users: [{ name: 'fence', password: 'demo-idrac-pw', role: 'Operator' }],
+    },
+    nodes: { 'demo-dell-1': { levels: [['demo-idrac'], ['demo-idrac-racadm']] } },
+  },
+  {
+    id: 'demo-idrac-racadm',
+    lab: {
+      kind: 'drac-ssh',
+      model: 'drac5',
+      machineOf: 'demo-idrac',
+      listen: '127.0.0.1:0',
+      users: [{ name: 'fence', password: 'demo-idrac-pw' }],
+    },
+    nodes: {},
+  },
   {
     // an APC Switched Rack PDU (rPDU, AP7920) over SNMPv3 authPriv (SHA-256, AES); demo-db has two
     // power supplies on it. See docs/drivers/apc-snmp.md.
@@ -108,6 +132,15 @@ export const DEMO_DEVICES: DemoDevice[] = [
       groups: { 'demo-app-1': [1, 2], 'demo-app-2': [3] },
     },
     nodes: { 'demo-app-1': { plugs: ['demo-wti:demo-app-1'] }, 'demo-app-2': { plugs: ['demo-wti:2'] } },
+  },
+  {
+    // a Night/Ware RPC-100S (one outlet, no status command) behind a raw TCP terminal server: an
+    // unverified device. It switches power but can never say so, so it can never fence: its node
+    // is fence: false (operator on/off/cycle only, results say unverified, status unknown).
+    // See docs/drivers/nw-rpc100s.md.
+    id: 'demo-nw',
+    lab: { kind: 'nw-rpc100s', listen: '127.0.0.1:0', transitionDelay: '100ms' },
+    nodes: { 'demo-console': { plugs: ['demo-nw'], fence: false } },
   },
 ]
 

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { readLab } from '../../firmware-mocks/lab-file.js'
+import { DRIVERS } from '../../drivers/registry.js'
 import { MOCKS } from '../../firmware-mocks/registry.js'
 import { DEMO_DEVICES } from '../../src/demo/demo.js'
 import { readConfig } from '../../src/config/config.js'
@@ -96,6 +97,33 @@ describe('fencegate lab', () => {
     expect(() => readFileSync(tokenFile)).toThrow(/ENOENT/)
   })
 
+  it('a device line carries what a client pins: the certificate or host key fingerprint', async () => {
+    const f = labFile(
+      'pins.yaml',
+      `control: 127.0.0.1:0
+devices:
+  idrac: { kind: redfish, listen: 127.0.0.1:0 }
+  racadm: { kind: drac-ssh, listen: 127.0.0.1:0, machineOf: idrac }
+`,
+    )
+    const { c, done } = await startLab(['--lab', f], (o) => o.includes('"control"'))
+    try {
+      const lines = c
+        .out()
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      expect(lines[0]).toMatchObject({ device: 'idrac', kind: 'redfish' })
+      expect(lines[0].endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      expect(lines[0].fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
+      expect(lines[1]).toMatchObject({ device: 'racadm', kind: 'drac-ssh' })
+      expect(lines[1].hostKeyFingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/)
+    } finally {
+      c.stop()
+      expect(await done).toBe(0)
+    }
+  })
+
   it('--write-config over every mock kind: a gateway config that reads every node', async () => {
     // the smallest section each kind accepts: a network endpoint, else a pseudo-terminal
     const devices: Record<string, Record<string, unknown>> = {}
@@ -118,11 +146,30 @@ describe('fencegate lab', () => {
       expect(check.code).toBe(0)
       const status = await run(['status', '--config', gw, '--json'])
       expect(status.err).toBe('')
-      expect(status.code).toBe(0)
-      const nodes = JSON.parse(status.out).nodes as { name: string; plugs: { device: string }[] }[]
+      const nodes = JSON.parse(status.out).nodes as {
+        name: string
+        state: string
+        plugs: { device: string; error?: unknown }[]
+      }[]
       expect(new Set(nodes.flatMap((n) => n.plugs.map((p) => p.device)))).toEqual(
         new Set(Object.keys(devices)),
       )
+      // a device that cannot read back (verifies: false) reads unknown — all it can say — on a node
+      // the config made fence: false; every other node reads on or off. An unknown node makes status exit 1.
+      const blind = new Set(
+        [...MOCKS.values()]
+          .filter((m) => DRIVERS.get(m.driver)?.verifies === false)
+          .map((m) => `x-${m.kind}`),
+      )
+      expect(parse(readFileSync(gw, 'utf8')).nodes[`x-nw-rpc100s`]).toMatchObject({ fence: false })
+      for (const n of nodes) {
+        const unverified = n.plugs.every((p) => blind.has(p.device))
+        if (unverified) {
+          expect(n.state).toBe('unknown')
+          expect(n.plugs.map((p) => p.error)).toEqual([undefined]) // the device answered
+        } else expect(['on', 'off']).toContain(n.state)
+      }
+      expect(status.code).toBe(blind.size ? 1 : 0)
     } finally {
       c.stop()
       expect(await done).toBe(0)
