@@ -42,10 +42,25 @@ export function realHidHost(): HidHost {
     )
     return lib
   }
+  // node-hid loads its native binding on first use: a missing system library shows up here
+  const native = async <T>(run: (lib: NodeHid) => Promise<T>): Promise<T> => {
+    const lib = await load()
+    try {
+      return await run(lib)
+    } catch (e) {
+      const msg = (e as Error).message
+      if (/shared object|\.node\b|binding|ELIFECYCLE|dlopen/i.test(msg))
+        throw new FenceError(
+          'DEVICE_ERROR',
+          `node-hid does not load on this machine: ${msg} (see docs/drivers/usb-relay.md)`,
+        )
+      throw e
+    }
+  }
   return {
     label: 'hidraw',
-    devices: async (v, p) => (await load()).devicesAsync(v, p),
-    open: async (p) => (await load()).HIDAsync.open(p),
+    devices: (v, p) => native((lib) => lib.devicesAsync(v, p)),
+    open: (p) => native((lib) => lib.HIDAsync.open(p)),
   }
 }
 

@@ -159,6 +159,17 @@ describe('usb-relay: dcttech HID boards (verified)', () => {
     expect(again.code).toBe('DEVICE_UNREACHABLE')
   })
 
+  it('node-hid on this machine: a board is found, or a clear error (never a state)', async () => {
+    const { config } = readUsbRelayConfig({ board: 'dcttech' })
+    const d = new DctRelayDriver(config, 'relay')
+    const e = (await d.status(['1'], call()).catch((x: unknown) => x)) as FenceError
+    expect(e).toBeInstanceOf(FenceError)
+    // here: node-hid's binary wants libusb-1.0 (DEVICE_ERROR); with it and no board: unreachable
+    expect(['DEVICE_ERROR', 'DEVICE_UNREACHABLE']).toContain(e.code)
+    expect(e.message).toMatch(/node-hid does not load|no such board/)
+    await d.close()
+  })
+
   it('another serial: no such board', async () => {
     const { mock } = await board({ board: 'dcttech', serial: 'AAAAA' })
     const { config } = readUsbRelayConfig({ board: 'dcttech', serial: 'BBBBB', simulated: mock.hostName })
