@@ -86,6 +86,12 @@ describe('ping nodes in network namespaces: which side of the split has the upli
 
   it('n2 loses its uplink: nobody is fenced for that alone; then its heartbeat too: n1 fences it, n2 fences nobody', async () => {
     const [n1, n2] = members
+    const snap = await n1!.snapshot()
+    expect(snap.ping).toMatchObject([{ name: router, addresses: [router], group: false, state: 'up' }])
+    expect(snap.nodes.map((n) => [n.name, n.pingNodes])).toEqual([
+      ['n1', [router]],
+      ['n2', [router]],
+    ])
     lab.cable(2, 'm', false)
     await n2!.untilEvent('n2 loses the ping node', (e) => e.kind === 'ping-dead' && e.ping === router)
     await seesPeer(n1!, 'n2', false)

@@ -8,6 +8,7 @@ import { decode } from '../../src/heartbeat/codec.js'
 import { type PingSettings, readHeartbeatConfig } from '../../src/heartbeat/config.js'
 import { readControl, statusMsg } from '../../src/heartbeat/message.js'
 import { Pinger, type PingView } from '../../src/heartbeat/ping.js'
+import type { HeartbeatSnapshot } from '../../src/heartbeat/protocol.js'
 import { encodeNetstring } from '../../src/heartbeat/codec.js'
 
 const BASE = {
@@ -245,5 +246,41 @@ describe('ping nodes: probes', () => {
     expect(state).toBe('dead')
     expect(logs).toHaveLength(1)
     expect(logs[0]).toMatch(/cannot run .*no-such-ping.*install iputils-ping or use pingMethod: udp/)
+  })
+})
+
+describe('ping nodes: fencegate members', () => {
+  it('shows the ping nodes and, with three members or more, the votes', async () => {
+    const { membersTable } = await import('../../src/heartbeat/cli.js')
+    const snap: HeartbeatSnapshot = {
+      node: 'n1',
+      generation: 7,
+      uuid: '00',
+      startedAt: '2026-12-04T00:00:00.000Z',
+      keepaliveMs: 200,
+      warntimeMs: 500,
+      deadtimeMs: 1000,
+      initdeadMs: 12_000,
+      authMethod: 'sha1',
+      nodes: [],
+      links: [],
+      quorum: {
+        members: 3,
+        live: 2,
+        needed: 3,
+        quorate: true,
+        twoNode: false,
+        ping: { nodes: 2, reached: ['gw'] },
+      },
+      ping: [
+        { name: 'gw', addresses: ['10.0.0.1'], group: false, state: 'up', lastHeardAgoMs: 120 },
+        { name: 'core', addresses: ['10.0.0.2', '10.0.0.3'], group: true, state: 'dead' },
+      ],
+      fencing: { enabled: true, action: 'off', canFence: [], victims: [] },
+      sent: { packets: 1, maxTimerLagMs: 0 },
+    }
+    const out = membersTable(snap)
+    expect(out).toContain('quorum: 2 of 3 alive + 1 of 2 ping nodes, 3 votes needed: quorate')
+    expect(out).toContain('ping nodes: gw up 120ms ago, core (10.0.0.2 10.0.0.3) dead')
   })
 })
