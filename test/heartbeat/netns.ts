@@ -1,6 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import type { HeartbeatConfig, LinkConfig, PingSettings } from '../../src/heartbeat/config.js'
 import type { HeartbeatEvent, HeartbeatSnapshot } from '../../src/heartbeat/protocol.js'
 import { memberMain } from './build.js'
@@ -12,9 +14,15 @@ import type { MemberSpec } from './member-main.js'
  * each bridge. Serial links are socat pty pairs between node pairs. Cutting a link = setting the
  * switch side of a veth down (a pulled cable) or killing the socat of a pty pair.
  *
- * Names: namespaces `fghb<tag><i>` (i = 0 for the switch), switch ports `fghb<tag><i><m|u>`,
- * inside a node `fghbm` and `fghbu`; addresses 10.231.<base>.<i> (net m) and 10.231.<base+1>.<i>.
+ * Names: namespaces `fghb<co><tag><i>` (i = 0 for the switch), switch ports
+ * `fghb<co><tag><i><m|u>`, inside a node `fghbm` and `fghbu`; addresses 10.231.<base>.<i> (net m)
+ * and 10.231.<base+1>.<i>. `<co>` is 3 hex digits of this checkout's path: namespaces are the
+ * machine's, and two work trees running the same test at once must not tear down each other's.
  */
+const CHECKOUT = createHash('sha256')
+  .update(fileURLToPath(new URL('../..', import.meta.url)))
+  .digest('hex')
+  .slice(0, 3)
 export const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'pipe' }).toString()
 const tryRun = (cmd: string, args: string[]) => {
   try {
@@ -32,11 +40,11 @@ export class NetLab {
     /** Third octet of net m; net u is base + 1. */
     readonly base: number,
   ) {
-    this.dir = `/tmp/fghb-${tag}`
+    this.dir = `/tmp/fghb-${CHECKOUT}-${tag}`
   }
 
   ns(i: number): string {
-    return `fghb${this.tag}${i}`
+    return `fghb${CHECKOUT}${this.tag}${i}`
   }
 
   ip(i: number, net: 'm' | 'u'): string {
