@@ -14,6 +14,8 @@ import { ipmiDriver } from './ipmi/index.js'
 import { nwRpc100sDriver } from './nw-rpc100s/index.js'
 import { redfishDriver } from './redfish/index.js'
 import { dracSshDriver } from './drac-ssh/index.js'
+import { usbHubDriver } from './usb-hub/index.js'
+import { usbRelayDriver } from './usb-relay/index.js'
 import type { DriverFactory } from './driver.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
@@ -33,5 +35,7 @@ export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, An
     nwRpc100sDriver,
     redfishDriver,
     dracSshDriver,
+    usbHubDriver,
+    usbRelayDriver,
   ].map((d) => [d.kind, d]),
 )

@@ -14,6 +14,8 @@ import { bmcMock } from './bmc/index.js'
 import { nwRpc100sMock } from './nw-rpc100s/index.js'
 import { redfishMock } from './redfish/index.js'
 import { dracSshMock } from './drac-ssh/index.js'
+import { usbHubMock } from './usb-hub/index.js'
+import { usbRelayMock } from './usb-relay/index.js'
 import type { MockFactory } from './mock.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
@@ -33,5 +35,7 @@ export const MOCKS: ReadonlyMap<string, AnyMockFactory> = new Map<string, AnyMoc
     nwRpc100sMock,
     redfishMock,
     dracSshMock,
+    usbHubMock,
+    usbRelayMock,
   ].map((m) => [m.kind, m]),
 )

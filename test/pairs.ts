@@ -34,6 +34,13 @@ export interface DriverMockPair {
    * status reads unknown, operator power says unverified, fencing is refused. Default true.
    */
   verifies?: boolean
+  /**
+   * false: the device answers nothing at all (a CH340 relay board takes frames and says nothing),
+   * so no client can tell a lost, late or stalled command from a done one: the suites skip the
+   * checks that need an answer (a dropped status read failing, a stalled read, a late answer past
+   * the deadline); such a device is always unverified. Default true.
+   */
+  answers?: boolean
 }
 
 export const PAIRS: DriverMockPair[] = [
@@ -148,6 +155,48 @@ export const PAIRS: DriverMockPair[] = [
     deviceCycle: true,
     driverOverrides: { version: '1', deviceCycle: true, timeout: '300ms', retries: 1 },
     verifies: false,
+  },
+  // USB hubs (usb-hub ↔ usb-hub): a port is a plug; in-process simulated bus + fake sysfs tree
+  {
+    // a USB 2 hub on a kernel without sysfs disable: hub class requests only
+    name: 'usb-hub-usb2-requests',
+    lab: { kind: 'usb-hub', usb: 2, plugs: 4, sysfs: false },
+    plugs: ['1', '2', '3'],
+    deviceCycle: false,
+  },
+  {
+    // a USB 3 hub and its USB 2 companion, switched through sysfs disable files
+    name: 'usb-hub-usb3-sysfs',
+    lab: { kind: 'usb-hub', usb: 3, plugs: 4 },
+    plugs: ['1', '2', '3'],
+    deviceCycle: false,
+  },
+  {
+    // USB 3 over hub requests, the kernel powering a port back on once (off is repeated)
+    name: 'usb-hub-usb3-requests-repower',
+    lab: { kind: 'usb-hub', usb: 3, plugs: 4, sysfs: false, kernelRepower: true },
+    plugs: ['2', '3', '4'],
+    deviceCycle: false,
+  },
+  // USB relay boards (usb-relay ↔ usb-relay): a relay is a plug
+  {
+    // dcttech USBRelay4 at the feature-report level (simulated HID bus): read back, verified
+    name: 'usb-relay-dcttech',
+    lab: { kind: 'usb-relay', board: 'dcttech', plugs: 4 },
+    plugs: ['1', '2', '3'],
+    deviceCycle: false,
+  },
+  {
+    // CH340 board on a pty: A0 ch op sum, no answer at all, so no client can see a lost, late or
+    // mangled frame: only the lie (a stuck relay) is a fault it can express; unverified
+    name: 'usb-relay-ch340-pty',
+    lab: { kind: 'usb-relay', board: 'ch340', pty: '{tmp}/ttyRelay', plugs: 4 },
+    plugs: ['1', '2', '3'],
+    deviceCycle: false,
+    driverOverrides: { frameGap: '10ms' },
+    faults: ['lie'],
+    verifies: false,
+    answers: false,
   },
   // BMCs over IPMI v2.0 / RMCP+ (ipmi ↔ bmc): a single-target device, one plug, chassis
   ...[17, 3].map((suite) => ({

@@ -163,6 +163,22 @@ export const DEMO_DEVICES: DemoDevice[] = [
     lab: { kind: 'nw-rpc100s', listen: '127.0.0.1:0', transitionDelay: '100ms' },
     nodes: { 'demo-console': { plugs: ['demo-nw'], fence: false } },
   },
+  {
+    // a 4-port USB 3 hub with per-port power (its USB 2 companion switched with it) powering four
+    // Raspberry Pi class boards; switched through the sysfs disable files of a fake sysfs tree.
+    // See docs/drivers/usb-hub.md.
+    id: 'demo-usb-hub',
+    lab: { kind: 'usb-hub', usb: 3, plugs: 4, transitionDelay: '100ms' },
+    nodes: Object.fromEntries([1, 2, 3, 4].map((n) => [`demo-pi-${n}`, { plugs: [`demo-usb-hub:${n}`] }])),
+  },
+  {
+    // a CH340 serial relay board (LCUS-2) on a pseudo-terminal: it takes frames and answers nothing,
+    // so it is unverified: its node is fence: false (operator power only, results say unverified).
+    // See docs/drivers/usb-relay.md.
+    id: 'demo-usb-relay',
+    lab: { kind: 'usb-relay', board: 'ch340', pty: '{dir}/ttyRelay', plugs: 2, transitionDelay: '50ms' },
+    nodes: { 'demo-lamp': { plugs: ['demo-usb-relay:1'], fence: false } },
+  },
 ]
 
 /** The demo's engine settings (config `engine:` section): quick, so a newcomer sees results fast. */
