@@ -1,5 +1,9 @@
 import { timingSafeEqual } from 'node:crypto'
-import { Server, utils } from 'ssh2'
+// ssh2 is CommonJS: Node's ESM loader gives no named exports (vitest's transform hides that)
+import ssh2 from 'ssh2'
+
+const { Server, utils } = ssh2
+type Server = ssh2.Server
 import { sshFingerprint } from '../drivers/transport/ssh-stream.js'
 import { PromptConnection, type PromptFirmware, type SessionSlots, type Terminal } from './prompt-server.js'
 import type { DeviceSimulator } from './simulator.js'

@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto'
-import { Client, type ClientChannel } from 'ssh2'
+// ssh2 is CommonJS: Node's ESM loader gives no named exports (vitest's transform hides that)
+import ssh2, { type ClientChannel } from 'ssh2'
+
+const { Client } = ssh2
+type Client = ssh2.Client
 import { FenceError, abortError } from '../../src/core/errors.js'
 import { untilAborted } from '../../src/core/deadline.js'
 import { type ByteStream, ReceiveBuffer } from './byte-stream.js'
