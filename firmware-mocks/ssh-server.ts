@@ -1,12 +1,12 @@
-import { timingSafeEqual } from 'node:crypto'
+import { generateKeyPairSync, timingSafeEqual } from 'node:crypto'
 // ssh2 is CommonJS: Node's ESM loader gives no named exports (vitest's transform hides that)
 import ssh2 from 'ssh2'
-
-const { Server, utils } = ssh2
-type Server = ssh2.Server
 import { sshFingerprint } from '../drivers/transport/ssh-stream.js'
 import { PromptConnection, type PromptFirmware, type SessionSlots, type Terminal } from './prompt-server.js'
 import type { DeviceSimulator } from './simulator.js'
+
+const { Server, utils } = ssh2
+type Server = ssh2.Server
 
 /**
  * The SSH console of a prompt-driven unit (APC network cards with SSH): password
@@ -30,9 +30,12 @@ export class SshPromptServer {
     /** The firmware, already past its login prompt (SSH authenticated the user). */
     private readonly makeFirmware: (t: Terminal) => PromptFirmware,
   ) {
-    const pair = utils.generateKeyPairSync('ed25519')
-    this.hostKey = pair.private
-    const parsed = utils.parseKey(pair.public)
+    // Node's own key generator (PEM), not ssh2's: its ed25519 pairs now and then carry a public
+    // key its own parser refuses ("Malformed OpenSSH public key"), which failed a mock's start
+    this.hostKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      .privateKey.export({ type: 'sec1', format: 'pem' })
+      .toString()
+    const parsed = utils.parseKey(this.hostKey)
     if (parsed instanceof Error) throw parsed
     this.fingerprint = sshFingerprint(parsed.getPublicSSH())
   }
