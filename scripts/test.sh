@@ -16,6 +16,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts a system etcd on install (port 2379): the replica tests run their own etcd
+  # processes on their own ports, so the system one is only in the way — stop and disable it
+  if printf '%s\n' "${missing[@]}" | grep -qx etcd-server; then
+    $sudo systemctl disable --now etcd >/dev/null 2>&1 || $sudo service etcd stop >/dev/null 2>&1 || true
+  fi
 fi
 
 # 2. npm packages, as locked. Not `npm ci`: npm 11 writes locks without the other platforms'

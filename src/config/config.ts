@@ -4,6 +4,7 @@ import { DRIVERS } from '../../drivers/registry.js'
 import { HostlistError, expandHostlist } from '../core/hostlist.js'
 import type { FenceAction, PlugRef, Role } from '../core/types.js'
 import { readHeartbeatConfig } from '../heartbeat/config.js'
+import { type CoordinationConfig, readCoordination } from './coordination.js'
 import { Fields, describe } from './fields.js'
 import { YamlSource, asMapping } from './yaml.js'
 
@@ -92,6 +93,8 @@ export interface GatewayConfig {
   nodes: Map<string, NodeConfig>
   /** The heartbeat section, validated by src/heartbeat when present. */
   heartbeat?: Record<string, unknown>
+  /** Replica mode (src/config/coordination.ts); absent: one gateway, the embedded default. */
+  coordination?: CoordinationConfig
   /** Running on mock devices (the demo): every answer says so. */
   simulated: boolean
 }
@@ -397,6 +400,7 @@ export function readConfig(
   if (top.heartbeat !== undefined && !heartbeat)
     problems.push({ path: ['heartbeat'], message: 'expected a mapping' })
   f.mark('heartbeat')
+  const coordination = readCoordination(f, listen.port, problems)
   f.noOthers()
   problems.push(...f.problems)
   return {
@@ -412,6 +416,7 @@ export function readConfig(
       devices,
       nodes,
       ...(heartbeat ? { heartbeat } : {}),
+      ...(coordination ? { coordination } : {}),
       simulated,
     },
     problems,

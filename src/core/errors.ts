@@ -38,6 +38,11 @@ export const ERRORS = {
   UNKNOWN_OPERATION: { status: 404, transient: false, title: 'no such operation' },
   NOT_FOUND: { status: 404, transient: false, title: 'no such route' },
   ENGINE_CLOSED: { status: 503, transient: false, title: 'the engine is shutting down' },
+  COORDINATION_UNAVAILABLE: {
+    status: 503,
+    transient: false,
+    title: 'replica mode: etcd cannot be reached or this replica lost its lease',
+  },
   // input
   BAD_REQUEST: { status: 400, transient: false, title: 'bad request' },
   HOSTLIST_SYNTAX: { status: 400, transient: false, title: 'malformed hostlist' },

@@ -5,6 +5,7 @@ import { monotonicNow, sleep, untilAborted } from '../core/deadline.js'
 import { FenceError, abortError, isTransient, toFenceError } from '../core/errors.js'
 import type { DeviceAction, PowerState } from '../core/types.js'
 import type { EngineSettings } from '../config/config.js'
+import { type Coordinator, EmbeddedCoordinator } from '../coordination/coordinator.js'
 import type { DeviceHealth } from './types.js'
 
 /** Queue priorities: fence work goes ahead of other queued work; probes last. */
@@ -89,13 +90,22 @@ export class DeviceRunner {
   constructor(
     readonly id: string,
     readonly driverKind: string,
-    readonly driver: PowerDriver,
+    /** Replaced by a fresh one (reopen) when replica mode hands the device to another replica. */
+    public driver: PowerDriver,
     private readonly settings: EngineSettings,
     /** Every configured plug of this device (probes read them all). */
     readonly plugs: readonly string[],
     readonly deviceCycle: boolean,
     /** Told every state this device reads (operations and probes alike), for the last-known view. */
     private readonly onRead: (plug: string, state: PowerState) => void = () => {},
+    /**
+     * Replica mode: the device's lock across replicas, taken before every device round (lease
+     * alive, else COORDINATION_UNAVAILABLE) and let go when this replica's queue for it is idle
+     * or another replica waits. Default: one gateway, nothing to ask.
+     */
+    private readonly coordinator: Coordinator = new EmbeddedCoordinator(),
+    /** A new driver for the device; the old one is closed (its sessions ended) before the lock goes. */
+    private readonly reopen?: () => PowerDriver,
   ) {
     this.health = {
       id,
@@ -151,9 +161,23 @@ export class DeviceRunner {
           const value = await pRetry(
             async () => {
               if (opts.signal.aborted) throw abortError(opts.signal)
-              opts.guard?.()
-              tries++
-              return await fn(opts.signal)
+              // replica mode: this replica holds the device's lock and its lease is alive
+              const lease = await this.coordinator.acquire(this.id, opts.signal)
+              try {
+                opts.guard?.()
+                tries++
+                if (!lease) return await fn(opts.signal)
+                // a lost lease aborts the call; the slot (and so the sessions) stay until it settles
+                try {
+                  return await fn(AbortSignal.any([opts.signal, lease]))
+                } catch (e) {
+                  if (lease.aborted && !opts.signal.aborted) throw abortError(lease)
+                  throw e
+                }
+              } finally {
+                if (lease)
+                  await this.coordinator.release(this.id, this.queue.size === 0, () => this.endSessions())
+              }
             },
             {
               retries: opts.retry === false ? 0 : this.settings.retries,
@@ -230,9 +254,13 @@ export class DeviceRunner {
   }
 
   async cancelPending(plugs: readonly string[], opts: RunOptions): Promise<StepOutcome<void> | undefined> {
-    const cancel = this.driver.cancelPending?.bind(this.driver)
-    if (!cancel) return undefined
-    return this.run(`cancel pending ${plugs.join(',')}`, (signal) => cancel(plugs, { signal }), opts)
+    if (!this.driver.cancelPending) return undefined
+    // the driver of the moment the call runs (replica mode may have replaced it meanwhile)
+    return this.run(
+      `cancel pending ${plugs.join(',')}`,
+      (signal) => this.driver.cancelPending!(plugs, { signal }),
+      opts,
+    )
   }
 
   /**
@@ -339,6 +367,14 @@ export class DeviceRunner {
       this.probing = false
     }
     return this.health
+  }
+
+  /** Replica mode, inside the slot, before the device's lock goes to another replica. */
+  private async endSessions(): Promise<void> {
+    if (!this.reopen) return
+    const old = this.driver
+    this.driver = this.reopen()
+    await old.close()
   }
 
   /** Drop queued calls, let the one in flight settle (bounded), close the driver. */

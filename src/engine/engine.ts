@@ -8,6 +8,7 @@ import { Deadline, monotonicNow, untilAborted } from '../core/deadline.js'
 import { FenceError, abortError, toFenceError } from '../core/errors.js'
 import type { FenceAction, NodeAction, PlugRef, PowerState } from '../core/types.js'
 import { plugKey } from '../core/types.js'
+import { type Coordinator, EmbeddedCoordinator } from '../coordination/coordinator.js'
 import { DeviceRunner, PRIORITY, type Priority } from './device-runner.js'
 import { FencingRules } from './fencing-rules.js'
 import { nodeState } from './node-state.js'
@@ -44,6 +45,8 @@ export interface EngineOptions {
   createDriver?: (device: DeviceConfig, plugs: readonly string[]) => PowerDriver
   /** Open this journal instead of the config's (tests). */
   journal?: Journal
+  /** How replicas share devices. Default: etcd when the config has `coordination`, else one gateway. */
+  coordinator?: Coordinator
 }
 
 const MAX_OPS = 1000
@@ -100,6 +103,7 @@ export class Engine implements FenceEngine {
   private readonly log: Logger
   private readonly steps: PlugSteps
   private readonly rules: FencingRules
+  readonly coordinator: Coordinator
 
   private constructor(
     readonly config: GatewayConfig,
@@ -108,6 +112,7 @@ export class Engine implements FenceEngine {
   ) {
     this.simulated = config.simulated
     this.log = opts.log ?? silent
+    this.coordinator = opts.coordinator ?? new EmbeddedCoordinator()
     const plugsOf = new Map<string, Set<string>>()
     for (const n of config.nodes.values())
       for (const r of n.levels.flat()) {
@@ -116,15 +121,17 @@ export class Engine implements FenceEngine {
       }
     for (const dev of config.devices.values()) {
       const plugs = [...(plugsOf.get(dev.id) ?? [])]
-      const driver = opts.createDriver ? opts.createDriver(dev, plugs) : createDriver(dev, this.log)
+      const open = () => (opts.createDriver ? opts.createDriver(dev, plugs) : createDriver(dev, this.log))
       const runner = new DeviceRunner(
         dev.id,
         dev.driver,
-        driver,
+        open(),
         config.engine,
         plugs,
         dev.deviceCycle,
         (plug, st) => this.known.set(`${dev.id}:${plug}`, st),
+        this.coordinator,
+        open,
       )
       runner.health.verifies = dev.verifies !== false
       this.runners.set(dev.id, runner)
@@ -145,8 +152,14 @@ export class Engine implements FenceEngine {
   /** Open the journal (taking its lock), build the drivers, start the health probes. */
   static async create(config: GatewayConfig, opts: EngineOptions = {}): Promise<Engine> {
     const journal = opts.journal ?? (await Journal.open(config.journal))
+    let coordinator = opts.coordinator
     try {
-      const engine = new Engine(config, journal, opts)
+      // replica mode: no lease from etcd, no start (the error names the endpoints that failed)
+      if (!coordinator && config.coordination) {
+        const { EtcdCoordinator } = await import('../coordination/etcd.js')
+        coordinator = await EtcdCoordinator.start(config.coordination, opts.log ?? silent)
+      }
+      const engine = new Engine(config, journal, { ...opts, ...(coordinator ? { coordinator } : {}) })
       for (const r of journal.recovered)
         engine.log.warn(
           { op: r.op, node: r.node, action: r.action },
@@ -156,6 +169,7 @@ export class Engine implements FenceEngine {
       return engine
     } catch (e) {
       if (!opts.journal) await journal.close()
+      if (coordinator && !opts.coordinator) await coordinator.close()
       throw e
     }
   }
@@ -224,6 +238,7 @@ export class Engine implements FenceEngine {
 
   async status(names: readonly string[], req: OperationRequest): Promise<NodeStatus[]> {
     const nodes = names.map((n) => this.nodeConfig(n))
+    this.coordinator.checkAvailable()
     const deadline = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
     try {
       const refs = uniqueRefs(nodes.flatMap((n) => n.levels.flat()))
@@ -626,6 +641,12 @@ export class Engine implements FenceEngine {
     hooks: RunHooks = {},
   ): Promise<Operation> {
     if (this.closed) return Promise.reject(new FenceError('ENGINE_CLOSED', 'the engine is shutting down'))
+    // replica mode without a live lease: a clear 503 naming the cause, never a device touched
+    try {
+      this.coordinator.checkAvailable()
+    } catch (e) {
+      return Promise.reject(e)
+    }
     const p = this.runOperation(kind, action, nodes, req, priority, work, hooks)
     this.inflight.add(p)
     p.finally(() => this.inflight.delete(p)).catch(() => {})
@@ -797,6 +818,7 @@ export class Engine implements FenceEngine {
     // operations under way end by their own deadlines: let them, so each gets its result record
     await Promise.allSettled([...this.inflight])
     await Promise.allSettled([...this.runners.values()].map((r) => r.close()))
+    await this.coordinator.close()
     await this.journal.close()
   }
 }

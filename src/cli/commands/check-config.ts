@@ -22,6 +22,9 @@ export async function checkConfigCommand(io: CliIo, file: string, o: { json?: bo
       tokens: c.tokens.map((t) => ({ name: t.name, role: t.role })),
       journal: c.journal.path,
       simulated: c.simulated,
+      ...(c.coordination
+        ? { coordination: { replica: c.coordination.replica, etcd: c.coordination.etcd.endpoints } }
+        : {}),
     }
     if (o.json) io.stdout.write(json(summary))
     else {
@@ -30,6 +33,10 @@ export async function checkConfigCommand(io: CliIo, file: string, o: { json?: bo
           `${nodes.length} node${nodes.length === 1 ? '' : 's'}${nodes.length ? ` (${compressHostlist(nodes)})` : ''}, ` +
           `${c.tokens.length} token${c.tokens.length === 1 ? '' : 's'}, listen ${summary.listen}\n`,
       )
+      if (c.coordination)
+        io.stdout.write(
+          `${file}: replica mode: replica ${c.coordination.replica}, etcd ${c.coordination.etcd.endpoints.join(', ')} (not contacted by check-config)\n`,
+        )
       if (c.tokens.length === 0)
         io.stdout.write(`${file}: note: no tokens in auth.tokens: the API will refuse every request\n`)
     }
