@@ -21,6 +21,7 @@ export function buildControlApi(lab: Lab): FastifyInstance {
       endpoint: m.endpoint,
       plugs: m.sim.describe(),
       faults: m.sim.faults.list(),
+      sessions: m.sim.sessions.view(),
       ...(m.info?.() ?? {}),
     }
   }

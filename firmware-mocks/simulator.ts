@@ -137,9 +137,39 @@ export class NoSuchOutletError extends Error {
   }
 }
 
+/**
+ * Client sessions open on the device at once (a TCP connection, a login). A real serial switch or
+ * a telnet PDU takes one session: a second one while the first is open is an overlap, counted here
+ * and shown on the lab's control API (replica tests: it must stay 0).
+ */
+export class SessionCounter {
+  open = 0
+  maxOpen = 0
+  overlaps = 0
+  total = 0
+  /** A session began; call the returned function (once) when it ends. */
+  begin(): () => void {
+    this.total++
+    if (this.open > 0) this.overlaps++
+    this.open++
+    this.maxOpen = Math.max(this.maxOpen, this.open)
+    let ended = false
+    return () => {
+      if (ended) return
+      ended = true
+      this.open--
+    }
+  }
+  view(): { open: number; maxOpen: number; overlaps: number; total: number } {
+    return { open: this.open, maxOpen: this.maxOpen, overlaps: this.overlaps, total: this.total }
+  }
+}
+
 export class DeviceSimulator extends EventEmitter<{ change: [plug: string, state: PhysicalState] }> {
   readonly outlets = new Map<string, Outlet>()
   readonly faults = new FaultInjector()
+  /** Sessions of clients (mocks whose protocol has sessions count them here). */
+  readonly sessions = new SessionCounter()
   /** Every command the device accepted, for tests (did a client switch the same outlet twice?). */
   readonly commands: CommandRecord[] = []
   transitionDelayMs: number

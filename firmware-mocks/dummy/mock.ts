@@ -48,7 +48,11 @@ export class DummyMock implements MockDevice {
 
   private serve(socket: net.Socket): void {
     this.sockets.add(socket)
-    socket.on('close', () => this.sockets.delete(socket))
+    const end = this.sim.sessions.begin()
+    socket.on('close', () => {
+      this.sockets.delete(socket)
+      end()
+    })
     socket.on('error', () => {})
     socket.setEncoding('latin1')
     let buf = ''
