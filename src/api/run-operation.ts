@@ -5,7 +5,8 @@
  * come back for the result.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Operation, OperationRequest } from '../engine/types.js'
+import { FenceError } from '../core/errors.js'
+import type { FenceEngine, Operation, OperationRequest } from '../engine/types.js'
 import { principal } from './auth.js'
 import { abortOnClose } from './disconnect.js'
 import { fieldError } from './errors.js'
@@ -16,7 +17,12 @@ export interface RunDeps {
   simulated: boolean
   idempotency: IdempotencyStore
   inflight: InFlight
+  /** Replica mode: Idempotency-Keys are honoured across replicas through it. */
+  engine?: Pick<FenceEngine, 'coordinator'>
 }
+
+/** How often a replayed key's operation on another replica is looked at again. */
+const REPLAY_POLL_MS = 100
 
 /** What an operation counts against in the token's in-flight bounds (src/api/inflight.ts). */
 export interface RunScope {
@@ -58,10 +64,27 @@ export async function runOperation(
       reply.header('idempotent-replayed', 'true')
       entry = prev
     } else {
-      entry = launch(base, counted(deps, who.name, scope, start), fp)
-      deps.idempotency.set(who.name, key, entry)
+      const cluster = deps.engine?.coordinator
+      if (cluster && cluster.mode !== 'single') {
+        // replica mode: another replica may have this key (the first request, or a retry, went there)
+        const replayed = await replayFromCluster(cluster, who.name, key, fp, wait, timeoutS)
+        if (replayed) {
+          reply.header('idempotent-replayed', 'true')
+          if (replayed.status === 'running') reply.code(202)
+          return { simulated: deps.simulated, operation: replayed }
+        }
+      }
+      const e = launch(base, counted(deps, who.name, scope, start), fp)
+      entry = e
+      deps.idempotency.set(who.name, key, e)
       // a refused request (404, 409…) created nothing: its key must not pin the refusal
-      entry.started.catch(() => deps.idempotency.delete(who.name, key, entry))
+      e.started.then(
+        (op) => cluster?.bindKey(who.name, key, op.id).catch(() => {}),
+        () => {
+          deps.idempotency.delete(who.name, key, e)
+          void cluster?.releaseKey(who.name, key).catch(() => {})
+        },
+      )
     }
   } else {
     entry = launch(
@@ -73,6 +96,57 @@ export async function runOperation(
   const op = await (wait ? entry.done : entry.started)
   if (op.status === 'running') reply.code(202)
   return { simulated: deps.simulated, operation: op }
+}
+
+type Cluster = NonNullable<FenceEngine['coordinator']>
+
+/**
+ * Replica mode: claim the key for this replica (undefined: claimed, run it here), or replay the
+ * operation another replica started for it — its result when `wait` (within the request's
+ * timeout, else as it stands), following a fence run again after its replica died.
+ */
+async function replayFromCluster(
+  cluster: Cluster,
+  scope: string,
+  key: string,
+  fp: string,
+  wait: boolean,
+  timeoutS: number | undefined,
+): Promise<Operation | undefined> {
+  const until = Date.now() + (timeoutS !== undefined ? timeoutS * 1000 : 40_000)
+  let last: Operation | undefined
+  for (;;) {
+    const claim = await cluster.claimKey(scope, key, fp)
+    if (claim.claimed) return undefined
+    if (claim.fingerprint !== fp)
+      throw fieldError(
+        'BAD_REQUEST',
+        'headers.idempotency-key',
+        `key already used for another request (${claim.fingerprint.split('\n')[0]}): use a new key per request`,
+      )
+    if (claim.op) {
+      let id: string | undefined = claim.op
+      while (id) {
+        const rec = await cluster.findOperation(id)
+        if (!rec) break
+        last = rec.op
+        id = rec.rerunAs
+        // a fence whose replica died is run again by another replica: wait for that one
+        const pending = rec.op.status === 'running' || (rec.orphaned && rec.op.kind === 'fence' && !id)
+        if (!wait || (!pending && !id)) return rec.op
+        if (Date.now() > until) return rec.op
+        if (pending) break
+      }
+    }
+    if (Date.now() > until) {
+      if (last) return last
+      throw new FenceError(
+        'DEADLINE_EXCEEDED',
+        `the operation of this Idempotency-Key (on replica ${claim.replica}) had not started by this request's deadline: retry with the same key`,
+      )
+    }
+    await new Promise((r) => setTimeout(r, REPLAY_POLL_MS))
+  }
 }
 
 /** `start`, counted in the token's in-flight bounds until the operation ends (429 past them). */

@@ -1,4 +1,21 @@
 import { FenceError } from '../core/errors.js'
+import type { Operation } from '../engine/types.js'
+
+/** An operation as the cluster knows it (replica mode keeps these in etcd). */
+export interface OperationRecord {
+  op: Operation
+  /** The replica that ran it. */
+  replica: string
+  /** Its replica died mid-operation: the outcome is unknown (`op` says so). */
+  orphaned?: boolean
+  /** A fence whose replica died was run again as this operation. */
+  rerunAs?: string
+}
+
+/** What an Idempotency-Key names across replicas. */
+export type KeyClaim =
+  | { claimed: true }
+  | { claimed: false; fingerprint: string; op?: string; replica: string }
 
 /** What one replica knows of the cluster (GET /v1/cluster, `fencegate cluster`). */
 export interface ClusterView {
@@ -38,6 +55,23 @@ export interface Coordinator {
   release(device: string, idle: boolean, closeSessions: () => Promise<void>): Promise<void>
   view(): ClusterView
   close(): Promise<void>
+
+  // ---- cluster-wide operation records (replica mode; one gateway: the journal is the record) ----
+
+  /** After the journal's intent, before any device is touched: the cluster knows the operation runs here. */
+  recordIntent(op: Operation): Promise<void>
+  /** The finished operation, for any replica to answer with. */
+  recordResult(op: Operation): Promise<void>
+  /** An operation another replica ran (or runs), as the cluster knows it. */
+  findOperation(id: string): Promise<OperationRecord | undefined>
+  /** Take an Idempotency-Key for this replica, or say who has it (and for which request, which operation). */
+  claimKey(scope: string, key: string, fingerprint: string): Promise<KeyClaim>
+  /** The key's operation exists. */
+  bindKey(scope: string, key: string, op: string): Promise<void>
+  /** The request created nothing (refused): the key is free again. */
+  releaseKey(scope: string, key: string): Promise<void>
+  /** Told once per fence whose replica died mid-operation (this replica claimed it: run it again). */
+  onOrphanFence(handler: (rec: OperationRecord) => Promise<string | undefined>): void
 }
 
 /** One gateway: today's behaviour, no extra service. */
@@ -57,6 +91,25 @@ export class EmbeddedCoordinator implements Coordinator {
   close(): Promise<void> {
     return Promise.resolve()
   }
+  recordIntent(): Promise<void> {
+    return Promise.resolve()
+  }
+  recordResult(): Promise<void> {
+    return Promise.resolve()
+  }
+  findOperation(): Promise<OperationRecord | undefined> {
+    return Promise.resolve(undefined)
+  }
+  claimKey(): Promise<KeyClaim> {
+    return Promise.resolve({ claimed: true })
+  }
+  bindKey(): Promise<void> {
+    return Promise.resolve()
+  }
+  releaseKey(): Promise<void> {
+    return Promise.resolve()
+  }
+  onOrphanFence(): void {}
 }
 
 export function unavailable(cause: string): FenceError {

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import etcd3 from 'etcd3'
 import type { CoordinationConfig } from '../config/coordination.js'
 import { monotonicNow, sleep } from '../core/deadline.js'
 import { abortError } from '../core/errors.js'
-import type { ClusterView, Coordinator } from './coordinator.js'
+import type { Operation } from '../engine/types.js'
+import type { ClusterView, Coordinator, KeyClaim, OperationRecord } from './coordinator.js'
 import { unavailable } from './coordinator.js'
 
 type Etcd3 = InstanceType<typeof etcd3.Etcd3>
@@ -14,6 +16,10 @@ type Lease = ReturnType<Etcd3['lease']>
 const LOCK_POLL_MS = 20
 /** Longest a single etcd request may take before it counts as failed. */
 const CALL_MS = 1000
+/** Operation records and Idempotency-Keys live a day (the local journal keeps the rest). */
+const RETENTION_S = 24 * 3600
+/** A new retention lease each hour: a record lives between 23 and 24 hours. */
+const RETENTION_ROTATE_MS = 3600_000
 
 interface Logger {
   info(obj: object, msg?: string): void
@@ -25,7 +31,7 @@ interface Logger {
  * clientv3/concurrency's Mutex does it: a key `locks/<device>/<lease>` put with the lease, and the
  * key with the lowest create revision holds the lock — waiters queue in arrival order).
  *
- * The lease is kept alive by this replica (keepaliveOnce every ttl/4). It counts as alive only
+ * The lease is kept alive by this replica (keepaliveOnce every ttl/8, overlapping). It counts as alive only
  * until `sent + ttl - ttl/4`, where `sent` is when the last renewal that etcd acknowledged was
  * sent: etcd cannot expire it before `sent + ttl`, so a replica stops driving devices (and aborts
  * its calls in flight) at least ttl/4 before another replica can be granted the device. A lost lease
@@ -42,6 +48,8 @@ export class EtcdCoordinator implements Coordinator {
   private cause = ''
   private validUntil = 0
   private renewedAt = 0
+  /** When the renewal that set validUntil was sent. */
+  private sentAt = 0
   /** Aborts when this lease epoch ends; replaced at each new lease. */
   private epoch = new AbortController()
   /** Devices whose lock this replica holds in the current epoch: device -> key. */
@@ -50,6 +58,9 @@ export class EtcdCoordinator implements Coordinator {
   private expiry: NodeJS.Timeout | undefined
   private closed = false
   private renewing = false
+  private sweeping = false
+  private retention: { id: string; at: number } | undefined
+  private orphanHandler: ((rec: OperationRecord) => Promise<string | undefined>) | undefined
 
   private constructor(
     cfg: CoordinationConfig,
@@ -81,7 +92,12 @@ export class EtcdCoordinator implements Coordinator {
             : `every endpoint answers a status request (${cfg.etcd.endpoints.join(', ')})`),
       )
     }
-    c.timer = setInterval(() => void c.tick(), c.ttlMs / 4)
+    let n = 0
+    c.timer = setInterval(() => {
+      void c.tick()
+      // every lease period: look for operations whose replica died (their intent went with its lease)
+      if (++n % 8 === 0) void c.sweep()
+    }, c.ttlMs / 8)
     c.timer.unref()
     log.info({ replica: c.replica, lease: c.leaseId, endpoints: cfg.etcd.endpoints }, 'replica mode: joined')
     return c
@@ -107,6 +123,7 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   private renewed(sent: number): void {
+    this.sentAt = sent
     this.renewedAt = monotonicNow()
     this.validUntil = sent + this.ttlMs - this.guardMs
     if (this.expiry) clearTimeout(this.expiry)
@@ -130,29 +147,32 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   private async tick(): Promise<void> {
-    if (this.renewing || this.closed) return
+    if (this.closed) return
+    if (this.state === 'ok') {
+      // renewals may overlap (a slow one does not hold up the next); each counts from when it was sent
+      const sent = monotonicNow()
+      const lease = this.lease
+      try {
+        const r = await lease.keepaliveOnce({ deadline: Date.now() + CALL_MS })
+        if (this.state !== 'ok' || lease !== this.lease) return
+        if (r.TTL === '0' || Number(r.TTL) <= 0) this.lose("etcd says this replica's lease has expired")
+        else if (sent > this.sentAt) this.renewed(sent)
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'etcd lease renewal failed')
+      }
+      return
+    }
+    if (this.renewing) return
     this.renewing = true
     try {
-      if (this.state === 'ok') {
-        const sent = monotonicNow()
-        try {
-          const r = await this.lease.keepaliveOnce({ deadline: Date.now() + CALL_MS })
-          if (this.state !== 'ok') return
-          if (r.TTL === '0' || Number(r.TTL) <= 0) this.lose("etcd says this replica's lease has expired")
-          else this.renewed(sent)
-        } catch (e) {
-          this.log.warn({ err: (e as Error).message }, 'etcd lease renewal failed')
-        }
-      } else {
-        // a new lease once etcd answers again; the old one is revoked so its locks go at once
-        const old = this.lease
-        await old.revoke({ deadline: Date.now() + CALL_MS }).catch(() => {})
-        await this.newLease()
-        this.log.info(
-          { replica: this.replica, lease: this.leaseId },
-          'replica has a lease again: drives devices',
-        )
-      }
+      // a new lease once etcd answers again; the old one is revoked so its locks go at once
+      const old = this.lease
+      await old.revoke({ deadline: Date.now() + CALL_MS }).catch(() => {})
+      await this.newLease()
+      this.log.info(
+        { replica: this.replica, lease: this.leaseId },
+        'replica has a lease again: drives devices',
+      )
     } catch (e) {
       this.cause = `${this.cause.split(' (last try:')[0]} (last try: ${(e as Error).message})`
     } finally {
@@ -257,9 +277,186 @@ export class EtcdCoordinator implements Coordinator {
     }
   }
 
-  /** The etcd namespace (other parts of replica mode keep their records there). */
-  get keys(): Namespace {
-    return this.ns
+  // ---- operation records --------------------------------------------------------------------
+  //   ops/<id>      the operation (JSON OperationRecord), kept a day (retention lease)
+  //   running/<id>  it runs (no lease: survives its replica)
+  //   intents/<id>  it runs *and its replica is alive* (the replica's lease)
+  // running without intents = its replica died mid-operation: outcome unknown, a fence runs again.
+
+  private deadline(): { deadline: Date } {
+    return { deadline: new Date(Date.now() + CALL_MS) }
+  }
+
+  private async retentionLease(): Promise<string> {
+    const now = monotonicNow()
+    if (this.retention && now - this.retention.at < RETENTION_ROTATE_MS) return this.retention.id
+    const lease = this.ns.lease(RETENTION_S, { autoKeepAlive: false, deadline: Date.now() + CALL_MS })
+    lease.on('lost', () => {})
+    const id = await lease.grant()
+    lease.release()
+    this.retention = { id, at: now }
+    return id
+  }
+
+  async recordIntent(op: Operation): Promise<void> {
+    this.checkAvailable()
+    const rec: OperationRecord = { op, replica: this.replica }
+    try {
+      const keep = await this.retentionLease()
+      await this.ns
+        .if(`running/${op.id}`, 'Create', '==', 0)
+        .then(
+          this.ns.put(`ops/${op.id}`).value(JSON.stringify(rec)).lease(keep),
+          this.ns.put(`running/${op.id}`).value(this.replica).lease(keep),
+          this.ns.put(`intents/${op.id}`).value(this.replica).lease(this.leaseId),
+        )
+        .options(this.deadline())
+        .commit()
+    } catch (e) {
+      throw unavailable(`etcd: the operation's intent could not be recorded: ${(e as Error).message}`)
+    }
+  }
+
+  async recordResult(op: Operation): Promise<void> {
+    const rec: OperationRecord = { op, replica: this.replica }
+    for (let i = 0; ; i++) {
+      try {
+        const keep = await this.retentionLease()
+        // only while it still counts as ours: a sweeper that found it orphaned has the last word
+        await this.ns
+          .if(`running/${op.id}`, 'Version', '>', 0)
+          .then(
+            this.ns.put(`ops/${op.id}`).value(JSON.stringify(rec)).lease(keep),
+            this.ns.delete().key(`running/${op.id}`),
+            this.ns.delete().key(`intents/${op.id}`),
+          )
+          .options(this.deadline())
+          .commit()
+        return
+      } catch (e) {
+        if (i >= 4 || this.closed) {
+          this.log.warn(
+            { op: op.id, err: (e as Error).message },
+            'etcd: the result record could not be written',
+          )
+          return
+        }
+        await sleep(250)
+      }
+    }
+  }
+
+  async findOperation(id: string): Promise<OperationRecord | undefined> {
+    const [raw, running, intent] = await Promise.all([
+      this.ns.get(`ops/${id}`).options(this.deadline()).string(),
+      this.ns.get(`running/${id}`).options(this.deadline()).string(),
+      this.ns.get(`intents/${id}`).options(this.deadline()).string(),
+    ]).catch((e) => {
+      throw unavailable(`etcd: reading operation ${id} failed: ${(e as Error).message}`)
+    })
+    if (!raw) return undefined
+    const rec = JSON.parse(raw) as OperationRecord
+    // its replica died and no sweeper has come by yet: unknown all the same
+    if (rec.op.status === 'running' && running && !intent) return orphan(rec)
+    return rec
+  }
+
+  onOrphanFence(handler: (rec: OperationRecord) => Promise<string | undefined>): void {
+    this.orphanHandler = handler
+  }
+
+  /** Claim every operation whose replica died (one replica wins each, by a transaction). */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || !this.alive()) return
+    this.sweeping = true
+    try {
+      const [running, intents] = await Promise.all([
+        this.ns.getAll().prefix('running/').options(this.deadline()).keys(),
+        this.ns.getAll().prefix('intents/').options(this.deadline()).keys(),
+      ])
+      const alive = new Set(intents.map((k) => k.slice('intents/'.length)))
+      for (const k of running) {
+        const id = k.slice('running/'.length)
+        if (alive.has(id)) continue
+        const claimed = await this.ns
+          .if(`running/${id}`, 'Version', '>', 0)
+          .and(`intents/${id}`, 'Create', '==', 0)
+          .then(this.ns.delete().key(`running/${id}`))
+          .options(this.deadline())
+          .commit()
+        if (!claimed.succeeded) continue
+        const raw = await this.ns.get(`ops/${id}`).options(this.deadline()).string()
+        if (!raw) continue
+        const rec = orphan(JSON.parse(raw) as OperationRecord)
+        this.log.warn(
+          { op: id, replica: rec.replica, kind: rec.op.kind, nodes: rec.op.nodes },
+          'a replica died mid-operation: outcome unknown',
+        )
+        const keep = await this.retentionLease()
+        await this.ns.put(`ops/${id}`).value(JSON.stringify(rec)).lease(keep).options(this.deadline())
+        if (rec.op.kind === 'fence' && this.orphanHandler) {
+          // fencing is idempotent (it reads the state first): run it again here
+          const again = await this.orphanHandler(rec).catch(() => undefined)
+          if (again) {
+            rec.rerunAs = again
+            for (const r of rec.op.results)
+              if (r.error) r.error.message += `; fence run again by replica ${this.replica} as ${again}`
+            await this.ns.put(`ops/${id}`).value(JSON.stringify(rec)).lease(keep).options(this.deadline())
+          }
+        }
+      }
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'etcd: looking for orphaned operations failed')
+    } finally {
+      this.sweeping = false
+    }
+  }
+
+  // ---- Idempotency-Keys across replicas ----------------------------------------------------
+
+  private static idemKey(scope: string, key: string): string {
+    return `idem/${createHash('sha256').update(`${scope}\u0000${key}`).digest('hex')}`
+  }
+
+  async claimKey(scope: string, key: string, fingerprint: string): Promise<KeyClaim> {
+    const k = EtcdCoordinator.idemKey(scope, key)
+    try {
+      const keep = await this.retentionLease()
+      const r = await this.ns
+        .if(k, 'Create', '==', 0)
+        .then(
+          this.ns
+            .put(k)
+            .value(JSON.stringify({ fingerprint, replica: this.replica }))
+            .lease(keep),
+        )
+        .else(this.ns.get(k))
+        .options(this.deadline())
+        .commit()
+      if (r.succeeded) return { claimed: true }
+      const kv = r.responses[0]?.response_range?.kvs[0]
+      if (!kv) return this.claimKey(scope, key, fingerprint)
+      const v = JSON.parse(kv.value.toString()) as { fingerprint: string; replica: string; op?: string }
+      return { claimed: false, ...v }
+    } catch (e) {
+      throw unavailable(`etcd: the Idempotency-Key could not be checked: ${(e as Error).message}`)
+    }
+  }
+
+  async bindKey(scope: string, key: string, op: string): Promise<void> {
+    const k = EtcdCoordinator.idemKey(scope, key)
+    const raw = await this.ns.get(k).options(this.deadline()).string()
+    if (!raw) return
+    const keep = await this.retentionLease()
+    await this.ns
+      .put(k)
+      .value(JSON.stringify({ ...JSON.parse(raw), op }))
+      .lease(keep)
+      .options(this.deadline())
+  }
+
+  async releaseKey(scope: string, key: string): Promise<void> {
+    await this.ns.delete().key(EtcdCoordinator.idemKey(scope, key)).options(this.deadline())
   }
 
   async close(): Promise<void> {
@@ -270,6 +467,31 @@ export class EtcdCoordinator implements Coordinator {
     this.epoch.abort(unavailable('the replica is shutting down'))
     await this.lease?.revoke({ deadline: Date.now() + CALL_MS }).catch(() => {})
     this.client.close()
+  }
+}
+
+/** The operation of a replica that died mid-way: failed with REPLICA_LOST, every node's state unknown. */
+function orphan(rec: OperationRecord): OperationRecord {
+  const op = rec.op
+  const message = `outcome unknown: replica ${rec.replica} died during the operation`
+  const results = op.nodes.map((node) => {
+    const had = op.results.find((r) => r.node === node)
+    return had && had.outcome !== 'failed'
+      ? had
+      : {
+          node,
+          action: op.action === 'status' ? ('off' as const) : op.action,
+          outcome: 'failed' as const,
+          state: 'unknown' as const,
+          error: { code: 'REPLICA_LOST' as const, message },
+          attempts: had?.attempts ?? [],
+          durationMs: 0,
+        }
+  })
+  return {
+    ...rec,
+    orphaned: true,
+    op: { ...op, status: 'failed', finishedAt: op.finishedAt ?? new Date().toISOString(), results },
   }
 }
 

@@ -38,6 +38,11 @@ export const ERRORS = {
   UNKNOWN_OPERATION: { status: 404, transient: false, title: 'no such operation' },
   NOT_FOUND: { status: 404, transient: false, title: 'no such route' },
   ENGINE_CLOSED: { status: 503, transient: false, title: 'the engine is shutting down' },
+  REPLICA_LOST: {
+    status: 503,
+    transient: false,
+    title: 'the replica running the operation died mid-operation: its outcome is unknown',
+  },
   COORDINATION_UNAVAILABLE: {
     status: 503,
     transient: false,

@@ -8,7 +8,7 @@ import { Deadline, monotonicNow, untilAborted } from '../core/deadline.js'
 import { FenceError, abortError, toFenceError } from '../core/errors.js'
 import type { FenceAction, NodeAction, PlugRef, PowerState } from '../core/types.js'
 import { plugKey } from '../core/types.js'
-import { type Coordinator, EmbeddedCoordinator } from '../coordination/coordinator.js'
+import { type Coordinator, EmbeddedCoordinator, type OperationRecord } from '../coordination/coordinator.js'
 import { DeviceRunner, PRIORITY, type Priority } from './device-runner.js'
 import { FencingRules } from './fencing-rules.js'
 import { nodeState } from './node-state.js'
@@ -113,6 +113,7 @@ export class Engine implements FenceEngine {
     this.simulated = config.simulated
     this.log = opts.log ?? silent
     this.coordinator = opts.coordinator ?? new EmbeddedCoordinator()
+    this.coordinator.onOrphanFence((rec) => this.rerunFence(rec))
     const plugsOf = new Map<string, Set<string>>()
     for (const n of config.nodes.values())
       for (const r of n.levels.flat()) {
@@ -274,6 +275,37 @@ export class Engine implements FenceEngine {
 
   operation(id: string): Operation | undefined {
     return this.ops.get(id)
+  }
+
+  /** This gateway's operation, else (replica mode) the cluster's record of it. */
+  async findOperation(id: string): Promise<Operation | undefined> {
+    return this.ops.get(id) ?? (await this.coordinator.findOperation(id))?.op
+  }
+
+  /** A fence whose replica died mid-operation: run it again (it reads the state first). Its id. */
+  private rerunFence(rec: OperationRecord): Promise<string | undefined> {
+    const node = rec.op.nodes[0]
+    if (!node || !this.config.nodes.has(node)) return Promise.resolve(undefined)
+    return new Promise((resolve) => {
+      this.fence(node, rec.op.action as FenceAction, {
+        initiator: rec.op.initiator,
+        onStart: (o) => resolve(o.id),
+      })
+        .then((o) => {
+          this.log.warn(
+            { op: o.id, orphan: rec.op.id, node, outcome: o.results[0]?.outcome },
+            `fence of ${node} run again after replica ${rec.replica} died: ${o.status}`,
+          )
+          resolve(o.id)
+        })
+        .catch((e) => {
+          this.log.error(
+            { orphan: rec.op.id, node, err: (e as Error).message },
+            'fence run again failed to start',
+          )
+          resolve(undefined)
+        })
+    })
   }
 
   history(q: HistoryQuery): Promise<HistoryEntry[]> {
@@ -681,6 +713,8 @@ export class Engine implements FenceEngine {
         { t: 'intent', op: op.id, ts: op.startedAt, kind, action, nodes: op.nodes, initiator: req.initiator },
         true,
       )
+      // replica mode: and in etcd, so any replica answers for it (and sees it orphaned if this one dies)
+      await this.coordinator.recordIntent(op)
     } catch (e) {
       const err = toFenceError(e)
       op.results = nodes.map((n) => failed(n.name, action, err, [], 0))
@@ -762,7 +796,9 @@ export class Engine implements FenceEngine {
         return result
       }),
     )
-    return this.finish(op, deadline)
+    this.finish(op, deadline)
+    await this.coordinator.recordResult(op)
+    return op
   }
 
   /** Register non-fence work on a node (a fence pre-empts it). */

@@ -3,6 +3,7 @@
  * and the heartbeat use. The rules behind it are in design.md ("The fencing rules") and
  * live only in src/engine.
  */
+import type { Coordinator } from '../coordination/coordinator.js'
 import type { ErrorCode } from '../core/errors.js'
 import type { FenceAction, Initiator, NodeAction, PlugRef, PowerState } from '../core/types.js'
 
@@ -178,6 +179,10 @@ export interface FenceEngine {
   /** The same action over many nodes; devices in parallel, `on` staggered per device. */
   bulk(nodes: readonly string[], action: NodeAction, req: OperationRequest): Promise<Operation>
   operation(id: string): Operation | undefined
+  /** This gateway's operation, else the cluster's record of it (replica mode). */
+  findOperation?(id: string): Promise<Operation | undefined>
+  /** Replica mode: Idempotency-Keys and operation records across replicas. Absent: one gateway. */
+  readonly coordinator?: Pick<Coordinator, 'mode' | 'claimKey' | 'bindKey' | 'releaseKey' | 'findOperation'>
   history(q: HistoryQuery): Promise<HistoryEntry[]>
   devices(): DeviceHealth[]
   device(id: string): DeviceHealth

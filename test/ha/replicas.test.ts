@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ReplicaSet, call } from './replicas.js'
+import { ReplicaSet, TOKEN, call } from './replicas.js'
 
 const NODES = 8
 const nodes = Object.fromEntries(
@@ -33,13 +35,21 @@ describe('replicas through etcd (real processes)', () => {
           )
         }
     const answers = await Promise.all(asks)
-    for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBe(200)
+    for (const a of answers)
+      expect(a.status, `${JSON.stringify(a.body)}\n${set.replicas.map((r) => r.log()).join('\n')}`).toBe(200)
     const powered = answers.map((a) => a.body.operation as { status: string } | undefined).filter((o) => o)
     expect(powered.length).toBe(24)
     for (const o of powered) expect(o!.status, JSON.stringify(o)).toBe('succeeded')
     const read = answers.map((a) => a.body.node as { state: string } | undefined).filter((n) => n)
     expect(read.length).toBe(12)
     for (const n of read) expect(['on', 'off']).toContain(n!.state)
+    // any replica answers for an operation another one ran
+    const one = answers.find((a) => a.body.operation)!.body.operation as { id: string }
+    for (const r of set.replicas) {
+      const got = await call(r.url, 'GET', `/v1/operations/${one.id}`)
+      expect(got.status).toBe(200)
+      expect(got.body.operation).toEqual(one)
+    }
     const after = await set.sessions('pdu')
     // the device was handed between replicas (each hand-over ends a session and opens another)...
     expect(after.total - before.total).toBeGreaterThan(3)
@@ -86,6 +96,77 @@ describe('replicas through etcd (real processes)', () => {
       expect(a.status, JSON.stringify(a.body)).toBe(200)
       expect((a.body.operation as { status: string }).status).toBe('succeeded')
     }
+    expect((await set.sessions('pdu')).overlaps).toBe(0)
+  }, 120_000)
+
+  it('kill -9 of the replica holding the device mid-fence: another replica runs the fence again; the retry with the same Idempotency-Key gets its result; nothing is lost', async () => {
+    const sim = set.lab.device('pdu')!.sim
+    await fetch(`${set.control}/devices/pdu/plugs/5`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ state: 'on' }),
+    })
+    sim.transitionDelayMs = 1500 // the fence's read-back waits for the relay: time to kill its replica
+    const r1 = set.replica('r1')
+    const offs = () => sim.commands.filter((c) => c.plug === '5' && c.action === 'off').length
+    const before = offs()
+    const key = 'fence-n5-after-kill'
+    const first = fetch(`${r1.url}/v1/nodes/n5/fence`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        'idempotency-key': key,
+      },
+      body: JSON.stringify({}),
+    }).then(
+      (r) => ({ status: r.status }),
+      (e: Error) => ({ error: e.message }),
+    )
+    for (let i = 0; i < 300 && offs() === before; i++) await new Promise((res) => setTimeout(res, 10))
+    expect(offs()).toBeGreaterThan(before)
+    r1.child.kill('SIGKILL')
+    await r1.exited
+    // the caller of the dead replica gets an error (its connection is gone), never a result it cannot trust
+    expect(await first).toHaveProperty('error')
+    sim.transitionDelayMs = 5
+    // it retries with the same key on another replica: the result of the fence, run again there or by r3
+    const r2 = set.replica('r2')
+    const retry = await fetch(`${r2.url}/v1/nodes/n5/fence`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        'idempotency-key': key,
+      },
+      body: JSON.stringify({}), // the same request: a key names one request
+    })
+    const body = (await retry.json()) as {
+      operation: { id: string; status: string; results: { state: string }[] }
+    }
+    expect(retry.status, JSON.stringify(body)).toBe(200)
+    expect(retry.headers.get('idempotent-replayed')).toBe('true')
+    expect(body.operation.status).toBe('succeeded')
+    expect(body.operation.results[0]!.state).toBe('off')
+    expect(sim.state('5')).toBe('off')
+    // the dead replica's operation is not lost: any replica reports it, outcome unknown, and names the re-run
+    // (its id: the intent in the dead replica's own journal, synced before it touched the device)
+    const orphanId = readFileSync(path.join(set.dir, 'r1.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { t: string; op: string; kind?: string; nodes?: string[] })
+      .find((e) => e.t === 'intent' && e.kind === 'fence' && e.nodes?.includes('n5'))!.op
+    expect(orphanId).not.toBe(body.operation.id)
+    const orphan = await call(set.replica('r3').url, 'GET', `/v1/operations/${orphanId}`)
+    expect(orphan.status).toBe(200)
+    const op = orphan.body.operation as {
+      status: string
+      results: { state: string; error: { code: string; message: string } }[]
+    }
+    expect(op.status).toBe('failed')
+    expect(op.results[0]!.state).toBe('unknown')
+    expect(op.results[0]!.error.code).toBe('REPLICA_LOST')
+    expect(op.results[0]!.error.message).toContain(`as ${body.operation.id}`)
     expect((await set.sessions('pdu')).overlaps).toBe(0)
   }, 120_000)
 })

@@ -18,7 +18,7 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (ap
       },
     },
     async (req) => {
-      const op = ctx.engine.operation(req.params.id)
+      const op = ctx.engine.operation(req.params.id) ?? (await ctx.engine.findOperation?.(req.params.id))
       if (!op)
         throw new FenceError(
           'UNKNOWN_OPERATION',
