@@ -70,6 +70,13 @@ export interface Coordinator {
   bindKey(scope: string, key: string, op: string): Promise<void>
   /** The request created nothing (refused): the key is free again. */
   releaseKey(scope: string, key: string): Promise<void>
+  /**
+   * A fence of `node` began or ended here: for `ms` from now the other replicas refuse every
+   * operation on it while the fence runs, and `on` (but to fencers) after it.
+   */
+  holdNode(node: string, op: string, ms: number): Promise<void>
+  /** Inside the device's slot before a non-fence command: throws PREEMPTED / FENCE_HOLD for a fence elsewhere. */
+  checkNodeHold(node: string, action: 'on' | 'off' | 'cycle', role: string): Promise<void>
   /** Told once per fence whose replica died mid-operation (this replica claimed it: run it again). */
   onOrphanFence(handler: (rec: OperationRecord) => Promise<string | undefined>): void
 }
@@ -110,6 +117,12 @@ export class EmbeddedCoordinator implements Coordinator {
     return Promise.resolve()
   }
   onOrphanFence(): void {}
+  holdNode(): Promise<void> {
+    return Promise.resolve()
+  }
+  checkNodeHold(): Promise<void> {
+    return Promise.resolve()
+  }
 }
 
 export function unavailable(cause: string): FenceError {

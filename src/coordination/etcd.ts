@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import etcd3 from 'etcd3'
 import type { CoordinationConfig } from '../config/coordination.js'
 import { monotonicNow, sleep } from '../core/deadline.js'
-import { abortError } from '../core/errors.js'
+import { FenceError, abortError } from '../core/errors.js'
 import type { Operation } from '../engine/types.js'
 import type { ClusterView, Coordinator, KeyClaim, OperationRecord } from './coordinator.js'
 import { unavailable } from './coordinator.js'
@@ -238,8 +238,8 @@ export class EtcdCoordinator implements Coordinator {
   async release(device: string, idle: boolean, closeSessions: () => Promise<void>): Promise<void> {
     const key = this.held.get(device)
     if (!key) {
-      // the lease was lost while holding it (or never taken): still end our sessions with the device
-      if (this.state === 'lost') await closeSessions().catch(() => {})
+      // the lease was lost while holding it (and maybe a new one taken since): end our sessions anyway
+      await closeSessions().catch(() => {})
       return
     }
     let others = 0
@@ -410,6 +410,51 @@ export class EtcdCoordinator implements Coordinator {
     } finally {
       this.sweeping = false
     }
+  }
+
+  // ---- fence holds across replicas: holds/<node> = { op, until (epoch ms) } -----------------
+
+  async holdNode(node: string, op: string, ms: number): Promise<void> {
+    try {
+      const keep = await this.retentionLease()
+      await this.ns
+        .put(`holds/${node}`)
+        .value(JSON.stringify({ op, replica: this.replica, until: Date.now() + ms }))
+        .lease(keep)
+        .options(this.deadline())
+    } catch (e) {
+      throw unavailable(`etcd: the fence hold of ${node} could not be recorded: ${(e as Error).message}`)
+    }
+  }
+
+  async checkNodeHold(node: string, action: 'on' | 'off' | 'cycle', role: string): Promise<void> {
+    let raw: string | null
+    try {
+      raw = await this.ns.get(`holds/${node}`).options(this.deadline()).string()
+    } catch (e) {
+      throw unavailable(`etcd: the fence hold of ${node} could not be read: ${(e as Error).message}`)
+    }
+    if (!raw) return
+    const h = JSON.parse(raw) as { op: string; replica: string; until: number }
+    if (Date.now() >= h.until) return
+    const running = await this.ns
+      .get(`running/${h.op}`)
+      .options(this.deadline())
+      .string()
+      .catch(() => 'yes')
+    if (running)
+      throw new FenceError(
+        'PREEMPTED',
+        `pre-empted by fence ${h.op} (replica ${h.replica}): ${action} of ${node} not issued`,
+        {
+          fence: h.op,
+        },
+      )
+    if (action !== 'off' && role !== 'fencer')
+      throw new FenceError(
+        'FENCE_HOLD',
+        `node ${node} was fenced (fence ${h.op} on replica ${h.replica}): ${action} refused for another ${Math.ceil((h.until - Date.now()) / 1000)}s (fenceHold)`,
+      )
   }
 
   // ---- Idempotency-Keys across replicas ----------------------------------------------------

@@ -19,7 +19,7 @@ export interface RunOptions {
    * Called inside the device's slot, immediately before each try touches the device: throws to
    * refuse (a fence pre-empted this work, a hold began). The last word on a mutating step.
    */
-  guard?: () => void
+  guard?: () => void | Promise<void>
   /**
    * Do not retry a device that gave no answer at all (DEVICE_TIMEOUT, DEVICE_UNREACHABLE): a fence
    * with another level left hands over to that level instead (retries are for garbled or busy answers).
@@ -85,6 +85,8 @@ export class DeviceRunner {
   private probing = false
   /** Non-fence calls waiting in the queue. */
   private waitingOthers = 0
+  /** Replica mode: the lease signal whose loss already ends this device's sessions. */
+  private watchedLease: AbortSignal | undefined
   readonly health: DeviceHealth
 
   constructor(
@@ -163,8 +165,19 @@ export class DeviceRunner {
               if (opts.signal.aborted) throw abortError(opts.signal)
               // replica mode: this replica holds the device's lock and its lease is alive
               const lease = await this.coordinator.acquire(this.id, opts.signal)
+              if (lease && lease !== this.watchedLease) {
+                // the lease of this lock: when it is lost, end our sessions in the slot (after the call in flight)
+                this.watchedLease = lease
+                lease.addEventListener(
+                  'abort',
+                  () => void this.queue.add(() => this.endSessions(), { priority: 100 }).catch(() => {}),
+                  { once: true },
+                )
+              }
               try {
-                opts.guard?.()
+                // replica mode adds an etcd read to the guard (a fence on another replica); one gateway: sync
+                const checking = opts.guard?.()
+                if (checking) await checking
                 tries++
                 if (!lease) return await fn(opts.signal)
                 // a lost lease aborts the call; the slot (and so the sessions) stay until it settles

@@ -71,6 +71,8 @@ interface NodeWork {
 interface RunHooks {
   /** The operation exists and its intent is durable. */
   created?: (op: Operation) => void
+  /** After the intent is durable, before it is handed out: a failure fails the operation, no device touched. */
+  durable?: (op: Operation) => Promise<void>
   /** Per node, after the intent and before the first device call. */
   before?: (op: Operation, ctx: Ctx) => void
 }
@@ -338,6 +340,14 @@ export class Engine implements FenceEngine {
   async power(name: string, action: NodeAction, req: OperationRequest): Promise<Operation> {
     const node = this.nodeConfig(name)
     this.checkHold(node.name, action, req)
+    if (this.coordinator.mode !== 'single')
+      // replica mode: a fence of the node through another replica refuses it here too (409)
+      await this.coordinator
+        .checkNodeHold(node.name, action === 'off' ? 'off' : 'on', req.initiator.role)
+        .catch((e) => {
+          const err = toFenceError(e)
+          throw err.code === 'PREEMPTED' ? new FenceError('FENCE_HOLD', err.message, err.details) : err
+        })
     return this.operate('power', action, [node], req, PRIORITY.operator, (ctx) =>
       this.rules.act(ctx, action, false),
     )
@@ -386,6 +396,9 @@ export class Engine implements FenceEngine {
         created: (o) => {
           inflight.id = o.id
         },
+        // replica mode: the other replicas refuse work on the node while it is fenced, and `on` for fenceHold
+        durable: (o) =>
+          this.coordinator.holdNode(name, o.id, mine.remaining() + this.config.engine.fenceHoldMs),
         before: (o, ctx) => this.preempt(node.name, o.id, ctx),
       },
     )
@@ -395,6 +408,14 @@ export class Engine implements FenceEngine {
     try {
       const done = await op
       this.lastFence.set(name, done)
+      await this.coordinator
+        .holdNode(name, done.id, this.config.engine.fenceHoldMs)
+        .catch((e) =>
+          this.log.warn(
+            { node: name, err: (e as Error).message },
+            'etcd: the fence hold could not be renewed',
+          ),
+        )
       return done
     } finally {
       callers.leave(req.signal)
@@ -715,10 +736,16 @@ export class Engine implements FenceEngine {
       )
       // replica mode: and in etcd, so any replica answers for it (and sees it orphaned if this one dies)
       await this.coordinator.recordIntent(op)
+      await hooks.durable?.(op)
     } catch (e) {
       const err = toFenceError(e)
       op.results = nodes.map((n) => failed(n.name, action, err, [], 0))
-      return this.finish(op, deadline)
+      this.finish(op, deadline)
+      // an intent already in etcd gets its result (no-op when it never got there)
+      await this.coordinator.recordResult(op)
+      // etcd could not take the intent: nothing was touched; the caller gets the 503 and its cause
+      if (err.code === 'COORDINATION_UNAVAILABLE') throw err
+      return op
     }
     // only now is the operation's id handed out (a 202 names an operation that survives a crash)
     hooks.created?.(op)
@@ -743,7 +770,14 @@ export class Engine implements FenceEngine {
           states: new Map(),
           ...(exclusive
             ? {
-                guard: (a: 'on' | 'off' | 'cycle') => this.guard(node.name, a, req),
+                guard: (a: 'on' | 'off' | 'cycle') => {
+                  this.guard(node.name, a, req)
+                  if (this.coordinator.mode === 'single') return
+                  // replica mode: a fence of the node on another replica, or its hold, read from etcd
+                  return this.coordinator
+                    .checkNodeHold(node.name, a, req.initiator.role)
+                    .then(() => this.guard(node.name, a, req))
+                },
                 track: (p: Promise<void>) => {
                   exclusive.calls.add(p)
                   void p.then(() => exclusive.calls.delete(p))

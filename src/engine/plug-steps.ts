@@ -21,7 +21,7 @@ export interface Ctx {
    * Re-checked inside the device's slot immediately before every mutating step touches a device
    * (non-fence work: a fence of the node pre-empts it; a hold refuses `on`). Throws to refuse.
    */
-  guard?: (action: 'on' | 'off' | 'cycle') => void
+  guard?: (action: 'on' | 'off' | 'cycle') => void | Promise<void>
   /** A dead device is given up on at once: another fencing level is left to try. */
   noRetryDead?: boolean
   /** Every mutating device call this work makes, settled when the call has left the device (for pre-emption). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ReplicaSet, TOKEN, call } from './replicas.js'
+import { OPERATOR_TOKEN, ReplicaSet, TOKEN, call } from './replicas.js'
 
 const NODES = 8
 const nodes = Object.fromEntries(
@@ -58,6 +58,29 @@ describe('replicas through etcd (real processes)', () => {
     expect(after.maxOpen).toBe(1)
   }, 120_000)
 
+  it('a fence through one replica holds the node on the others (fenceHold is cluster-wide)', async () => {
+    const fenced = await call(set.replica('r2').url, 'POST', '/v1/nodes/n6/fence', {})
+    expect(fenced.status).toBe(200)
+    const id = (fenced.body.operation as { id: string; status: string }).id
+    expect((fenced.body.operation as { status: string }).status).toBe('succeeded')
+    for (const name of ['r1', 'r3']) {
+      const on = await call(
+        set.replica(name).url,
+        'POST',
+        '/v1/nodes/n6/power',
+        { action: 'on' },
+        OPERATOR_TOKEN,
+      )
+      expect(on.status, JSON.stringify(on.body)).toBe(409)
+      expect(on.body.code).toBe('FENCE_HOLD')
+      expect(String(on.body.message)).toContain(id)
+    }
+    expect(set.lab.device('pdu')!.sim.state('6')).toBe('off')
+    // the fencer role may power it on (as on one gateway)
+    const back = await call(set.replica('r3').url, 'POST', '/v1/nodes/n6/power', { action: 'on' })
+    expect((back.body.operation as { status: string }).status).toBe('succeeded')
+  }, 60_000)
+
   it('etcd loses quorum: replicas stop driving devices and answer 503 naming the cause; they resume when etcd returns', async () => {
     const commands = set.lab.device('pdu')!.sim.commands.length
     await set.etcd.stopMember(1)
@@ -72,7 +95,7 @@ describe('replicas through etcd (real processes)', () => {
         }
         expect(a.status, JSON.stringify(a.body)).toBe(503)
         expect(a.body.code).toBe('COORDINATION_UNAVAILABLE')
-        expect(String(a.body.message)).toMatch(/lease/)
+        expect(String(a.body.message)).toMatch(/etcd/)
         const f = await call(r.url, 'POST', '/v1/nodes/n2/fence', {})
         expect(f.status).toBe(503)
         expect(f.body.code).toBe('COORDINATION_UNAVAILABLE')
@@ -123,8 +146,12 @@ describe('replicas through etcd (real processes)', () => {
       (r) => ({ status: r.status }),
       (e: Error) => ({ error: e.message }),
     )
-    for (let i = 0; i < 300 && offs() === before; i++) await new Promise((res) => setTimeout(res, 10))
-    expect(offs()).toBeGreaterThan(before)
+    let settled: unknown
+    void first.then((v) => {
+      settled = v
+    })
+    while (offs() === before && settled === undefined) await new Promise((res) => setTimeout(res, 10))
+    expect(offs(), JSON.stringify(settled)).toBeGreaterThan(before)
     r1.child.kill('SIGKILL')
     await r1.exited
     // the caller of the dead replica gets an error (its connection is gone), never a result it cannot trust

@@ -10,6 +10,7 @@ import { fencegateBin } from '../e2e/demo-bin.js'
 import { EtcdCluster } from './etcd-cluster.js'
 
 export const TOKEN = 'replica-test-token-fencer'
+export const OPERATOR_TOKEN = 'replica-test-token-operator'
 
 export interface Replica {
   name: string
@@ -73,9 +74,12 @@ export class ReplicaSet {
       listen: '127.0.0.1:0',
       journal: path.join(this.dir, `${name}.jsonl`),
       auth: {
-        tokens: [{ name: 'pacemaker', role: 'fencer', hash: `sha256:${hashToken(TOKEN).toString('hex')}` }],
+        tokens: [
+          { name: 'pacemaker', role: 'fencer', hash: `sha256:${hashToken(TOKEN).toString('hex')}` },
+          { name: 'ops', role: 'operator', hash: `sha256:${hashToken(OPERATOR_TOKEN).toString('hex')}` },
+        ],
       },
-      engine: { probeInterval: 0, powerWait: '10ms', fenceHold: '1s', retries: 0 },
+      engine: { probeInterval: 0, powerWait: '10ms', fenceHold: '10m', retries: 0 },
       devices: this.lab.driverSections(),
       nodes: this.nodes,
       coordination: {
@@ -144,11 +148,12 @@ export async function call(
   method: 'GET' | 'POST',
   route: string,
   body?: unknown,
+  token = TOKEN,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await fetch(`${url}${route}`, {
     method,
     headers: {
-      authorization: `Bearer ${TOKEN}`,
+      authorization: `Bearer ${token}`,
       ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
     },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
