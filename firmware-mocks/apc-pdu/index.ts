@@ -4,13 +4,12 @@ import type { MockFactory } from '../mock.js'
 import { type ApcPduSpec, ApcPduMock } from './mock.js'
 import { readSnmpLab, snmpDriverFields } from './snmp-lab.js'
 
-const COMMON = ['kind', 'listen', 'plugs', 'transitionDelay', 'initial']
-
 export const apcPduMock: MockFactory<ApcPduSpec> = {
   kind: 'apc-pdu',
   driver: 'apc-snmp',
   description: 'an APC PDU (MasterSwitch sPDU, MasterSwitch Plus, rPDU, rPDU2) as an SNMP v1/v2c/v3 agent',
-  validate(section, path) {
+  endpoint: 'network',
+  validate(section, path, common) {
     const f = new Fields(section, path)
     const model = f.oneOf('model', APC_FAMILIES, 'rPDU')
     const { access, problems } = readSnmpLab(section, path)
@@ -34,16 +33,15 @@ export const apcPduMock: MockFactory<ApcPduSpec> = {
     if (sysName) spec.sysName = sysName
     // outlet ids are what the MIB indexes by: numbers, or switch:outlet on a MasterSwitch Plus
     const idPattern = APC_FAMILY_MIBS[model].switched ? /^\d{1,4}(:\d{1,4})?$/ : /^\d{1,4}$/
-    if (Array.isArray(section.plugs))
-      section.plugs.forEach((p, i) => {
-        const id = typeof p === 'object' && p !== null ? (p as { id?: unknown }).id : p
+    if (Array.isArray(common.plugs))
+      common.plugs.forEach(({ id }, i) => {
         if (!idPattern.test(String(id)) || /^0+$|:0+$/.test(String(id)))
           f.problems.push({
             path: [...path, 'plugs', i],
             message: `${model} outlets are numbered from 1${APC_FAMILY_MIBS[model].switched ? ' (or switch:outlet)' : ''}, got '${String(id)}'`,
           })
       })
-    f.noOthers(COMMON)
+    f.noOthers()
     return { spec, problems: [...f.problems, ...problems] }
   },
   create: (id, common, spec) => new ApcPduMock(id, common, spec),

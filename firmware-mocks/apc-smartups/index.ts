@@ -3,6 +3,7 @@ import { DEFAULT_BAUD, SHUTDOWN_DELAYS, WAKEUP_DELAYS } from '../../protocols/ap
 import { Fields } from '../../src/config/fields.js'
 import type { MockFactory } from '../mock.js'
 import { SmartUpsMock, type SmartUpsSpec } from './mock.js'
+import { LOAD } from './session.js'
 
 function delays(
   section: Record<string, unknown>,
@@ -26,17 +27,12 @@ export const smartUpsMock: MockFactory<SmartUpsSpec> = {
   driver: 'apc-smartups',
   description:
     'an APC Smart-UPS on its serial port (pty or raw TCP): smart mode, registers, twice-sent load off/on',
+  endpoint: { serial: 'a UPS serial line' },
+  singlePlug: { id: LOAD, noun: 'a UPS' },
   validate(section, at) {
     const f = new Fields(section, at)
     const problems: FieldProblem[] = []
-    f.mark('kind', 'listen', 'pty', 'plugs', 'transitionDelay', 'initial', 'shutdownDelays', 'wakeupDelays')
-    if ((section.pty === undefined) === (section.listen === undefined))
-      problems.push({
-        path: [...at, 'pty'],
-        message: 'a UPS serial line is either pty: PATH or listen: HOST:PORT',
-      })
-    if (section.plugs !== undefined)
-      problems.push({ path: [...at, 'plugs'], message: 'a UPS has one plug, its load: leave plugs out' })
+    f.mark('shutdownDelays', 'wakeupDelays')
     const sd = delays(section, 'shutdownDelays', SHUTDOWN_DELAYS, at)
     const wd = delays(section, 'wakeupDelays', WAKEUP_DELAYS, at)
     for (const p of [sd.problem, wd.problem]) if (p) problems.push(p)

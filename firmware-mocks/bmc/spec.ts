@@ -36,17 +36,6 @@ export const DEFAULT_USERS: BmcUser[] = [{ name: 'admin', password: 'fencegate-l
 const SUITES = [3, 17]
 const PRIVS = ['user', 'operator', 'administrator'] as const
 
-export const BMC_FIELDS = [
-  'users',
-  'kg',
-  'guid',
-  'cipherSuites',
-  'idleTimeout',
-  'maxSessions',
-  'resetTime',
-  'softShutdownTime',
-]
-
 export function readBmcSpec(
   section: Record<string, unknown>,
   path: (string | number)[],
@@ -114,15 +103,6 @@ export function readBmcSpec(
   }
   f.mark('cipherSuites')
 
-  // a BMC is one target: `plugs` may be left out, be 1, or name the one plug `chassis`
-  const plugs = section.plugs
-  if (
-    plugs !== undefined &&
-    plugs !== 1 &&
-    !(Array.isArray(plugs) && plugs.length === 1 && plugs[0] === 'chassis')
-  )
-    problems.push({ path: at('plugs'), message: 'a BMC has one plug, chassis: leave plugs out' })
-
   const spec: BmcSpec = {
     users,
     guid,
@@ -133,7 +113,7 @@ export function readBmcSpec(
     softShutdownMs: f.duration('softShutdownTime', 1000, { min: 0, max: 600_000 }),
   }
   if (kg) spec.kg = kg
-  f.noOthers(['kind', 'listen', 'plugs', 'transitionDelay', 'initial'])
+  f.noOthers()
   problems.push(...f.problems)
   return { spec, problems }
 }

@@ -6,9 +6,10 @@ export const dummyMock: MockFactory<Record<string, never>> = {
   kind: 'dummy',
   driver: 'dummy',
   description: 'a power switch on a TCP line protocol; every fault of the shared model',
+  endpoint: 'network',
   validate(section, path) {
     const f = new Fields(section, path)
-    f.noOthers(['kind', 'listen', 'plugs', 'transitionDelay', 'initial'])
+    f.noOthers()
     return { spec: {}, problems: f.problems }
   },
   create: (id, common) => new DummyMock(id, common),

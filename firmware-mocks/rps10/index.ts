@@ -9,22 +9,15 @@ export const rps10Mock: MockFactory<Rps10MockSpec> = {
   driver: 'rps10',
   description:
     'a WTI RPS-10 chain (units 0-9) on a pseudo-terminal or a raw TCP port; DTR reset, pacing, faults',
-  validate(section, at) {
+  endpoint: { serial: 'an RPS-10 line' },
+  validate(section, at, common) {
     const f = new Fields(section, at)
     const problems: FieldProblem[] = []
-    f.mark('kind', 'listen', 'pty', 'plugs', 'transitionDelay', 'initial')
-    const hasPty = section.pty !== undefined
-    const hasListen = section.listen !== undefined
-    if (hasPty === hasListen)
-      problems.push({
-        path: [...at, 'pty'],
-        message: 'an RPS-10 line is either pty: PATH or listen: HOST:PORT',
-      })
-    const plugs = section.plugs
+    const plugs = common.plugs
     if (typeof plugs === 'number' && (plugs < 1 || plugs > 10))
       problems.push({ path: [...at, 'plugs'], message: 'a chain has 1 to 10 units (ids 0…N-1)' })
     if (Array.isArray(plugs)) {
-      const ids = plugs.map((p) => String(typeof p === 'object' && p ? (p as { id?: unknown }).id : p))
+      const ids = plugs.map((p) => p.id)
       if (!ids.every(isUnit) || new Set(ids).size !== ids.length)
         problems.push({ path: [...at, 'plugs'], message: 'plug ids are distinct unit addresses 0-9' })
     }
@@ -39,7 +32,7 @@ export const rps10Mock: MockFactory<Rps10MockSpec> = {
       eol: f.oneOf('lineEnding', ['crlf', 'lfcr'] as const, 'crlf') === 'lfcr' ? '\n\r' : '\r\n',
       paced: f.bool('pacing', true),
       powerUpState: f.oneOf('powerUpState', ['on', 'off'] as const, 'off'),
-      explicitInitial: section.initial !== undefined,
+      explicitInitial: common.initialGiven === true,
     }
     f.noOthers()
     return { spec, problems: [...problems, ...f.problems] }

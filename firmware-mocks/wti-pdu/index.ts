@@ -2,26 +2,21 @@ import { WTI_MAX_GROUPS } from '../../protocols/wti-mib.js'
 import { Fields, describe } from '../../src/config/fields.js'
 import { asMapping } from '../../src/config/yaml.js'
 import { readSnmpLab, snmpDriverFields } from '../apc-pdu/snmp-lab.js'
-import type { MockFactory } from '../mock.js'
+import type { CommonLabSpec, MockFactory } from '../mock.js'
 import { WtiPduMock, type WtiPduSpec } from './mock.js'
 
-const COMMON = ['kind', 'listen', 'plugs', 'transitionDelay', 'initial']
-
-/** The plug ids a lab section declares (for checking groups), or undefined for a count. */
-function labPlugIds(section: Record<string, unknown>): string[] {
-  if (Array.isArray(section.plugs))
-    return section.plugs.map((p) =>
-      String(typeof p === 'object' && p !== null ? (p as { id?: unknown }).id : p),
-    )
-  const n = typeof section.plugs === 'number' ? section.plugs : 8
-  return Array.from({ length: n }, (_, i) => String(i + 1))
+/** The plug ids of a lab device (for checking groups). */
+function labPlugIds(common: CommonLabSpec): string[] {
+  if (Array.isArray(common.plugs)) return common.plugs.map((p) => p.id)
+  return Array.from({ length: common.plugs }, (_, i) => String(i + 1))
 }
 
 export const wtiPduMock: MockFactory<WtiPduSpec> = {
   kind: 'wti-pdu',
   driver: 'wti-snmp',
   description: 'a WTI MPC power switch as an SNMP agent (plug groups, WTI MIB v1 or v3)',
-  validate(section, path) {
+  endpoint: 'network',
+  validate(section, path, common) {
     const f = new Fields(section, path)
     const mib = f.oneOf('mib', ['1', '3'] as const, '3')
     const { access, problems } = readSnmpLab(section, path)
@@ -32,7 +27,7 @@ export const wtiPduMock: MockFactory<WtiPduSpec> = {
     if (sysName) spec.sysName = sysName
     if (section.groups !== undefined) {
       const g = asMapping(section.groups)
-      const known = new Set(labPlugIds(section))
+      const known = new Set(labPlugIds(common))
       if (!g)
         f.problems.push({
           path: [...path, 'groups'],
@@ -48,7 +43,7 @@ export const wtiPduMock: MockFactory<WtiPduSpec> = {
       if (spec.groups.length >= WTI_MAX_GROUPS)
         f.problems.push({ path: [...path, 'groups'], message: `at most ${WTI_MAX_GROUPS - 1} groups` })
     }
-    f.noOthers(COMMON)
+    f.noOthers()
     return { spec, problems: [...f.problems, ...problems] }
   },
   create: (id, common, spec) => new WtiPduMock(id, common, spec),
