@@ -78,7 +78,10 @@ export interface FieldProblem {
 
 /**
  * How a driver kind is registered (drivers/registry.ts). The config loader calls `validate`
- * on the device's section (with `driver` removed) and reports problems with file and line.
+ * on the device's section without the fields every device has (`driver`, `deviceCycle`:
+ * COMMON_DEVICE_FIELDS, read by drivers/registry.ts readDeviceSection) and reports problems
+ * with file and line. A driver's `set(…, 'cycle')` does the device's own cycle; whether an
+ * operator may use it (`deviceCycle`) is decided outside the driver.
  */
 export interface DriverFactory<C = unknown> {
   readonly kind: string
@@ -89,8 +92,6 @@ export interface DriverFactory<C = unknown> {
    * alone (`bmc3`). Absent for multi-outlet devices.
    */
   readonly singlePlug?: string
-  /** May this device's own cycle serve an operator's cycle (never a fence)? Read from config. */
-  deviceCycleAllowed?(config: C): boolean
   validate(section: Record<string, unknown>): { config: C; problems: FieldProblem[] }
   create(config: C, ctx: DriverContext): PowerDriver
 }

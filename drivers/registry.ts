@@ -2,16 +2,18 @@
  * Every driver kind the gateway knows. A driver issue adds one line here.
  * The pairing of drivers and their mock firmware is listed in firmware-mocks/registry.ts.
  */
-import { dummyDriver } from './dummy/index.js'
-import { rps10Driver } from './rps10/index.js'
+import { Fields, describe } from '../src/config/fields.js'
+import { FenceError } from '../src/core/errors.js'
 import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
-import { wtiSnmpDriver } from './wti-snmp/index.js'
+import type { DriverContext, DriverFactory, FieldProblem, PowerDriver } from './driver.js'
+import { dummyDriver } from './dummy/index.js'
 import { ipmiDriver } from './ipmi/index.js'
-import type { DriverFactory } from './driver.js'
+import { rps10Driver } from './rps10/index.js'
+import { wtiSnmpDriver } from './wti-snmp/index.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
-type AnyDriverFactory = DriverFactory<any>
+export type AnyDriverFactory = DriverFactory<any>
 
 export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, AnyDriverFactory>(
   [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver].map((d) => [
@@ -19,3 +21,83 @@ export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, An
     d,
   ]),
 )
+
+/**
+ * The fields every device section has, whatever its driver: read here once, taken off the
+ * section before the driver's own `validate` sees it.
+ */
+export const COMMON_DEVICE_FIELDS = ['driver', 'deviceCycle'] as const
+
+/** A device section read: its driver kind, the common fields, and the driver's own config. */
+export interface DeviceSection {
+  /** The driver kind; undefined when `driver:` names none (a problem says so). */
+  kind?: string
+  /** May an operator's cycle use the device's own cycle command? Never a fence (rule 2). */
+  deviceCycle: boolean
+  /** The driver's validated config (undefined without a driver). */
+  config: unknown
+  /** Paths below the device. */
+  problems: FieldProblem[]
+}
+
+/** Read one device section: `driver` and the common fields here, the rest by the driver's factory. */
+export function readDeviceSection(section: Record<string, unknown>): DeviceSection {
+  const f = new Fields(section)
+  const { driver, deviceCycle: _c, ...rest } = section
+  f.mark('driver')
+  const deviceCycle = f.bool('deviceCycle', false)
+  const factory = DRIVERS.get(String(driver))
+  if (!factory)
+    return {
+      deviceCycle,
+      config: undefined,
+      problems: [
+        {
+          path: ['driver'],
+          message: `expected one of ${[...DRIVERS.keys()].join(', ')}, got ${describe(driver)}`,
+        },
+        ...f.problems,
+      ],
+    }
+  const { config, problems } = factory.validate(rest)
+  return { kind: factory.kind, deviceCycle, config, problems: [...f.problems, ...problems] }
+}
+
+/**
+ * A driver for a device read by readDeviceSection. Without `deviceCycle` its `set(…, 'cycle')`
+ * is refused here, before the device is asked, for every kind alike (drivers keep no guard of
+ * their own). The engine decides the same from DeviceConfig.deviceCycle.
+ */
+export function createDriver(
+  device: { kind: string; config: unknown; deviceCycle: boolean },
+  ctx: DriverContext,
+): PowerDriver {
+  const factory = DRIVERS.get(device.kind)
+  if (!factory) throw new FenceError('CONFIG_INVALID', `${ctx.deviceId}: no driver '${device.kind}'`)
+  const driver = factory.create(device.config, ctx)
+  return device.deviceCycle ? driver : refuseDeviceCycle(driver, ctx.deviceId)
+}
+
+/** The driver as it is, except that its own cycle is refused (UNSUPPORTED_ACTION) before any request. */
+export function refuseDeviceCycle(driver: PowerDriver, deviceId: string): PowerDriver {
+  return new Proxy(driver, {
+    get(target, prop, receiver) {
+      if (prop === 'set')
+        return (
+          plug: string,
+          action: Parameters<PowerDriver['set']>[1],
+          call: Parameters<PowerDriver['set']>[2],
+        ) =>
+          action === 'cycle'
+            ? Promise.reject(
+                new FenceError(
+                  'UNSUPPORTED_ACTION',
+                  `${deviceId}: the device's own cycle is not enabled (deviceCycle: true); fencing never uses it`,
+                ),
+              )
+            : target.set(plug, action, call)
+      const v = Reflect.get(target, prop, receiver)
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+}

@@ -10,10 +10,7 @@ import { type SmartUpsTiming, cycleScript, handshakeScript, loadScript, statusSc
 
 export const LOAD = 'load'
 
-export interface SmartUpsConfig extends SmartUpsTiming, SerialTarget {
-  /** May the UPS's own shutdown-and-return (`@000`) serve an operator's cycle? Never a fence. */
-  deviceCycle: boolean
-}
+export interface SmartUpsConfig extends SmartUpsTiming, SerialTarget {}
 
 /**
  * An APC Smart-UPS as a single-plug power switch (plug `load`): load off (`Z` twice), load on
@@ -25,7 +22,7 @@ export class SmartUpsDriver implements PowerDriver {
   private readonly scripts: Record<'status' | 'on' | 'off' | 'cycle', Script>
 
   constructor(
-    private readonly cfg: SmartUpsConfig,
+    cfg: SmartUpsConfig,
     private readonly deviceId: string,
     opts: { stream?: ByteStream; log?: DriverContext['log'] } = {},
   ) {
@@ -71,11 +68,6 @@ export class SmartUpsDriver implements PowerDriver {
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
     this.plug(plug)
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.deviceId}: the UPS's own shutdown-and-return is not enabled (deviceCycle: true)`,
-      )
     await this.run(action, call)
   }
 

@@ -9,7 +9,6 @@ export const smartUpsDriver: DriverFactory<SmartUpsConfig> = {
   description:
     'an APC Smart-UPS on its serial port (smart protocol): the UPS load as one plug, on a tty or a TCP terminal server',
   singlePlug: LOAD,
-  deviceCycleAllowed: (c) => c.deviceCycle,
   validate(section) {
     const f = new Fields(section)
     const { target, problems } = readSerialTarget(f, {
@@ -22,7 +21,6 @@ export const smartUpsDriver: DriverFactory<SmartUpsConfig> = {
       charDelayMs: f.duration('charDelay', 50, { max: 1000 }),
       repeatGapMs: f.duration('repeatGap', 2000, { min: REPEAT_MIN_MS, max: 10_000 }),
       replyTimeoutMs: f.duration('replyTimeout', 3000, { min: 50, max: 60_000 }),
-      deviceCycle: f.bool('deviceCycle', false),
     }
     f.noOthers()
     return { config, problems: [...problems, ...f.problems] }

@@ -7,14 +7,12 @@ import { type ApcSnmpConfig, ApcSnmpDriver } from './driver.js'
 export const apcSnmpDriver: DriverFactory<ApcSnmpConfig> = {
   kind: 'apc-snmp',
   description: 'APC switched PDUs over SNMP v1/v2c/v3: MasterSwitch (sPDU), MasterSwitch Plus, rPDU, rPDU2',
-  deviceCycleAllowed: (c) => c.deviceCycle,
   validate(section) {
     const f = new Fields(section)
     const target = readSnmpTarget(f, { defaultVersion: '1' })
     const model = f.oneOf('model', ['auto', ...APC_FAMILIES] as ('auto' | ApcFamily)[], 'auto')
-    const deviceCycle = f.bool('deviceCycle', false)
     f.noOthers()
-    return { config: { target, model, deviceCycle }, problems: f.problems }
+    return { config: { target, model }, problems: f.problems }
   },
   create: (config, ctx) => new ApcSnmpDriver(config, ctx),
 }

@@ -10,7 +10,6 @@ export interface DummyConfig {
   connectTimeoutMs: number
   /** Longest wait for one answer; past it the device counts as not answering (transient). */
   requestTimeoutMs: number
-  deviceCycle: boolean
 }
 
 /**
@@ -100,11 +99,6 @@ export class DummyDriver implements PowerDriver {
   }
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: device cycle is not enabled (deviceCycle: true)`,
-      )
     await this.request('SET', [plug, action], call)
   }
 

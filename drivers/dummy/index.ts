@@ -5,7 +5,6 @@ import { type DummyConfig, DummyDriver } from './driver.js'
 export const dummyDriver: DriverFactory<DummyConfig> = {
   kind: 'dummy',
   description: 'the dummy device of the lab (fence_dummy over TCP): tests, demo, rehearsals',
-  deviceCycleAllowed: (c) => c.deviceCycle,
   validate(section) {
     const f = new Fields(section)
     const config: DummyConfig = {
@@ -13,7 +12,6 @@ export const dummyDriver: DriverFactory<DummyConfig> = {
       port: f.int('port', { min: 1, max: 65535 }),
       connectTimeoutMs: f.duration('connectTimeout', 1000, { min: 1 }),
       requestTimeoutMs: f.duration('requestTimeout', 2000, { min: 1 }),
-      deviceCycle: f.bool('deviceCycle', false),
     }
     f.noOthers()
     return { config, problems: f.problems }

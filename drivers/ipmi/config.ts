@@ -20,8 +20,6 @@ export interface IpmiConfig {
   requestTimeoutMs: number
   /** First retransmission interval; it doubles up to 1 s. */
   retransmitMs: number
-  /** May an operator's cycle use Chassis Control power cycle (never a fence)? */
-  deviceCycle: boolean
 }
 
 const WEAK_SUITES =
@@ -62,7 +60,6 @@ export function readIpmiConfig(section: Record<string, unknown>): {
     unreachableTimeoutMs: f.duration('unreachableTimeout', 2000, { min: 50, max: 600_000 }),
     requestTimeoutMs: f.duration('requestTimeout', 3000, { min: 50, max: 600_000 }),
     retransmitMs: f.duration('retransmit', 250, { min: 10, max: 10_000 }),
-    deviceCycle: f.bool('deviceCycle', false),
   }
   if (kg) config.kg = kg
   f.noOthers()

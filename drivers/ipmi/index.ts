@@ -7,7 +7,6 @@ export const ipmiDriver: DriverFactory<IpmiConfig> = {
   kind: 'ipmi',
   description: 'a BMC over IPMI v2.0 / RMCP+ (cipher suite 17 or 3), natively over UDP; one plug, chassis',
   singlePlug: CHASSIS,
-  deviceCycleAllowed: (c) => c.deviceCycle,
   validate: (section) => readIpmiConfig(section),
   create(config, ctx) {
     const password = Buffer.from(ctx.readSecret(config.password, 'password'), 'utf8')

@@ -33,8 +33,6 @@ export interface Rps10Config extends SerialTarget {
   replyTimeoutMs: number
   /** The unit's toggle delay (DIP switch: 5 or 10 s), to bound the wait of a device cycle. */
   toggleDelayMs: number
-  /** May the unit's own toggle (`T`) serve an operator's cycle? Never used for fencing. */
-  deviceCycle: boolean
 }
 
 /**
@@ -135,11 +133,6 @@ export class Rps10Driver implements PowerDriver {
       )
     const unit = this.unit(plug)
     if (action === 'cycle') {
-      if (!this.cfg.deviceCycle)
-        throw new FenceError(
-          'UNSUPPORTED_ACTION',
-          `${this.label}: the unit's own toggle is not enabled (deviceCycle: true); the engine cycles in software`,
-        )
       await this.command('toggle', unit, call)
       return
     }

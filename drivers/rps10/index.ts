@@ -8,7 +8,6 @@ export const rps10Driver: DriverFactory<Rps10Config> = {
   kind: 'rps10',
   description:
     'WTI RPS-10(M) serial power switches, a chain of units 0-9, on a local tty or a TCP terminal server',
-  deviceCycleAllowed: (c) => c.deviceCycle,
   validate(section) {
     const f = new Fields(section)
     const { target, problems } = readSerialTarget(f, {
@@ -41,7 +40,6 @@ export const rps10Driver: DriverFactory<Rps10Config> = {
       commandGapMs: f.duration('commandGap', target.baud === 2400 ? 1500 : 500, { min: 0, max: 10_000 }),
       replyTimeoutMs: f.duration('replyTimeout', 5000, { min: 50, max: 60_000 }),
       toggleDelayMs: f.duration('toggleDelay', 10_000, { min: 0, max: 60_000 }),
-      deviceCycle: f.bool('deviceCycle', false),
     }
     f.noOthers()
     return { config, problems: [...problems, ...f.problems] }

@@ -16,7 +16,6 @@ export interface WtiSnmpConfig {
   target: SnmpTargetConfig
   /** WTI MIB version: 1 (firmware ≤ 1.44), 3 (≥ 1.62), or auto (probed once). */
   mib: 'auto' | WtiMibVersion
-  deviceCycle: boolean
 }
 
 /** Groups per GET (two objects each). */
@@ -34,10 +33,7 @@ export class WtiSnmpDriver implements PowerDriver {
   private table: WtiGroupTable | undefined
   private readonly label: string
 
-  constructor(
-    private readonly cfg: WtiSnmpConfig,
-    ctx: DriverContext,
-  ) {
+  constructor(cfg: WtiSnmpConfig, ctx: DriverContext) {
     this.label = `${ctx.deviceId} (${cfg.target.host}:${cfg.target.port})`
     this.client = new SnmpClient({
       target: cfg.target,
@@ -137,11 +133,6 @@ export class WtiSnmpDriver implements PowerDriver {
   }
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: the unit's own reboot is not enabled (deviceCycle: true); fencing never uses it`,
-      )
     const t = await this.groupTable(call)
     const g = (await this.indices(t, [plug], call)).get(plug)!
     const value = action === 'cycle' ? WTI_GROUP_COMMANDS.reboot : WTI_GROUP_COMMANDS[action]

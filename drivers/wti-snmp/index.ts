@@ -7,17 +7,14 @@ import { WtiSnmpDriver, type WtiSnmpConfig } from './driver.js'
 export const wtiSnmpDriver: DriverFactory<WtiSnmpConfig> = {
   kind: 'wti-snmp',
   description: 'WTI MPC-series power switches over SNMP (plug groups, WTI MIB v1 and v3)',
-  deviceCycleAllowed: (c) => c.deviceCycle,
   validate(section) {
     const f = new Fields(section)
     const target = readSnmpTarget(f, { defaultVersion: '1' })
     const mib = f.oneOf('mib', ['auto', '1', '3'] as const, 'auto')
-    const deviceCycle = f.bool('deviceCycle', false)
     f.noOthers()
     const config: WtiSnmpConfig = {
       target,
       mib: mib === 'auto' ? 'auto' : (Number(mib) as WtiMibVersion),
-      deviceCycle,
     }
     return { config, problems: f.problems }
   },

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FieldProblem } from '../../drivers/driver.js'
-import { DRIVERS } from '../../drivers/registry.js'
+import { DRIVERS, readDeviceSection } from '../../drivers/registry.js'
 import { parseSize } from '../core/duration.js'
-import { FenceError } from '../core/errors.js'
 import { HostlistError, expandHostlist } from '../core/hostlist.js'
 import type { FenceAction, PlugRef, Role } from '../core/types.js'
 import { readHeartbeatConfig } from '../heartbeat/config.js'
@@ -41,6 +40,10 @@ export interface DeviceConfig {
   driver: string
   /** The driver's own validated config. */
   config: unknown
+  /**
+   * May an operator's cycle use the device's own cycle command (never a fence)? A field of
+   * every device section, read once by drivers/registry.ts readDeviceSection.
+   */
   deviceCycle: boolean
 }
 
@@ -197,23 +200,9 @@ export function readConfig(
       problems.push({ path, message: `expected a mapping with driver: …, got ${describe(raw)}` })
       continue
     }
-    const { driver, ...rest } = section
-    const factory = DRIVERS.get(String(driver))
-    if (!factory) {
-      problems.push({
-        path: [...path, 'driver'],
-        message: `expected one of ${[...DRIVERS.keys()].join(', ')}, got ${describe(driver)}`,
-      })
-      continue
-    }
-    const { config, problems: own } = factory.validate(rest)
+    const { kind, config, deviceCycle, problems: own } = readDeviceSection(section)
     problems.push(...own.map((p) => ({ path: [...path, ...p.path], message: p.message })))
-    devices.set(id, {
-      id,
-      driver: factory.kind,
-      config,
-      deviceCycle: factory.deviceCycleAllowed?.(config) ?? false,
-    })
+    if (kind) devices.set(id, { id, driver: kind, config, deviceCycle })
   }
   f.mark('devices')
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { smartUpsDriver } from '../../drivers/apc-smartups/index.js'
+import { createDriver, readDeviceSection } from '../../drivers/registry.js'
 import type { PowerDriver } from '../../drivers/driver.js'
 import type { SmartUpsMock } from '../../firmware-mocks/apc-smartups/mock.js'
 import { readLab } from '../../firmware-mocks/lab-file.js'
@@ -31,10 +31,12 @@ async function start(lab: Record<string, unknown>, overrides: Record<string, unk
   const { lab: spec, problems } = readLab({ devices: { ups: section } })
   if (problems.length) throw new Error(JSON.stringify(problems))
   const started = await Lab.start(spec)
-  const { driver: _k, ...drv } = started.driverSections().ups!
-  const { config, problems: dp } = smartUpsDriver.validate({ repeatGap: '1700ms', ...drv, ...overrides })
-  if (dp.length) throw new Error(JSON.stringify(dp))
-  const driver = smartUpsDriver.create(config, { deviceId: 'ups', readSecret: () => '', log: () => {} })
+  const device = readDeviceSection({ repeatGap: '1700ms', ...started.driverSections().ups!, ...overrides })
+  if (device.problems.length) throw new Error(JSON.stringify(device.problems))
+  const driver = createDriver(
+    { ...device, kind: 'apc-smartups' },
+    { deviceId: 'ups', readSecret: () => '', log: () => {} },
+  )
   return {
     mock: started.device('ups') as SmartUpsMock,
     driver,

@@ -10,6 +10,7 @@ import { inspect } from 'node:util'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { BmcMock } from '../../firmware-mocks/bmc/mock.js'
 import { startBmc } from '../../firmware-mocks/bmc/standalone.js'
+import { createDriver, readDeviceSection } from '../../drivers/registry.js'
 import { ipmiDriver } from '../../drivers/ipmi/index.js'
 import type { IpmiDriver } from '../../drivers/ipmi/driver.js'
 import { readSecret } from '../../src/config/secrets.js'
@@ -38,7 +39,8 @@ function makeDriver(
 ): Made {
   const passwordFile = path.join(dir, `pw${n++}`)
   writeFileSync(passwordFile, password, { mode: 0o600 })
-  const { config, problems } = ipmiDriver.validate({
+  const { config, deviceCycle, problems } = readDeviceSection({
+    driver: 'ipmi',
     host: bmc.address.host,
     port: bmc.address.port,
     user: 'oper',
@@ -48,11 +50,14 @@ function makeDriver(
   })
   expect(problems).toEqual([])
   const logs: string[] = []
-  const driver = ipmiDriver.create(config, {
-    deviceId: 'bmc1',
-    readSecret,
-    log: (level, msg, fields) => logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
-  }) as IpmiDriver
+  const driver = createDriver(
+    { kind: 'ipmi', config, deviceCycle },
+    {
+      deviceId: 'bmc1',
+      readSecret,
+      log: (level, msg, fields) => logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+    },
+  ) as IpmiDriver
   return { driver, logs }
 }
 

@@ -10,8 +10,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { createDriver, readDeviceSection } from '../../drivers/registry.js'
 import type { IpmiDriver } from '../../drivers/ipmi/driver.js'
-import { ipmiDriver } from '../../drivers/ipmi/index.js'
 import { readSecret } from '../../src/config/secrets.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-ipmisim-'))
@@ -32,7 +32,8 @@ async function freeUdpPort(): Promise<number> {
 function driver(over: Record<string, unknown> = {}): IpmiDriver {
   const passwordFile = path.join(dir, 'pw')
   writeFileSync(passwordFile, 'opsecret', { mode: 0o600 })
-  const { config, problems } = ipmiDriver.validate({
+  const { config, deviceCycle, problems } = readDeviceSection({
+    driver: 'ipmi',
     host: '127.0.0.1',
     port,
     user: 'oper',
@@ -42,11 +43,10 @@ function driver(over: Record<string, unknown> = {}): IpmiDriver {
     ...over,
   })
   expect(problems).toEqual([])
-  return ipmiDriver.create(config, {
-    deviceId: 'ipmisim',
-    readSecret,
-    log: (level, msg) => logs.push(`${level} ${msg}`),
-  }) as IpmiDriver
+  return createDriver(
+    { kind: 'ipmi', config, deviceCycle },
+    { deviceId: 'ipmisim', readSecret, log: (level, msg) => logs.push(`${level} ${msg}`) },
+  ) as IpmiDriver
 }
 
 const call = () => ({ signal: AbortSignal.timeout(10_000) })

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { readDeviceSection } from '../../drivers/registry.js'
 import { rps10Driver } from '../../drivers/rps10/index.js'
 import { readLab } from '../../firmware-mocks/lab-file.js'
 import { call, startRps10 } from './rps10-lab.js'
@@ -20,8 +21,8 @@ describe('rps10 driver config', () => {
       readyTimeoutMs: 12_000,
       commandGapMs: 500,
       replyTimeoutMs: 5000,
-      deviceCycle: false,
     })
+    expect(readDeviceSection({ driver: 'rps10', port: '/dev/ttyS1' }).deviceCycle).toBe(false)
     expect(rps10Driver.validate({ port: '/dev/ttyS1', baud: 2400 }).config.commandGapMs).toBe(1500)
   })
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createDriver, readDeviceSection } from '../../drivers/registry.js'
 import type { ApcSnmpDriver } from '../../drivers/apc-snmp/driver.js'
 import { apcSnmpDriver } from '../../drivers/apc-snmp/index.js'
 import type { PowerDriver } from '../../drivers/driver.js'
@@ -37,17 +38,18 @@ async function rig(lab: Record<string, unknown>, overrides: Record<string, unkno
   expect(problems).toEqual([])
   const l = await Lab.start(spec)
   cleanups.push(() => l.stop())
-  const { driver: kind, ...section } = { ...l.driverSections().d!, ...overrides }
-  const factory = kind === 'apc-snmp' ? apcSnmpDriver : wtiSnmpDriver
-  const { config, problems: dp } = factory.validate(section)
-  expect(dp).toEqual([])
+  const device = readDeviceSection({ ...l.driverSections().d!, ...overrides })
+  expect(device.problems).toEqual([])
   const logs: string[] = []
-  const driver = (factory.create as (c: unknown, ctx: unknown) => PowerDriver)(config, {
-    deviceId: 'd',
-    readSecret,
-    log: (level: string, msg: string, fields?: Record<string, unknown>) =>
-      logs.push(`${level} ${msg} ${JSON.stringify(fields)}`),
-  })
+  const driver = createDriver(
+    { ...device, kind: device.kind! },
+    {
+      deviceId: 'd',
+      readSecret,
+      log: (level: string, msg: string, fields?: Record<string, unknown>) =>
+        logs.push(`${level} ${msg} ${JSON.stringify(fields)}`),
+    },
+  )
   cleanups.push(() => driver.close())
   return { lab: l, mock: l.device('d') as ApcPduMock, driver, logs }
 }
