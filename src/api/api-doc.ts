@@ -70,7 +70,7 @@ Every error answer has the same shape, with the HTTP status of its code:
 | status | code | when |
 |---|---|---|
 | 400 | BAD_REQUEST | a malformed body or query (the field and what was expected are named) |
-| 400 | HOSTLIST_SYNTAX | a malformed hostlist (the character is named) |
+| 400 | HOSTLIST_SYNTAX | a malformed hostlist (the character is named), or one past the limits: more than 100000 names (counted over all terms, before repeats are dropped) or a number of more than 15 digits |
 | 401 | UNAUTHORIZED | no token, or a token the gateway does not know |
 | 403 | FORBIDDEN | the token's role or node list does not allow it |
 | 404 | UNKNOWN_NODE, UNKNOWN_DEVICE, UNKNOWN_OPERATION, NOT_FOUND | no such thing (or route) |

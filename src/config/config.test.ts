@@ -119,4 +119,71 @@ describe('config', () => {
       /FG_TEST_NOT_SET is not set/,
     )
   })
+
+  it('bounds every duration: above what a Node timer can wait (2^31-1 ms) is refused, naming the maximum', () => {
+    // setTimeout(fn, 2 ** 31) fires at once: a 600h fenceHold would have held nothing
+    const p = file('long.yaml', good.replace('fenceHold: 30s', 'fenceHold: 600h'))
+    const e = errorOf(() => loadConfig(p))
+    expect(e.code).toBe('CONFIG_INVALID')
+    expect(e.message.split('\n')).toContainEqual(
+      `${p}:7: engine.fenceHold: expected a duration from 0ms to 24h, got '600h'`,
+    )
+    // a field without its own maximum still has the timer's
+    const f = new Fields({ wait: '600h', bare: 3e6 }, ['x'])
+    f.duration('wait', 0)
+    f.duration('bare', 0)
+    expect(f.problems.map((q) => q.message)).toEqual([
+      "expected a duration from 0ms to 2147483647ms (about 24.8 days, the longest a timer can wait), got '600h'",
+      'expected a duration from 0ms to 2147483647ms (about 24.8 days, the longest a timer can wait), got 3000000',
+    ])
+  })
+
+  it.each([
+    ['defaultTimeout', '2h', '100ms to 1h'],
+    ['defaultTimeout', '50ms', '100ms to 1h'],
+    ['fenceHold', '25h', '0ms to 24h'],
+    ['powerWait', '11m', '0ms to 10m'],
+    ['probeInterval', '25h', '0ms (off), or 10ms to 24h'],
+    ['probeInterval', '5ms', '0ms (off), or 10ms to 24h'],
+    ['probeTimeout', '11m', '10ms to 10m'],
+    ['onStagger', '2m', '0ms to 1m'],
+    ['verifyPoll', '2s', '1ms to 1s'],
+  ])('engine.%s: %s is refused (%s)', (field, value, range) => {
+    const p = file(
+      `engine-${field}.yaml`,
+      good.replace('fenceHold: 30s, powerWait: 500ms', `${field}: ${value}`),
+    )
+    const e = errorOf(() => loadConfig(p))
+    expect(e.message).toContain(`${p}:7: engine.${field}: expected a duration from ${range}, got '${value}'`)
+  })
+
+  it('engine.retries and a node powerWait have ranges too', () => {
+    const p = file(
+      'retries.yaml',
+      good.replace('fenceHold: 30s', 'retries: 11').replace('powerWait: 2s', 'powerWait: 1h'),
+    )
+    const lines = errorOf(() => loadConfig(p)).message.split('\n')
+    expect(lines).toContainEqual(`${p}:7: engine.retries: expected an integer from 0 to 10, got 11`)
+    expect(lines).toContainEqual(
+      `${p}:14: nodes.node3.powerWait: expected a duration from 0ms to 10m, got '1h'`,
+    )
+  })
+
+  it('journal.maxBytes: a positive, bounded size (0 was accepted and rotated on every record)', () => {
+    const withJournal = (v: string) =>
+      good.replace(`journal: ${dir}/j.jsonl`, `journal: { path: ${dir}/j.jsonl, maxBytes: ${v} }`)
+    for (const v of ['0', '1KiB', '17GiB', '99999999999999999999999GiB']) {
+      const p = file('journal-size.yaml', withJournal(v))
+      expect(errorOf(() => loadConfig(p)).message).toContain(
+        `${p}:3: journal.maxBytes: expected a size from 64KiB to 16GiB, got '${v}'`,
+      )
+    }
+    expect(loadConfig(file('journal-ok.yaml', withJournal('1MiB'))).journal.maxBytes).toBe(1024 ** 2)
+  })
+
+  it('integers past the safe range are refused, not rounded', () => {
+    const f = new Fields({ n: 1e30 }, ['x'])
+    f.int('n')
+    expect(f.problems.map((q) => q.message)).toEqual(['expected an integer, got 1e+30'])
+  })
 })

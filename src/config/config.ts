@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FieldProblem } from '../../drivers/driver.js'
 import { DRIVERS, readDeviceSection } from '../../drivers/registry.js'
-import { parseSize } from '../core/duration.js'
 import { HostlistError, expandHostlist } from '../core/hostlist.js'
 import type { FenceAction, PlugRef, Role } from '../core/types.js'
 import { readHeartbeatConfig } from '../heartbeat/config.js'
@@ -88,6 +87,25 @@ export const ENGINE_DEFAULTS: EngineSettings = {
   verifyPollMs: 25,
 }
 
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+const HOUR = 60 * MINUTE
+
+/** The range of every engine setting (docs/configuration.md lists the same). */
+export const ENGINE_RANGES = {
+  defaultTimeout: { min: 100, max: HOUR },
+  fenceHold: { min: 0, max: 24 * HOUR },
+  powerWait: { min: 0, max: 10 * MINUTE },
+  probeInterval: { min: 10, max: 24 * HOUR, zeroOff: true },
+  probeTimeout: { min: 10, max: 10 * MINUTE },
+  retries: { min: 0, max: 10 },
+  onStagger: { min: 0, max: MINUTE },
+  verifyPoll: { min: 1, max: SECOND },
+} as const
+
+/** journal.maxBytes: rotating below 64 KiB would rotate every few records. */
+export const JOURNAL_MAX_BYTES = { min: 64 * 1024, max: 16 * 1024 ** 3 } as const
+
 const ID = /^[A-Za-z][A-Za-z0-9_.-]*$/
 
 /** Validate a parsed config document. Problems carry field paths; `loadConfig` adds lines. */
@@ -159,7 +177,7 @@ export function readConfig(
     const j = new Fields(asMapping(top.journal) ?? {}, ['journal'])
     journal = {
       path: j.str('path'),
-      maxBytes: sizeOf(j, 'maxBytes', journal.maxBytes),
+      maxBytes: j.size('maxBytes', journal.maxBytes, JOURNAL_MAX_BYTES),
       keep: j.int('keep', { default: 3, min: 1, max: 100 }),
     }
     j.noOthers()
@@ -170,14 +188,22 @@ export function readConfig(
   // engine
   const e = new Fields(asMapping(top.engine) ?? {}, ['engine'])
   const engine: EngineSettings = {
-    defaultTimeoutMs: e.duration('defaultTimeout', ENGINE_DEFAULTS.defaultTimeoutMs, { min: 100 }),
-    fenceHoldMs: e.duration('fenceHold', ENGINE_DEFAULTS.fenceHoldMs),
-    powerWaitMs: e.duration('powerWait', ENGINE_DEFAULTS.powerWaitMs),
-    probeIntervalMs: e.duration('probeInterval', ENGINE_DEFAULTS.probeIntervalMs),
-    probeTimeoutMs: e.duration('probeTimeout', ENGINE_DEFAULTS.probeTimeoutMs, { min: 10 }),
-    retries: e.int('retries', { default: ENGINE_DEFAULTS.retries, min: 0, max: 10 }),
-    onStaggerMs: e.duration('onStagger', ENGINE_DEFAULTS.onStaggerMs),
-    verifyPollMs: e.duration('verifyPoll', ENGINE_DEFAULTS.verifyPollMs, { min: 1 }),
+    defaultTimeoutMs: e.duration(
+      'defaultTimeout',
+      ENGINE_DEFAULTS.defaultTimeoutMs,
+      ENGINE_RANGES.defaultTimeout,
+    ),
+    fenceHoldMs: e.duration('fenceHold', ENGINE_DEFAULTS.fenceHoldMs, ENGINE_RANGES.fenceHold),
+    powerWaitMs: e.duration('powerWait', ENGINE_DEFAULTS.powerWaitMs, ENGINE_RANGES.powerWait),
+    probeIntervalMs: e.duration(
+      'probeInterval',
+      ENGINE_DEFAULTS.probeIntervalMs,
+      ENGINE_RANGES.probeInterval,
+    ),
+    probeTimeoutMs: e.duration('probeTimeout', ENGINE_DEFAULTS.probeTimeoutMs, ENGINE_RANGES.probeTimeout),
+    retries: e.int('retries', { default: ENGINE_DEFAULTS.retries, ...ENGINE_RANGES.retries }),
+    onStaggerMs: e.duration('onStagger', ENGINE_DEFAULTS.onStaggerMs, ENGINE_RANGES.onStagger),
+    verifyPollMs: e.duration('verifyPoll', ENGINE_DEFAULTS.verifyPollMs, ENGINE_RANGES.verifyPoll),
   }
   e.noOthers()
   problems.push(...e.problems)
@@ -236,7 +262,7 @@ export function readConfig(
     nodes.set(name, {
       name,
       levels,
-      powerWaitMs: n.duration('powerWait', engine.powerWaitMs),
+      powerWaitMs: n.duration('powerWait', engine.powerWaitMs, ENGINE_RANGES.powerWait),
       fenceAction: n.oneOf('fenceAction', ['off', 'reboot'] as const, 'off'),
     })
     n.noOthers()
@@ -273,16 +299,6 @@ export function readConfig(
       simulated,
     },
     problems,
-  }
-}
-
-function sizeOf(f: Fields, name: string, def: number): number {
-  if (!f.has(name)) return def
-  try {
-    return parseSize(f.str(name) as string)
-  } catch (e) {
-    f.problems.push({ path: [...f.base, name], message: (e as Error).message })
-    return def
   }
 }
 

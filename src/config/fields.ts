@@ -1,5 +1,5 @@
 import type { FieldProblem, SecretRef } from '../../drivers/driver.js'
-import { parseDuration } from '../core/duration.js'
+import { MAX_TIMER_MS, parseDuration, parseSize, showMs, showSize } from '../core/duration.js'
 
 /**
  * A small reader for one config section that collects problems instead of throwing, so that
@@ -64,7 +64,7 @@ export class Fields {
       return 0
     }
     const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v
-    if (typeof n !== 'number' || !Number.isInteger(n)) {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
       this.problem(name, `expected an integer, got ${describe(v)}`)
       return opts.default ?? 0
     }
@@ -83,25 +83,62 @@ export class Fields {
     return v
   }
 
-  /** Milliseconds, from `200ms`, `5s`, or a number of seconds. */
-  duration(name: string, def: number | undefined, opts: { min?: number; max?: number } = {}): number {
+  /**
+   * Milliseconds, from `200ms`, `5s`, or a number of seconds. Every duration is bounded: by
+   * `max` when given, and never above MAX_TIMER_MS (a longer Node timer fires at once).
+   * `zeroOff`: 0 is also accepted (it turns the thing off) below `min`.
+   */
+  duration(
+    name: string,
+    def: number | undefined,
+    opts: { min?: number; max?: number; zeroOff?: boolean } = {},
+  ): number {
     const v = this.take(name)
     if (v === undefined) {
       if (def !== undefined) return def
       this.problem(name, 'required: expected a duration like 200ms or 5s')
       return 0
     }
+    let ms: number
     try {
-      const ms = parseDuration(v as string | number)
-      if (opts.min !== undefined && ms < opts.min)
-        this.problem(name, `expected at least ${opts.min}ms, got ${ms}ms`)
-      if (opts.max !== undefined && ms > opts.max)
-        this.problem(name, `expected at most ${opts.max}ms, got ${ms}ms`)
-      return ms
+      ms = parseDuration(v as string | number)
     } catch {
       this.problem(name, `expected a duration like 200ms or 5s, got ${describe(v)}`)
       return def ?? 0
     }
+    const min = opts.min ?? 0
+    const max = Math.min(opts.max ?? MAX_TIMER_MS, MAX_TIMER_MS)
+    if ((ms < min && !(opts.zeroOff && ms === 0)) || ms > max) {
+      const top =
+        max === MAX_TIMER_MS ? `${max}ms (about 24.8 days, the longest a timer can wait)` : showMs(max)
+      const from = opts.zeroOff ? `0ms (off), or ${showMs(min)}` : min === 0 ? '0ms' : showMs(min)
+      this.problem(name, `expected a duration from ${from} to ${top}, got ${describe(v)}`)
+      return def ?? Math.min(Math.max(ms, min), max)
+    }
+    return ms
+  }
+
+  /** Bytes, from `64MiB`, `512KiB` or a number of bytes, between min and max. */
+  size(name: string, def: number, opts: { min: number; max: number }): number {
+    const v = this.take(name)
+    if (v === undefined) return def
+    let bytes: number | undefined
+    try {
+      if (typeof v === 'string' || typeof v === 'number') bytes = parseSize(String(v))
+    } catch {
+      // well formed but too many digits to be exact: out of range, not a typo
+      if (/^\s*\d+\s*(B|KiB|MiB|GiB|KB|MB|GB)?\s*$/.test(String(v))) bytes = Number.POSITIVE_INFINITY
+    }
+    const range = `${showSize(opts.min)} to ${showSize(opts.max)}`
+    if (bytes === undefined) {
+      this.problem(name, `expected a size like 64MiB (${range}), got ${describe(v)}`)
+      return def
+    }
+    if (bytes < opts.min || bytes > opts.max) {
+      this.problem(name, `expected a size from ${range}, got ${describe(String(v))}`)
+      return def
+    }
+    return bytes
   }
 
   oneOf<T extends string>(name: string, values: readonly T[], def?: T): T {

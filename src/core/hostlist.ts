@@ -6,8 +6,14 @@ import { FenceError } from './errors.js'
  * Expansion keeps the order written and drops repeats; `compress` is the reverse.
  */
 
-/** Guard against `n[1-99999999]` eating the memory of the gateway. */
+/**
+ * Limits, so that a hostlist from any caller (a viewer token included) cannot take the gateway
+ * down: at most MAX_HOSTS names per hostlist, counted over all its terms before repeats are
+ * dropped and before any name is built (`a[1-99999]b[1-99999]` is refused from its size alone);
+ * at most MAX_DIGITS digits per number, so every number is an exact (safe) integer.
+ */
 export const MAX_HOSTS = 100_000
+export const MAX_DIGITS = 15
 
 export class HostlistError extends FenceError {
   readonly position: number
@@ -24,15 +30,27 @@ export class HostlistError extends FenceError {
   }
 }
 
-type Piece = string | string[]
+/** One `lo-hi` of a bracket, not yet expanded. */
+interface Span {
+  lo: number
+  hi: number
+  width: number
+}
+type Piece = string | Span[]
 
 const NAME_CHAR = /[A-Za-z0-9_.-]/
+
+function tooMany(count: number): string {
+  const n = Number.isFinite(count) && count < 1e21 ? String(count) : 'more than 10^21'
+  return `${n} names, more than the limit of ${MAX_HOSTS} names per hostlist`
+}
 
 export function expandHostlist(input: string): string[] {
   const out: string[] = []
   const seen = new Set<string>()
   let i = 0
   const n = input.length
+  let total = 0
   if (input.trim() === '') throw new HostlistError(input, 0, 'empty hostlist')
   while (i < n) {
     // one term, up to a comma outside brackets
@@ -46,7 +64,7 @@ export function expandHostlist(input: string): string[] {
         literal = ''
         const close = input.indexOf(']', i)
         if (close < 0) throw new HostlistError(input, i, "'[' without ']'")
-        pieces.push(expandRange(input, i + 1, close))
+        pieces.push(parseRange(input, i + 1, close))
         i = close + 1
       } else if (c === ']') {
         throw new HostlistError(input, i, "']' without '['")
@@ -59,11 +77,18 @@ export function expandHostlist(input: string): string[] {
     }
     if (literal) pieces.push(literal)
     if (pieces.length === 0) throw new HostlistError(input, termStart, 'empty name')
+    // the size of the product, before building any of it
+    let count = 1
+    for (const p of pieces) if (typeof p !== 'string') count *= p.reduce((k, s) => k + (s.hi - s.lo + 1), 0)
+    total += count
+    if (total > MAX_HOSTS) throw new HostlistError(input, termStart, tooMany(total))
     let names = ['']
     for (const p of pieces) {
       if (typeof p === 'string') names = names.map((x) => x + p)
-      else names = names.flatMap((x) => p.map((y) => x + y))
-      if (names.length > MAX_HOSTS) throw new HostlistError(input, termStart, `more than ${MAX_HOSTS} names`)
+      else {
+        const values = spell(p)
+        names = names.flatMap((x) => values.map((y) => x + y))
+      }
     }
     for (const name of names) {
       if (!seen.has(name)) {
@@ -71,7 +96,6 @@ export function expandHostlist(input: string): string[] {
         out.push(name)
       }
     }
-    if (out.length > MAX_HOSTS) throw new HostlistError(input, termStart, `more than ${MAX_HOSTS} names`)
     if (i < n) {
       i++ // the comma
       if (i === n) throw new HostlistError(input, i - 1, 'trailing comma')
@@ -80,9 +104,10 @@ export function expandHostlist(input: string): string[] {
   return out
 }
 
-function expandRange(input: string, start: number, end: number): string[] {
+/** The inside of `[...]`, checked but not expanded. */
+function parseRange(input: string, start: number, end: number): Span[] {
   if (start === end) throw new HostlistError(input, start, 'empty range []')
-  const out: string[] = []
+  const out: Span[] = []
   let pos = start
   for (const part of input.slice(start, end).split(',')) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part)
@@ -96,21 +121,41 @@ function expandRange(input: string, start: number, end: number): string[] {
     }
     const lo = m[1]!
     const hi = m[2] ?? lo
+    for (const [digits, at] of [
+      [lo, pos],
+      [hi, pos + lo.length + 1],
+    ] as const) {
+      if (digits.length > MAX_DIGITS || !Number.isSafeInteger(Number(digits)))
+        throw new HostlistError(
+          input,
+          at,
+          `number ${digits.length > 24 ? `${digits.slice(0, 20)}...` : digits} has ${digits.length} digits, more than the limit of ${MAX_DIGITS}`,
+        )
+    }
     const a = Number(lo)
     const b = Number(hi)
     if (b < a) throw new HostlistError(input, pos, `range ${lo}-${hi} goes backwards`)
-    if (b - a + 1 > MAX_HOSTS) throw new HostlistError(input, pos, `more than ${MAX_HOSTS} names`)
+    if (b - a + 1 > MAX_HOSTS) throw new HostlistError(input, pos, `range ${lo}-${hi}: ${tooMany(b - a + 1)}`)
     // zero padding as written on the low bound: n[01-10] -> n01..n10; n[8-10] -> n8..n10
     const width = lo.length > 1 && lo.startsWith('0') ? lo.length : 0
-    for (let k = a; k <= b; k++) out.push(width ? String(k).padStart(width, '0') : String(k))
+    out.push({ lo: a, hi: b, width })
     pos += part.length + 1
   }
+  return out
+}
+
+/** The numbers of a bracket as text; the caller has checked their count. */
+function spell(spans: readonly Span[]): string[] {
+  const out: string[] = []
+  for (const { lo, hi, width } of spans)
+    for (let k = lo; k <= hi; k++) out.push(width ? String(k).padStart(width, '0') : String(k))
   return out
 }
 
 /**
  * The reverse: `['n1','n2','n3','x']` -> `n[1-3],x`. Names are grouped by the text around their
  * last number; zero-padded numbers keep their width. The order of first appearance is kept.
+ * A name whose last number has more than MAX_DIGITS digits is kept whole.
  */
 export function compressHostlist(names: readonly string[]): string {
   interface Group {
@@ -123,7 +168,8 @@ export function compressHostlist(names: readonly string[]): string {
   const order: (Group | string)[] = []
   for (const name of new Set(names)) {
     const m = /^(.*?)(\d+)(\D*)$/.exec(name)
-    if (!m) {
+    // a number too long to be exact (a literal name like n100000000000000000000) stays as written
+    if (!m || m[2]!.length > MAX_DIGITS) {
       order.push(name)
       continue
     }

@@ -93,6 +93,22 @@ export const DEFAULT_UDP_PORT = 694
 /** raceDelay must exceed peer deadtime + keepalive + the preferred node's fence deadline by this much. */
 export const RACE_MARGIN_MS = 1000
 
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+/**
+ * The range of every duration (docs/heartbeat.md lists the same). raceDelay's ceiling is above the
+ * largest deadtime + keepalive + fence timeout + margin the other ranges allow (2h 1m 1s).
+ */
+export const HEARTBEAT_RANGES = {
+  keepalive: { min: 10, max: MINUTE },
+  deadtime: { min: 20, max: HOUR },
+  warntime: { min: 0, max: HOUR },
+  initdeadtime: { min: 0, max: 24 * HOUR },
+  fenceTimeout: { min: 1000, max: HOUR },
+  retryInterval: { min: 100, max: HOUR },
+  raceDelay: { min: 0, max: 3 * HOUR },
+} as const
+
 export function readHeartbeatConfig(
   section: Record<string, unknown>,
   ctx: GatewayContext = {},
@@ -126,10 +142,10 @@ export function readHeartbeatConfig(
     problems.push({ path: at('node'), message: `this node '${node}' is not in nodes` })
 
   const before = f.problems.length
-  const keepaliveMs = f.duration('keepalive', 1000, { min: 10 })
-  const deadtimeMs = f.duration('deadtime', 30_000, { min: 20 })
-  const warntimeMs = f.duration('warntime', Math.round(deadtimeMs / 2))
-  const initdeadMs = f.duration('initdeadtime', defaultInitdead(deadtimeMs))
+  const keepaliveMs = f.duration('keepalive', 1000, HEARTBEAT_RANGES.keepalive)
+  const deadtimeMs = f.duration('deadtime', 30_000, HEARTBEAT_RANGES.deadtime)
+  const warntimeMs = f.duration('warntime', Math.round(deadtimeMs / 2), HEARTBEAT_RANGES.warntime)
+  const initdeadMs = f.duration('initdeadtime', defaultInitdead(deadtimeMs), HEARTBEAT_RANGES.initdeadtime)
   // heartbeat's own rules (config.c); only between values that parsed
   const timingOk = f.problems.length === before
   if (timingOk && deadtimeMs <= 2 * keepaliveMs)
@@ -303,13 +319,13 @@ function readFence(
   const enabled = f.bool('enabled', false)
   const quorum = f.oneOf('quorum', ['majority'] as const, 'majority')
   const action = f.oneOf('action', ['off', 'reboot'] as const, 'off')
-  const timeoutMs = f.duration('timeout', c.defaultTimeoutMs, { min: 1000 })
-  const retryMs = f.duration('retryInterval', Math.max(5000, c.deadtimeMs), { min: 100 })
+  const timeoutMs = f.duration('timeout', c.defaultTimeoutMs, HEARTBEAT_RANGES.fenceTimeout)
+  const retryMs = f.duration('retryInterval', Math.max(5000, c.deadtimeMs), HEARTBEAT_RANGES.retryInterval)
   const preferred = f.optStr('preferred')
   const startupFencing = f.bool('startupFencing', true)
   const twoNode = c.nodes.length === 2
   const minRace = c.deadtimeMs + c.keepaliveMs + timeoutMs + RACE_MARGIN_MS
-  const raceDelayMs = f.duration('raceDelay', minRace + 1000)
+  const raceDelayMs = f.duration('raceDelay', minRace + 1000, HEARTBEAT_RANGES.raceDelay)
   if (enabled) {
     if (c.deadtimeMs < 1000)
       problems.push({

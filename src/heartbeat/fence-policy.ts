@@ -173,16 +173,25 @@ export class FencePolicy {
   }
 
   /**
-   * Live members (ourselves included) with fresh evidence: up, and heard within half their
-   * deadtime. A member of our own partition is heard every keepalive; one cut off with us has
-   * been silent for most of a deadtime and does not count, even before its own timer fires.
+   * Live members (ourselves included), judged by our own clock and deadtime, never by what a peer
+   * advertises: up, and heard within our deadtime. For the quorum that authorises fencing a
+   * victim, a member also counts only if it was heard after the victim was declared dead — that
+   * is, after the victim's last packet by the victim's whole deadtime. A member cut off together
+   * with the victim fell silent with it (its last packet at most one of the victim's keepalives
+   * after the victim's), so it never counts, however long its own advertised deadtime keeps it
+   * "up"; a member of our own partition is heard every keepalive and counts again at once.
+   * (Half the member's own deadtime, the old rule, let a heartbeat 3 peer with a 30 s deadtime
+   * count for 15 s after it fell silent, and a member cut off alone with it fence the majority.)
    */
-  private quorum(nodes: NodeView[]): { live: number; needed: number; quorate: boolean } {
+  private quorum(nodes: NodeView[], victim?: NodeView): { live: number; needed: number; quorate: boolean } {
     const now = this.o.clock.now()
     const live = nodes.filter(
       (n) =>
-        n.state === 'up' &&
-        (n.self || (n.lastHeardAt !== undefined && now - n.lastHeardAt <= n.deadtimeMs / 2)),
+        n.self ||
+        (n.state === 'up' &&
+          n.lastHeardAt !== undefined &&
+          now - n.lastHeardAt <= this.o.deadtimeMs &&
+          (victim === undefined || n.lastHeardAt > victim.since)),
     ).length
     const needed = this.twoNode ? 1 : Math.floor(this.o.nodes.length / 2) + 1
     return { live, needed, quorate: live >= needed }
@@ -240,7 +249,7 @@ export class FencePolicy {
       this.recheckSoon()
       return
     }
-    const q = this.quorum(nodes)
+    const q = this.quorum(nodes, victim)
     if (!q.quorate) {
       this.recheckSoon()
       this.cancelRace(v, `no quorum (${q.live} of ${this.o.nodes.length} alive, ${q.needed} needed)`)

@@ -43,6 +43,14 @@ describe('hostlist errors point at the character', () => {
     expect(r.code).toBe(2)
     expect(r.err).toMatch(/at character 5/)
   })
+  it('a hostlist past the size limit, or a number past 15 digits (before building or looping)', async () => {
+    const big = await run(['status', 'a[1-99999]b[1-99999]'])
+    expect(big.code).toBe(2)
+    expect(big.err).toMatch(/9999800001 names, more than the limit of 100000 names per hostlist/)
+    const long = await run(['off', 'n[100000000000000000000]'])
+    expect(long.code).toBe(2)
+    expect(long.err).toMatch(/21 digits, more than the limit of 15 at character 3/)
+  })
   it('a backwards range', async () => {
     const r = await run(['fence', 'n[9-2]'])
     expect(r.code).toBe(2)

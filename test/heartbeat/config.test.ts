@@ -132,4 +132,27 @@ describe('heartbeat config', () => {
       'heartbeat.fence.preferred: preferred applies to two-node clusters only',
     ])
   })
+
+  it('every duration has a range; none reaches what a Node timer cannot wait (2^31-1 ms)', () => {
+    const range = (field: string, value: string, r: string) =>
+      `heartbeat.${field}: expected a duration from ${r}, got '${value}'`
+    expect(
+      messages({ ...BASE, keepalive: '2m', warntime: '3m', deadtime: '10m', initdeadtime: '10m' }),
+    ).toEqual([range('keepalive', '2m', '10ms to 1m')])
+    expect(messages({ ...BASE, deadtime: '2h', initdeadtime: '2h' })).toEqual([
+      range('deadtime', '2h', '20ms to 1h'),
+    ])
+    expect(messages({ ...BASE, warntime: '2h' })).toEqual([range('warntime', '2h', '0ms to 1h')])
+    // 600h: past 2^31-1 ms, a timer of this length fires at once
+    expect(messages({ ...BASE, initdeadtime: '600h' })).toEqual([range('initdeadtime', '600h', '0ms to 24h')])
+    expect(messages({ ...BASE, fence: { enabled: false, timeout: '2h' } })).toEqual([
+      range('fence.timeout', '2h', '1s to 1h'),
+    ])
+    expect(messages({ ...BASE, fence: { enabled: false, retryInterval: '2h' } })).toEqual([
+      range('fence.retryInterval', '2h', '100ms to 1h'),
+    ])
+    expect(messages({ ...BASE, fence: { enabled: false, raceDelay: '600h' } })).toEqual([
+      range('fence.raceDelay', '600h', '0ms to 3h'),
+    ])
+  })
 })

@@ -16,7 +16,13 @@ const SETTINGS: FenceSettings = {
 }
 
 /** One member's membership + policy on a manual clock; peers are driven by `hear`. */
-function member(self: string, nodes: string[], settings: Partial<FenceSettings> = {}, reach = nodes) {
+function member(
+  self: string,
+  nodes: string[],
+  settings: Partial<FenceSettings> = {},
+  reach = nodes,
+  deadtimeMs = 1000,
+) {
   const clock = new ManualClock()
   const m = new Membership({
     self,
@@ -24,7 +30,7 @@ function member(self: string, nodes: string[], settings: Partial<FenceSettings> 
     links: ['l'],
     keepaliveMs: 200,
     warntimeMs: 500,
-    deadtimeMs: 1000,
+    deadtimeMs,
     initdeadMs: 5000,
     startedAt: clock.t,
   })
@@ -35,7 +41,7 @@ function member(self: string, nodes: string[], settings: Partial<FenceSettings> 
     self,
     nodes,
     settings: { ...SETTINGS, ...settings },
-    deadtimeMs: 1000,
+    deadtimeMs,
     settleMs: 400,
     clock,
     view: () => m.nodes(),
@@ -52,6 +58,15 @@ function member(self: string, nodes: string[], settings: Partial<FenceSettings> 
     const seq = (seqs.get(`${src}/${gen}`) ?? 0) + 1
     seqs.set(`${src}/${gen}`, seq)
     m.receive('l', status(src, seq, gen, extra), clock.t)
+  }
+  /** Let `ms` of silence pass, checking the deadlines every 10 ms (as the worker's timer does). */
+  const silence = async (ms: number) => {
+    const end = clock.t + ms
+    while (clock.t < end) {
+      clock.advance(Math.min(10, end - clock.t), (t) => m.check(t))
+      await Promise.resolve()
+      await Promise.resolve()
+    }
   }
   /** Let `ms` pass while `alive` peers keep sending every 200 ms. */
   const run = async (ms: number, alive: string[], extra: (n: string) => Partial<Control> = () => ({})) => {
@@ -71,6 +86,7 @@ function member(self: string, nodes: string[], settings: Partial<FenceSettings> 
     decisions,
     hear,
     run,
+    silence,
     failNext: (error: string) => {
       outcome = { ok: false, error }
     },
@@ -128,6 +144,40 @@ describe('fence policy: three nodes', () => {
     expect(
       a.decisions.filter((d) => d.kind === 'fence-waiting').map((d) => (d as { why: string }).why),
     ).toContain('no quorum (1 of 3 alive, 2 needed)')
+  })
+
+  it('a heartbeat 3 peer advertising a longer deadtime lends no quorum to a member cut off alone', async () => {
+    // n1 and n3 run fencegate (deadtime 1 s); n2 is heartbeat 3 with deadtime 3 s (dt=bb8, no
+    // fgfence). n3 is cut off from both: n1 and n2 fence n3, and n3 must not fence n1 while its
+    // own timer still holds n2 up (n2 stays "up" here for 3 s of silence)
+    const peers = (n: string) => (n === 'n2' ? { dtMs: 3000 } : reachAll(n))
+    const c = member('n3', ['n1', 'n2', 'n3'])
+    await c.run(1000, ['n1', 'n2'], peers)
+    await c.silence(5000)
+    expect(c.fences).toEqual([])
+    expect(c.decisions).toContainEqual({
+      kind: 'fence-waiting',
+      node: 'n1',
+      why: 'no quorum (1 of 3 alive, 2 needed)',
+    })
+
+    const a = member('n1', ['n1', 'n2', 'n3'])
+    await a.run(1000, ['n2', 'n3'], peers)
+    await a.run(5000, ['n2'], peers)
+    expect(a.fences).toEqual(['n3'])
+  })
+
+  it('with a longer deadtime of our own, a partner cut off with the victim, heard just after it, does not count', async () => {
+    // we (n2) wait 3 s for anyone; n1 and n3 advertise 1 s. Cut off alone, n3's last packet came
+    // 450 ms after n1's (a keepalive of n1's may be up to half its deadtime), more than the
+    // settling time: n3 was heard after n1, but before n1 was declared dead
+    const peers = (n: string) => ({ dtMs: 1000, ...reachAll(n) })
+    const b = member('n2', ['n1', 'n2', 'n3'], {}, ['n1', 'n3'], 3000)
+    await b.run(1000, ['n1', 'n3'], peers)
+    b.clock.advance(450, (t) => b.m.check(t))
+    b.hear('n3', peers('n3'))
+    await b.silence(6000)
+    expect(b.fences).toEqual([])
   })
 
   it('the minority side never fences', async () => {
