@@ -19,6 +19,7 @@
  * - A driver never retries by itself; one command at a time (the engine serialises calls).
  * - Secrets a driver was given never appear in its errors or logs.
  */
+import type { OptionDecl } from '../src/config/options.js'
 import type { DeviceAction, PowerState } from '../src/core/types.js'
 
 export interface Call {
@@ -92,6 +93,12 @@ export interface DriverFactory<C = unknown> {
    * alone (`bmc3`). Absent for multi-outlet devices.
    */
   readonly singlePlug?: string
+  /**
+   * The driver's own fields, declared once (src/config/options.ts): `validate` reads them,
+   * the config type is derived from them, and the docs' option tables and
+   * `fencegate list --drivers` are generated from them.
+   */
+  readonly options: OptionDecl
   validate(section: Record<string, unknown>): { config: C; problems: FieldProblem[] }
   create(config: C, ctx: DriverContext): PowerDriver
 }

@@ -5,12 +5,13 @@ import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import { ExpectLine } from '../transport/expect-line.js'
 import type { Script, ScriptResult } from '../transport/expect.js'
-import { type SerialTarget, openSerialTarget } from '../transport/serial-target.js'
-import { type SmartUpsTiming, cycleScript, handshakeScript, loadScript, statusScript } from './scripts.js'
+import { openSerialTarget } from '../transport/serial-target.js'
+import type { SmartUpsConfig } from './options.js'
+import { cycleScript, handshakeScript, loadScript, statusScript } from './scripts.js'
 
 export const LOAD = 'load'
 
-export interface SmartUpsConfig extends SmartUpsTiming, SerialTarget {}
+export type { SmartUpsConfig }
 
 /**
  * An APC Smart-UPS as a single-plug power switch (plug `load`): load off (`Z` twice), load on

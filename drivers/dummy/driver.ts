@@ -4,13 +4,9 @@ import { type DummyVerb, decodeAnswer, encodeRequest } from '../../protocols/dum
 import type { Call, PlugInfo, PowerDriver } from '../driver.js'
 import { TcpLineClient } from '../transport/tcp-line-client.js'
 
-export interface DummyConfig {
-  host: string
-  port: number
-  connectTimeoutMs: number
-  /** Longest wait for one answer; past it the device counts as not answering (transient). */
-  requestTimeoutMs: number
-}
+import type { DummyConfig } from './options.js'
+
+export type { DummyConfig }
 
 /**
  * The dummy driver (fence-agents' fence_dummy, over a real socket): the engine's test double

@@ -4,9 +4,11 @@
  * privKey) come only through Fields.secret (`communityFile:` / `communityEnv:` …) and are
  * read when a session is opened, so a rotated key file is picked up by the next session.
  */
+import { Type } from 'typebox'
 import type { Fields } from '../../src/config/fields.js'
+import { Opt, type OptionValues, readOptions } from '../../src/config/options.js'
 import { FenceError } from '../../src/core/errors.js'
-import type { DriverContext, SecretRef } from '../driver.js'
+import type { DriverContext } from '../driver.js'
 
 export type SnmpVersion = '1' | '2c' | '3'
 export const SNMP_VERSIONS: readonly SnmpVersion[] = ['1', '2c', '3']
@@ -20,24 +22,6 @@ export const PRIV_PROTOCOLS: readonly PrivProtocol[] = ['aes', 'aes256b', 'aes25
 
 export type SecurityLevel = 'noAuthNoPriv' | 'authNoPriv' | 'authPriv'
 export const SECURITY_LEVELS: readonly SecurityLevel[] = ['noAuthNoPriv', 'authNoPriv', 'authPriv']
-
-export interface SnmpTargetConfig {
-  host: string
-  port: number
-  version: SnmpVersion
-  /** v1/v2c. */
-  community?: SecretRef
-  /** v3 (USM). */
-  user?: string
-  securityLevel: SecurityLevel
-  authProtocol: AuthProtocol
-  authKey?: SecretRef
-  privProtocol: PrivProtocol
-  privKey?: SecretRef
-  /** One try; a PDU that does not answer is unreachable after timeout × (retries + 1). */
-  timeoutMs: number
-  retries: number
-}
 
 /** The resolved credentials a session is opened with. Never logged. */
 export interface SnmpCredentials {
@@ -56,26 +40,77 @@ export interface SnmpCredentials {
 export const SNMP_DEFAULT_TIMEOUT_MS = 600
 export const SNMP_DEFAULT_RETRIES = 2
 
-/** Read the SNMP fields of a section; problems go to `f.problems`. */
+/**
+ * The SNMP options of a driver section (apc-snmp, wti-snmp), declared once and spread into
+ * each SNMP driver's options. `version` defaults to 1 (fence_apc_snmp's default).
+ */
+export const SNMP_OPTIONS = {
+  host: Opt.string('the agent: a host name or address', { hint: 'a host name or address' }),
+  port: Opt.int('its UDP port', { default: 161, min: 1, max: 65535 }),
+  version: Opt.oneOf(SNMP_VERSIONS, 'the SNMP version', { default: '1' }),
+  community: Opt.secret('versions 1 and 2c: the read-write community', {
+    required: false,
+    defaultText: 'required for 1 and 2c',
+  }),
+  user: Opt.optionalString('version 3: the USM user (required)'),
+  securityLevel: Opt.oneOf(SECURITY_LEVELS, 'version 3: USM security level', {
+    defaultText: 'from the keys given',
+  }),
+  authProtocol: Opt.oneOf(AUTH_PROTOCOLS, 'version 3: authentication protocol', { default: 'sha' }),
+  authKey: Opt.secret('version 3: the authentication key, at least 8 characters', {
+    required: false,
+    defaultText: 'with authNoPriv, authPriv',
+  }),
+  privProtocol: Opt.custom<PrivProtocol>(
+    Type.Union(PRIV_PROTOCOLS.map((p) => Type.Literal(p))),
+    'version 3: privacy protocol (DES is refused)',
+    {
+      type: PRIV_PROTOCOLS.map((p) => `\`${p}\``).join(', '),
+      defaultText: '`aes`',
+      read: (f, name) => {
+        if (f.section[name] !== 'des') return f.oneOf(name, PRIV_PROTOCOLS, 'aes')
+        f.problems.push({
+          path: [...f.base, name],
+          message: 'DES is refused (broken, and absent from Node 17+ OpenSSL): use aes',
+        })
+        return 'aes'
+      },
+    },
+  ),
+  privKey: Opt.secret('version 3: the privacy key, at least 8 characters', {
+    required: false,
+    defaultText: 'with authPriv',
+  }),
+  timeout: Opt.duration('one try', { default: SNMP_DEFAULT_TIMEOUT_MS, min: 10, max: 60_000 }),
+  retries: Opt.int('further tries: a silent PDU is unreachable after timeout × (retries + 1)', {
+    default: SNMP_DEFAULT_RETRIES,
+    min: 0,
+    max: 10,
+  }),
+}
+
+/** Where the agent is and how to talk to it: the values of SNMP_OPTIONS. */
+export type SnmpTargetConfig = OptionValues<typeof SNMP_OPTIONS>
+
+/** Read the SNMP fields of a section (SNMP_OPTIONS, then the checks between them); problems go to `f.problems`. */
 export function readSnmpTarget(f: Fields, opts: { defaultVersion: SnmpVersion }): SnmpTargetConfig {
   const problem = (field: string, message: string) => f.problems.push({ path: [...f.base, field], message })
-  const host = f.str('host', { hint: 'a host name or address' })
-  const port = f.int('port', { default: 161, min: 1, max: 65535 })
-  const version = f.oneOf('version', SNMP_VERSIONS, opts.defaultVersion)
-  const community = f.secret('community', { required: false })
-  const user = f.optStr('user')
   const levelGiven = f.has('securityLevel')
-  let securityLevel = f.oneOf('securityLevel', SECURITY_LEVELS, 'noAuthNoPriv')
-  const authProtocol = f.oneOf('authProtocol', AUTH_PROTOCOLS, 'sha')
-  const authKey = f.secret('authKey', { required: false })
-  if (f.section.privProtocol === 'des')
-    problem('privProtocol', 'DES is refused (broken, and absent from Node 17+ OpenSSL): use aes')
-  const privProtocol =
-    f.section.privProtocol === 'des' ? 'aes' : f.oneOf('privProtocol', PRIV_PROTOCOLS, 'aes')
-  f.mark('privProtocol')
-  const privKey = f.secret('privKey', { required: false })
-  const timeoutMs = f.duration('timeout', SNMP_DEFAULT_TIMEOUT_MS, { min: 10, max: 60_000 })
-  const retries = f.int('retries', { default: SNMP_DEFAULT_RETRIES, min: 0, max: 10 })
+  const o = readOptions(f, SNMP_OPTIONS, { version: opts.defaultVersion, securityLevel: 'noAuthNoPriv' })
+  const {
+    host,
+    port,
+    version,
+    community,
+    user,
+    authProtocol,
+    authKey,
+    privProtocol,
+    privKey,
+    timeoutMs,
+    retries,
+  } = o
+  let securityLevel = o.securityLevel
 
   if (version === '3') {
     if (!user) problem('user', 'required with version 3: the USM user name')
