@@ -3,6 +3,7 @@
  * The pairing of drivers and their mock firmware is listed in firmware-mocks/registry.ts.
  */
 import { Fields, describe } from '../src/config/fields.js'
+import { Opt, readOptions } from '../src/config/options.js'
 import { FenceError } from '../src/core/errors.js'
 import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
@@ -28,6 +29,14 @@ export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, An
  */
 export const COMMON_DEVICE_FIELDS = ['driver', 'deviceCycle'] as const
 
+/** The common fields besides `driver`, declared as every driver's own options are. */
+export const COMMON_DEVICE_OPTIONS = {
+  deviceCycle: Opt.bool(
+    "may an operator's `cycle` use the device's own cycle command? Fences and reboots never do (they are off, verify, on)",
+    { default: false },
+  ),
+}
+
 /** A device section read: its driver kind, the common fields, and the driver's own config. */
 export interface DeviceSection {
   /** The driver kind; undefined when `driver:` names none (a problem says so). */
@@ -45,7 +54,7 @@ export function readDeviceSection(section: Record<string, unknown>): DeviceSecti
   const f = new Fields(section)
   const { driver, deviceCycle: _c, ...rest } = section
   f.mark('driver')
-  const deviceCycle = f.bool('deviceCycle', false)
+  const { deviceCycle } = readOptions(f, COMMON_DEVICE_OPTIONS)
   const factory = DRIVERS.get(String(driver))
   if (!factory)
     return {

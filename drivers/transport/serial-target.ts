@@ -41,7 +41,7 @@ export function serialTargetOptions(o: { baud: number; bauds: readonly number[];
     }),
     baud: Opt.custom(Type.Integer({ default: o.baud }), 'the line speed', {
       type: o.bauds.join(', '),
-      defaultText: String(o.baud),
+      defaultText: `\`${o.baud}\``,
       read: (f, name) => {
         const baud = f.int(name, { default: o.baud })
         if (!o.bauds.includes(baud))

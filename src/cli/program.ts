@@ -86,11 +86,16 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
     )
 
   clientOptions(
-    program.command('list').description('nodes, their plugs and last known states; --devices: device health'),
+    program
+      .command('list')
+      .description(
+        'nodes, their plugs and last known states; --devices: device health; --drivers: the driver kinds and their fields',
+      ),
   )
     .argument('[targets...]', 'only these nodes (hostlists)')
     .option('--refresh', 'read the devices now instead of the last known states')
     .option('--devices', 'list the devices and their health instead')
+    .option('--drivers', 'list the driver kinds this build knows and their config fields (no gateway needed)')
     .action((targets: string[], o) =>
       run(async () =>
         (await import('./commands/list.js')).listCommand(

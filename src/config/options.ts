@@ -266,7 +266,7 @@ export function optionType(o: Option): string {
         .map((c) => `\`${c}\``)
         .join(', ')
     case 'secret':
-      return 'secret: `…File: PATH` or `…Env: VAR`'
+      return 'secret (a file or a variable)'
     default:
       return (s['x-type'] as string | undefined) ?? ''
   }
