@@ -13,5 +13,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // concurrent tests of one file (describe.concurrent: the fault suite, whose tests mostly wait
+    // out deadlines, each on its own gateway); vitest's default is 5
+    maxConcurrency: 24,
   },
 })
