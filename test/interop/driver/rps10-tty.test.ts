@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { rps10Driver } from '../../drivers/rps10/index.js'
-import type { PowerDriver } from '../../drivers/driver.js'
-import { type Rps10Rig, call, startRps10 } from './rps10-lab.js'
+import { rps10Driver } from '../../../drivers/rps10/index.js'
+import type { PowerDriver } from '../../../drivers/driver.js'
+import { type Rps10Rig, call, startRps10 } from '../rps10-lab.js'
 
 /**
  * The driver on a real tty made by socat, the way a lab reaches a unit through a terminal

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { expect, it } from 'vitest'
-import { DEMO_DEVICES } from '../../src/demo/demo.js'
-import { startDemo } from '../../src/demo/start.js'
-import { Engine } from '../../src/engine/engine.js'
-import { FENCER } from '../helpers/gateway.js'
+import { DEMO_DEVICES } from '../../../src/demo/demo.js'
+import { startDemo } from '../../../src/demo/start.js'
+import { Engine } from '../../../src/engine/engine.js'
+import { FENCER } from '../../helpers/gateway.js'
 
 /** The demo's SNMP devices start, their config is valid, and their nodes fence for real. */
 it('demo-apc (rPDU, v3 authPriv) and demo-wti (plug groups): dual-PSU and group nodes fence off', async () => {

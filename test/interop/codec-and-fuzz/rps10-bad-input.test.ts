@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { SerialPort } from 'serialport'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Rps10Driver } from '../../drivers/rps10/driver.js'
-import { rps10Driver } from '../../drivers/rps10/index.js'
-import { scanRequests } from '../../protocols/rps10.js'
-import { call, failure } from './rps10-lab.js'
+import type { Rps10Driver } from '../../../drivers/rps10/driver.js'
+import { rps10Driver } from '../../../drivers/rps10/index.js'
+import { scanRequests } from '../../../protocols/rps10.js'
+import { call, failure } from '../rps10-lab.js'
 
 /**
  * A scripted "unit" that answers what each test tells it to — garbage, half lines, silence,

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { readLab } from '../../firmware-mocks/lab-file.js'
-import { Lab } from '../../firmware-mocks/lab.js'
-import type { MockDevice } from '../../firmware-mocks/mock.js'
+import { readLab } from '../../../firmware-mocks/lab-file.js'
+import { Lab } from '../../../firmware-mocks/lab.js'
+import type { MockDevice } from '../../../firmware-mocks/mock.js'
 
 /**
  * net-snmp's tools keep state in a persistent directory (/var/lib/snmp by default) that other

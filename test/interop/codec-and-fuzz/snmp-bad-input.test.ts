@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { ApcSnmpDriver } from '../../drivers/apc-snmp/driver.js'
-import { apcSnmpDriver } from '../../drivers/apc-snmp/index.js'
+import type { ApcSnmpDriver } from '../../../drivers/apc-snmp/driver.js'
+import { apcSnmpDriver } from '../../../drivers/apc-snmp/index.js'
 import {
   type RawVarbind,
   SNMP_TYPE,
@@ -12,10 +12,10 @@ import {
   decodeOidValue,
   decodePowerState,
   decodeString,
-} from '../../drivers/transport/snmp-varbind.js'
-import { readSecret } from '../../src/config/secrets.js'
-import { FenceError } from '../../src/core/errors.js'
-import { prng } from '../helpers/fuzz.js'
+} from '../../../drivers/transport/snmp-varbind.js'
+import { readSecret } from '../../../src/config/secrets.js'
+import { FenceError } from '../../../src/core/errors.js'
+import { prng } from '../../helpers/fuzz.js'
 
 /**
  * Bad input from a "PDU": a hand-made agent on a UDP socket answers the driver with crafted

@@ -10,9 +10,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createDriver, readDeviceSection } from '../../drivers/registry.js'
-import type { IpmiDriver } from '../../drivers/ipmi/driver.js'
-import { readSecret } from '../../src/config/secrets.js'
+import { createDriver, readDeviceSection } from '../../../drivers/registry.js'
+import type { IpmiDriver } from '../../../drivers/ipmi/driver.js'
+import { readSecret } from '../../../src/config/secrets.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-ipmisim-'))
 const powerFile = path.join(dir, 'power')

@@ -42,7 +42,7 @@ import {
   nextSeq,
   IpmiCodecError,
   type RakpExchange,
-} from '../../protocols/ipmi/index.js'
+} from '../../../protocols/ipmi/index.js'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 

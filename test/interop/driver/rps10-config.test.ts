@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { readDeviceSection } from '../../drivers/registry.js'
-import { rps10Driver } from '../../drivers/rps10/index.js'
-import { readLab } from '../../firmware-mocks/lab-file.js'
-import { call, startRps10 } from './rps10-lab.js'
+import { readDeviceSection } from '../../../drivers/registry.js'
+import { rps10Driver } from '../../../drivers/rps10/index.js'
+import { readLab } from '../../../firmware-mocks/lab-file.js'
+import { call, startRps10 } from '../rps10-lab.js'
 
 const messages = (ps: { path: (string | number)[]; message: string }[]) =>
   ps.map((p) => `${p.path.join('.')}: ${p.message}`)
@@ -48,7 +48,7 @@ describe('rps10 driver config', () => {
   })
 
   it('the examples in docs/drivers/rps10.md are valid', () => {
-    const doc = readFileSync(new URL('../../docs/drivers/rps10.md', import.meta.url), 'utf8')
+    const doc = readFileSync(new URL('../../../docs/drivers/rps10.md', import.meta.url), 'utf8')
     const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]!))
     expect(blocks.length).toBe(3)
     for (const b of blocks.slice(0, 2)) {

@@ -7,10 +7,10 @@
 import { execFile } from 'node:child_process'
 import dgram from 'node:dgram'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import type { BmcMock } from '../../firmware-mocks/bmc/mock.js'
-import { startBmc } from '../../firmware-mocks/bmc/standalone.js'
-import { readLab } from '../../firmware-mocks/lab-file.js'
-import { Lab } from '../../firmware-mocks/lab.js'
+import type { BmcMock } from '../../../firmware-mocks/bmc/mock.js'
+import { startBmc } from '../../../firmware-mocks/bmc/standalone.js'
+import { readLab } from '../../../firmware-mocks/lab-file.js'
+import { Lab } from '../../../firmware-mocks/lab.js'
 import {
   AsfType,
   PayloadType,
@@ -25,7 +25,7 @@ import {
   encodeV2Plain,
   parseV2,
   secureRandom,
-} from '../../protocols/ipmi/index.js'
+} from '../../../protocols/ipmi/index.js'
 
 class RawClient {
   private readonly inbox: Buffer[] = []

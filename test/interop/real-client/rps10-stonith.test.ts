@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Rps10Rig, startRps10 } from './rps10-lab.js'
+import { type Rps10Rig, startRps10 } from '../rps10-lab.js'
 
 /**
  * A real client nobody here wrote: cluster-glue's `stonith -t rps10` opens the mock's pty,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { commandScript, judgeReply } from '../../drivers/rps10/scripts.js'
-import { type ByteStream, ReceiveBuffer } from '../../drivers/transport/byte-stream.js'
-import { runScript } from '../../drivers/transport/expect.js'
-import { FenceError } from '../../src/core/errors.js'
+import { commandScript, judgeReply } from '../../../drivers/rps10/scripts.js'
+import { type ByteStream, ReceiveBuffer } from '../../../drivers/transport/byte-stream.js'
+import { runScript } from '../../../drivers/transport/expect.js'
+import { FenceError } from '../../../src/core/errors.js'
 import {
   type Unit,
   UNITS,
@@ -10,8 +10,8 @@ import {
   classifyLine,
   encodeRequest,
   scanRequests,
-} from '../../protocols/rps10.js'
-import { prng } from '../helpers/fuzz.js'
+} from '../../../protocols/rps10.js'
+import { prng } from '../../helpers/fuzz.js'
 
 /**
  * Fuzzing the RPS-10 parsers with a seeded generator (failures reproduce): the device side

@@ -8,8 +8,8 @@
  */
 import { execFile } from 'node:child_process'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { BmcMock, BmcRecord } from '../../firmware-mocks/bmc/mock.js'
-import { startBmc } from '../../firmware-mocks/bmc/standalone.js'
+import type { BmcMock, BmcRecord } from '../../../firmware-mocks/bmc/mock.js'
+import { startBmc } from '../../../firmware-mocks/bmc/standalone.js'
 
 const USERS = {
   admin: { password: 'adm-Secret-1', privilege: 'administrator' },

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Rps10Mock } from '../../firmware-mocks/rps10/mock.js'
-import { FENCER, type TestGateway, startTestGateway } from '../helpers/gateway.js'
+import type { Rps10Mock } from '../../../firmware-mocks/rps10/mock.js'
+import { FENCER, type TestGateway, startTestGateway } from '../../helpers/gateway.js'
 
 /**
  * The engine over the rps10 driver and mock, both transports: a fence is a hard off read back

@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import type { IpmiDriver } from '../../drivers/ipmi/driver.js'
-import { ipmiDriver } from '../../drivers/ipmi/index.js'
-import type { BmcMock, Outgoing } from '../../firmware-mocks/bmc/mock.js'
-import type { BmcSession } from '../../firmware-mocks/bmc/sessions.js'
-import { startBmc } from '../../firmware-mocks/bmc/standalone.js'
+import type { IpmiDriver } from '../../../drivers/ipmi/driver.js'
+import { ipmiDriver } from '../../../drivers/ipmi/index.js'
+import type { BmcMock, Outgoing } from '../../../firmware-mocks/bmc/mock.js'
+import type { BmcSession } from '../../../firmware-mocks/bmc/sessions.js'
+import { startBmc } from '../../../firmware-mocks/bmc/standalone.js'
 import {
   type IpmiResponse,
   PayloadType,
@@ -32,9 +32,9 @@ import {
   encodeV2Protected,
   parseV2,
   responseTo,
-} from '../../protocols/ipmi/index.js'
-import { readSecret } from '../../src/config/secrets.js'
-import { FenceError } from '../../src/core/errors.js'
+} from '../../../protocols/ipmi/index.js'
+import { readSecret } from '../../../src/config/secrets.js'
+import { FenceError } from '../../../src/core/errors.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-ipmisec-'))
 const PASSWORD = 'Sec-pass-0perator'

@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram'
 import { describe, expect, it, vi } from 'vitest'
-import { startBmc } from '../../firmware-mocks/bmc/standalone.js'
+import { startBmc } from '../../../firmware-mocks/bmc/standalone.js'
 import {
   Cmd,
   IpmiCodecError,
@@ -48,8 +48,8 @@ import {
   request,
   responseTo,
   sessionFormat,
-} from '../../protocols/ipmi/index.js'
-import { prng, randomBytes } from '../helpers/fuzz.js'
+} from '../../../protocols/ipmi/index.js'
+import { prng, randomBytes } from '../../helpers/fuzz.js'
 
 /** Truncate, flip bits, overwrite bytes with interesting values, or splice random bytes in. */
 function mutate(rnd: () => number, seed: Buffer): Buffer {
@@ -241,7 +241,7 @@ describe('the mock BMC under fuzz', () => {
       // every datagram was looked at (a record each), none brought the BMC down
       await vi.waitFor(() => expect(bmc.records.length).toBeGreaterThanOrEqual(600))
       expect(bmc.records.filter((r) => r.note?.startsWith('internal error'))).toEqual([])
-      const { ipmiDriver } = await import('../../drivers/ipmi/index.js')
+      const { ipmiDriver } = await import('../../../drivers/ipmi/index.js')
       const { config } = ipmiDriver.validate({
         host: '127.0.0.1',
         port: bmc.address.port,
@@ -249,7 +249,7 @@ describe('the mock BMC under fuzz', () => {
         passwordEnv: 'FG_FUZZ_PW',
       })
       process.env.FG_FUZZ_PW = 'fencegate-lab'
-      const { readSecret } = await import('../../src/config/secrets.js')
+      const { readSecret } = await import('../../../src/config/secrets.js')
       const d = ipmiDriver.create(config, { deviceId: 'fuzzed', readSecret, log: () => {} })
       delete process.env.FG_FUZZ_PW
       expect((await d.status(['chassis'], { signal: AbortSignal.timeout(5000) })).get('chassis')).toBe('on')

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { PAIRS } from '../pairs.js'
-import { type Rps10Rig, call, failure, startRps10 } from './rps10-lab.js'
+import { PAIRS } from '../../pairs.js'
+import { type Rps10Rig, call, failure, startRps10 } from '../rps10-lab.js'
 
 /**
  * The shared faults against the rps10 pairs of test/pairs.ts, over both transports: every fault

@@ -3,8 +3,8 @@ import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { PTY_HELPER, PtyEndpoint, pythonPath } from '../../firmware-mocks/pty.js'
-import { startRps10 } from './rps10-lab.js'
+import { PTY_HELPER, PtyEndpoint, pythonPath } from '../../../firmware-mocks/pty.js'
+import { startRps10 } from '../rps10-lab.js'
 
 /** The mock's pty process never outlives the mock, nor the process that started it. */
 const alive = (pid: number) => {
