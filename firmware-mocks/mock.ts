@@ -1,4 +1,5 @@
 import type { FieldProblem } from '../drivers/driver.js'
+import type { OptionDecl } from '../src/config/options.js'
 import type { DeviceSimulator, PhysicalState } from './simulator.js'
 
 /**
@@ -51,6 +52,11 @@ export interface MockFactory<S = unknown> {
    * error. The lab accepts `plugs` left out, `1`, or `[id]`, and the mock gets `[id]`.
    */
   readonly singlePlug?: { id: string; noun: string }
+  /**
+   * The kind's own lab fields, declared once (src/config/options.ts): `validate` reads them
+   * with readOptions, and docs/lab.md's table of the kind is generated from them.
+   */
+  readonly options: OptionDecl
   /**
    * Read the kind's own fields of a lab device section: `section` holds no common field
    * (COMMON_LAB_FIELDS, read and checked by the lab); `common` is what the lab read of them,

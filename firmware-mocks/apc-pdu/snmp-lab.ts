@@ -12,7 +12,9 @@
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { FieldProblem } from '../../drivers/driver.js'
+import { Type } from 'typebox'
 import { Fields, describe } from '../../src/config/fields.js'
+import { Opt } from '../../src/config/options.js'
 import { asMapping } from '../../src/config/yaml.js'
 import type { AgentAccess, AgentUser } from './snmp-agent.js'
 
@@ -126,3 +128,18 @@ export function snmpDriverFields(
       : {}),
   }
 }
+
+/** The `snmp:` option of an SNMP mock's lab section (read by readSnmpLab). */
+export const SNMP_LAB_OPTION = Opt.custom<AgentAccess>(
+  Type.Object({}),
+  "the agent's access: `community`, `readCommunity`, `engineID`, `users: [{name, authProtocol, authKey, privProtocol, privKey, level, access}]`",
+  {
+    type: 'mapping',
+    defaultText: 'communities `private` (rw) and `public` (ro), no users',
+    read: (f) => {
+      const { access, problems } = readSnmpLab(f.section, f.base)
+      f.problems.push(...problems)
+      return access
+    },
+  },
+)

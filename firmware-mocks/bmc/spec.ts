@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import type { FieldProblem } from '../../drivers/driver.js'
 import { PRIVILEGE_BY_NAME, type PrivilegeName } from '../../protocols/ipmi/constants.js'
+import { type TSchema, Type } from 'typebox'
 import { Fields, describe } from '../../src/config/fields.js'
+import { Opt, readOptions } from '../../src/config/options.js'
 import { asMapping } from '../../src/config/yaml.js'
 
 /** A BMC user account. Lab passwords are test data, not secrets of a real device. */
@@ -35,6 +37,50 @@ export const DEFAULT_USERS: BmcUser[] = [{ name: 'admin', password: 'fencegate-l
 
 const SUITES = [3, 17]
 const PRIVS = ['user', 'operator', 'administrator'] as const
+
+/** Read by readBmcSpec's own code (lists and hex checked there); declared for the docs and the field check. */
+const inCode = <T>(schema: TSchema, description: string, type: string, defaultText: string) =>
+  Opt.custom<T>(schema, description, { type, defaultText, read: (f, name) => f.section[name] as T })
+
+/** The own fields of a `kind: bmc` lab device. */
+export const BMC_LAB_OPTIONS = {
+  users: inCode<unknown>(
+    Type.Array(Type.Object({ name: Type.String(), password: Type.String(), privilege: Type.String() })),
+    'the accounts: `{name, password, privilege: user | operator | administrator}` (lab passwords are test data)',
+    'list',
+    '`admin` / `fencegate-lab`, administrator',
+  ),
+  kg: inCode<unknown>(
+    Type.String(),
+    'the BMC key Kg (two-key login), as `ipmitool -y`',
+    '1 to 20 bytes in hex',
+    'none',
+  ),
+  guid: inCode<unknown>(Type.String(), 'the system GUID sent in RAKP2', '16 bytes in hex', 'random'),
+  cipherSuites: inCode<unknown>(
+    Type.Array(Type.Integer()),
+    'the suites offered, in order',
+    'list of 3 and/or 17',
+    '`[3, 17]`',
+  ),
+  idleTimeout: Opt.duration('a session with no traffic for this long is dropped (ipmi_sim: 30 s)', {
+    default: 60_000,
+    min: 100,
+  }),
+  maxSessions: Opt.int('the session table size, half-open sessions included (ipmi_sim: 63)', {
+    default: 16,
+    min: 1,
+    max: 255,
+  }),
+  resetTime: Opt.duration('how long the `disconnect` fault keeps the BMC away', {
+    default: 300,
+    max: 60_000,
+  }),
+  softShutdownTime: Opt.duration('from an accepted soft shutdown (ACPI) to power off', {
+    default: 1000,
+    max: 600_000,
+  }),
+}
 
 export function readBmcSpec(
   section: Record<string, unknown>,
@@ -103,14 +149,15 @@ export function readBmcSpec(
   }
   f.mark('cipherSuites')
 
+  const o = readOptions(f, BMC_LAB_OPTIONS)
   const spec: BmcSpec = {
     users,
     guid,
     cipherSuites,
-    idleTimeoutMs: f.duration('idleTimeout', 60_000, { min: 100 }),
-    maxSessions: f.int('maxSessions', { default: 16, min: 1, max: 255 }),
-    resetTimeMs: f.duration('resetTime', 300, { min: 0, max: 60_000 }),
-    softShutdownMs: f.duration('softShutdownTime', 1000, { min: 0, max: 600_000 }),
+    idleTimeoutMs: o.idleTimeoutMs,
+    maxSessions: o.maxSessions,
+    resetTimeMs: o.resetTimeMs,
+    softShutdownMs: o.softShutdownTimeMs,
   }
   if (kg) spec.kg = kg
   f.noOthers()

@@ -7,6 +7,7 @@ export const dummyMock: MockFactory<Record<string, never>> = {
   driver: 'dummy',
   description: 'a power switch on a TCP line protocol; every fault of the shared model',
   endpoint: 'network',
+  options: {},
   validate(section, path) {
     const f = new Fields(section, path)
     f.noOthers()

@@ -287,7 +287,8 @@ export function optionDefault(o: Option): string {
 export function renderOptionTable(decl: OptionDecl): string {
   const rows = Object.entries(decl).map(([name, o]) => {
     const field = o['x-secret'] ? `\`${name}File\` / \`${name}Env\`` : `\`${name}\``
-    return `| ${field} | ${optionType(o)} | ${optionDefault(o)} | ${o.description} |`
+    const cell = (t: string) => t.replace(/\|/g, '\\|')
+    return `| ${field} | ${cell(optionType(o))} | ${cell(optionDefault(o))} | ${cell(o.description)} |`
   })
   return ['| field | type | default | |', '|---|---|---|---|', ...rows].join('\n')
 }

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { DRIVERS } from '../../drivers/registry.js'
+import { MOCKS } from '../../firmware-mocks/registry.js'
 import { blockNames, optionBlocks, renderBlocks } from '../../src/config/options-doc.js'
 
 /**
@@ -10,7 +11,7 @@ import { blockNames, optionBlocks, renderBlocks } from '../../src/config/options
  */
 const doc = (p: string) => new URL(`../../docs/${p}`, import.meta.url)
 
-const FILES = ['configuration.md', ...[...DRIVERS.keys()].map((k) => `drivers/${k}.md`)]
+const FILES = ['configuration.md', 'lab.md', ...[...DRIVERS.keys()].map((k) => `drivers/${k}.md`)]
 
 describe('generated option tables', () => {
   it.each(FILES)('docs/%s is up to date with the option declarations', (file) => {
@@ -20,11 +21,13 @@ describe('generated option tables', () => {
     expect(readFileSync(doc(file), 'utf8'), `docs/${file} is stale: npm run docs:options`).toBe(fresh)
   })
 
-  it('docs/configuration.md has the common device fields and every driver; each driver page its own', () => {
+  it('configuration.md: the common device fields and every driver; each driver page its own; lab.md: every mock', () => {
     const config = blockNames(readFileSync(doc('configuration.md'), 'utf8'))
     expect(config).toEqual(['device', ...[...DRIVERS.keys()].map((k) => `driver ${k}`)])
     for (const kind of DRIVERS.keys())
       expect(blockNames(readFileSync(doc(`drivers/${kind}.md`), 'utf8'))).toContain(`driver ${kind}`)
-    expect([...optionBlocks().keys()]).toEqual(config)
+    const lab = blockNames(readFileSync(doc('lab.md'), 'utf8'))
+    expect(lab).toEqual(['lab', ...[...MOCKS.keys()].map((k) => `mock ${k}`)])
+    expect([...optionBlocks().keys()]).toEqual([...config, ...lab])
   })
 })
