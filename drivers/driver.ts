@@ -99,6 +99,13 @@ export interface DriverFactory<C = unknown> {
    * `fencegate list --drivers` are generated from them.
    */
   readonly options: OptionDecl
+  /**
+   * Can the device read its outlets back? `false` (or a function of the config saying so) makes it
+   * an *unverified* device: it can switch power but its status reads `unknown`, so it can never
+   * prove a node off. Such a device serves operator on/off/cycle only (results say `unverified`)
+   * and is refused as a fencing level. Default: true.
+   */
+  readonly verifies?: boolean | ((config: C) => boolean)
   validate(section: Record<string, unknown>): { config: C; problems: FieldProblem[] }
   create(config: C, ctx: DriverContext): PowerDriver
 }

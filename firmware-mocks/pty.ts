@@ -17,6 +17,12 @@ import type { Socket } from 'node:net'
  *   the slave's termios through the master (Linux redirects TCGETS on a master to its slave) and
  *   POLLHUP on the master (no slave open).
  * - **Baud rate** the client set, so a mock can notice a client at the wrong speed.
+ * - **Order.** The client's bytes and its modem-line changes reach the mock on one channel (JSON
+ *   lines on fd 3), in the order the client made them: DTR is sampled again when bytes are read, a
+ *   rise is reported before those bytes and a drop after them. On two pipes (bytes on stdout,
+ *   DTR on fd 3) a command written right after the DTR toggle could reach the session before
+ *   the rise, while it still held the unit in reset, and be dropped (issue 9: cluster-glue's
+ *   `stonith -t rps10 -T reset` exited 6 when it had read a banner left over from its open).
  * - **Hang-up.** `hangup()` replaces the pty with a fresh one at the same path: the client's
  *   open descriptor fails with EIO, as when a USB serial adapter is unplugged.
  *
@@ -39,9 +45,11 @@ for n in (0, 50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600,
     c = getattr(termios, 'B%d' % n, None)
     if c is not None:
         SPEEDS[c] = n
-state = {'m': -1, 'tty': ''}
+state = {'m': -1, 'tty': '', 'last': None}
 def emit(obj):
-    os.write(CTL, (json.dumps(obj) + '\n').encode())
+    b = (json.dumps(obj) + '\n').encode()
+    while b:
+        b = b[os.write(CTL, b):]
 def relink(target):
     tmp = path + '.%d.tmp' % os.getpid()
     try:
@@ -74,30 +82,33 @@ signal.signal(signal.SIGTERM, cleanup)
 signal.signal(signal.SIGINT, cleanup)
 if os.getppid() == 1:
     sys.exit(0)
+def line_state(m):
+    p = select.poll()
+    p.register(m, 0)
+    hup = any(ev & select.POLLHUP for _, ev in p.poll(0))
+    dtr = False
+    baud = 0
+    if not hup:
+        try:
+            a = termios.tcgetattr(m)
+            baud = SPEEDS.get(a[5], -1)
+            dtr = a[5] != termios.B0
+        except termios.error:
+            hup = True
+    return hup, (dtr, baud)
+def report(cur):
+    if cur != state['last']:
+        state['last'] = cur
+        emit({'dtr': cur[0], 'baud': cur[1]})
 def main():
     make()
     emit({'ready': True, 'tty': state['tty']})
     out = b''
-    last = None
     ctlbuf = b''
     while True:
         m = state['m']
-        p = select.poll()
-        p.register(m, 0)
-        hup = any(ev & select.POLLHUP for _, ev in p.poll(0))
-        dtr = False
-        baud = 0
-        if not hup:
-            try:
-                a = termios.tcgetattr(m)
-                baud = SPEEDS.get(a[5], -1)
-                dtr = a[5] != termios.B0
-            except termios.error:
-                hup = True
-        cur = (dtr, baud)
-        if cur != last:
-            last = cur
-            emit({'dtr': dtr, 'baud': baud})
+        hup, cur = line_state(m)
+        report(cur)
         if hup:
             out = b''
         p = select.poll()
@@ -124,14 +135,21 @@ def main():
                         make()
                         os.close(old)
                         out = b''
-                        last = None
+                        state['last'] = None
                         emit({'hangup': True, 'tty': state['tty']})
             elif fd == m:
                 if ev & select.POLLIN:
                     try:
                         data = os.read(m, 65536)
                         if data:
-                            os.write(1, data)
+                            # the line as the client left it when it wrote these bytes: a client
+                            # raises DTR before it writes, and hangs up after, so a raised DTR
+                            # is reported before the bytes and a dropped one after them
+                            _, now = line_state(m)
+                            if now[0]:
+                                report(now)
+                            emit({'data': data.hex()})
+                            report(now)
                     except OSError as e:
                         if e.errno not in (errno.EIO, errno.EAGAIN):
                             raise
@@ -200,7 +218,7 @@ export class PtyEndpoint extends EventEmitter<{
     child.stderr!.on('data', (s: string) => {
       this.stderr = (this.stderr + s).slice(-2000)
     })
-    child.stdout!.on('data', (b: Buffer) => this.emit('data', b))
+    child.stdout!.resume()
     child.stdin!.on('error', () => {})
     ctl.on('error', () => {})
     let buf = ''
@@ -220,6 +238,8 @@ export class PtyEndpoint extends EventEmitter<{
             this.tty = String(msg.tty)
             child.off('exit', onExit)
             resolve()
+          } else if (typeof msg.data === 'string') {
+            this.emit('data', Buffer.from(msg.data, 'hex'))
           } else if (msg.hangup) {
             this.tty = String(msg.tty)
             this.emit('hangup')

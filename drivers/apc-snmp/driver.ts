@@ -10,7 +10,7 @@ import {
 import { FenceError } from '../../src/core/errors.js'
 import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
-import { type SnmpTargetConfig, resolveCredentials } from '../transport/snmp-config.js'
+import { type SnmpTargetConfig, resolveCredentials, warnWeakTarget } from '../transport/snmp-config.js'
 import { SnmpClient } from '../transport/snmp-session.js'
 import {
   decodeInt,
@@ -60,8 +60,7 @@ export class ApcSnmpDriver implements PowerDriver {
       label: this.label,
     })
     if (cfg.model !== 'auto') this.mib = APC_FAMILY_MIBS[cfg.model]
-    if (cfg.target.version === '3' && cfg.target.authProtocol === 'md5')
-      ctx.log('warn', 'SNMPv3 with MD5 authentication: prefer sha or sha256', { device: ctx.deviceId })
+    warnWeakTarget(cfg.target, ctx)
   }
 
   /** The family's MIB: from the config, else from sysObjectID (read once). */

@@ -194,6 +194,21 @@ export class IpmiSession {
     )
   }
 
+  /**
+   * A set-up answer (Open Session Response, RAKP 2, RAKP 4) counts only when it carries our
+   * console session id: random and 32 bits, unlike the one-byte message tag a spoofer can guess.
+   * Anything else — an error status included, however it would end the session — is dropped and
+   * counted (IpmiCodecError 'session'), and the exchange keeps waiting for the BMC's own answer.
+   * An error status is honoured only from a packet that passed this check.
+   */
+  private mustBeOurs(consoleSid: number, what: string, status: number): void {
+    if (consoleSid !== this.consoleSid)
+      throw new IpmiCodecError(
+        'session',
+        `${what}${status !== 0 ? ` with error status 0x${status.toString(16).padStart(2, '0')}` : ''} for another console session id`,
+      )
+  }
+
   private isAnswer(rs: IpmiResponse, netFn: number, cmd: number, rqSeq: number): boolean {
     return (
       rs.netFn === netFn + 1 &&
@@ -358,9 +373,11 @@ export class IpmiSession {
         if (p.payloadType !== PayloadType.OPEN_SESSION_RESPONSE || p.sessionId !== 0) return undefined
         const r = decodeOpenSessionResponse(p.payload)
         if (r.tag !== tag) return undefined
+        // ours only when it names our (random) console session id: a spoofer can guess the tag
+        this.mustBeOurs(r.consoleSid, 'Open Session Response', r.status)
         if (r.status !== 0)
           throw rakpError(r.status, `Open Session with cipher suite ${profile.suite}`, label)
-        return r.consoleSid === this.consoleSid ? r : undefined
+        return r
       },
       signal,
     )
@@ -409,8 +426,9 @@ export class IpmiSession {
         if (p.payloadType !== PayloadType.RAKP2 || p.sessionId !== 0) return undefined
         const m = decodeRakp2(p.payload)
         if (m.tag !== tag1) return undefined
+        this.mustBeOurs(m.consoleSid, 'RAKP Message 2', m.status)
         if (m.status !== 0) throw rakpError(m.status, 'RAKP Message 1', label, hints[m.status] ?? '')
-        return m.consoleSid === this.consoleSid ? m : undefined
+        return m
       },
       signal,
     )
@@ -461,8 +479,9 @@ export class IpmiSession {
         if (p.payloadType !== PayloadType.RAKP4 || p.sessionId !== 0) return undefined
         const m = decodeRakp4(p.payload)
         if (m.tag !== tag3) return undefined
+        this.mustBeOurs(m.consoleSid, 'RAKP Message 4', m.status)
         if (m.status !== 0) throw rakpError(m.status, 'RAKP Message 3', label)
-        return m.consoleSid === this.consoleSid ? m : undefined
+        return m
       },
       signal,
     )

@@ -53,9 +53,11 @@ export const SNMP_OPTIONS = {
     defaultText: 'required for 1 and 2c',
   }),
   user: Opt.optionalString('version 3: the USM user (required)'),
-  securityLevel: Opt.oneOf(SECURITY_LEVELS, 'version 3: USM security level', {
-    defaultText: 'from the keys given',
-  }),
+  securityLevel: Opt.oneOf(
+    SECURITY_LEVELS,
+    'version 3: USM security level. With no keys it is an error unless `noAuthNoPriv` is written out (no authentication, no privacy: anyone on the network can switch the outlets), and a device using it logs a warning at every start',
+    { defaultText: '`authPriv` with both keys, `authNoPriv` with `authKey` only' },
+  ),
   authProtocol: Opt.oneOf(AUTH_PROTOCOLS, 'version 3: authentication protocol', { default: 'sha' }),
   authKey: Opt.secret('version 3: the authentication key, at least 8 characters', {
     required: false,
@@ -117,6 +119,12 @@ export function readSnmpTarget(f: Fields, opts: { defaultVersion: SnmpVersion })
     if (community)
       problem('communityFile', 'a community is for versions 1 and 2c; version 3 uses user and keys')
     if (!levelGiven) securityLevel = privKey ? 'authPriv' : authKey ? 'authNoPriv' : 'noAuthNoPriv'
+    // no keys means no security at all: only when written out (then warned at every start)
+    if (!levelGiven && !authKey && !privKey)
+      problem(
+        'securityLevel',
+        'version 3 without keys has no authentication and no privacy: add authKeyFile: PATH and privKeyFile: PATH (authPriv), or write securityLevel: noAuthNoPriv to accept that anyone on the network can switch the outlets',
+      )
     if (securityLevel !== 'noAuthNoPriv' && !authKey)
       problem(
         'authKeyFile',
@@ -148,6 +156,19 @@ export function readSnmpTarget(f: Fields, opts: { defaultVersion: SnmpVersion })
     timeoutMs,
     retries,
   }
+}
+
+/** Log what is weak in a target's security, once, when its driver is created. */
+export function warnWeakTarget(cfg: SnmpTargetConfig, ctx: DriverContext): void {
+  if (cfg.version !== '3') return
+  if (cfg.securityLevel === 'noAuthNoPriv')
+    ctx.log(
+      'warn',
+      'SNMPv3 securityLevel noAuthNoPriv: no authentication and no privacy, anyone on the network can switch the outlets',
+      { device: ctx.deviceId },
+    )
+  else if (cfg.authProtocol === 'md5')
+    ctx.log('warn', 'SNMPv3 with MD5 authentication: prefer sha or sha256', { device: ctx.deviceId })
 }
 
 /** Read the secrets of a target now (at session opening). Throws CONFIG_INVALID / SECRET_UNSAFE. */

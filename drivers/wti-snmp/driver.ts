@@ -8,7 +8,7 @@ import {
 import { FenceError } from '../../src/core/errors.js'
 import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
-import { type SnmpTargetConfig, resolveCredentials } from '../transport/snmp-config.js'
+import { type SnmpTargetConfig, resolveCredentials, warnWeakTarget } from '../transport/snmp-config.js'
 import { SnmpClient } from '../transport/snmp-session.js'
 import { decodePowerState, decodeString, isMissing, oidSuffix } from '../transport/snmp-varbind.js'
 
@@ -41,6 +41,7 @@ export class WtiSnmpDriver implements PowerDriver {
       label: this.label,
     })
     if (cfg.mib !== 'auto') this.table = WTI_GROUP_TABLES[cfg.mib]
+    warnWeakTarget(cfg.target, ctx)
   }
 
   /** Which group table the unit has: one GETNEXT into both places, v3 preferred. */

@@ -150,6 +150,14 @@ async function fence(ctx: ActionContext, action: 'off' | 'reboot'): Promise<Exit
     throw await explainNodeError(ctx, node, e, budget)
   }
   const r = resultOf(op, node)
+  if (op.status === 'succeeded' && r.outcome === 'confirmed-by-operator' && r.confirmation) {
+    // the manual level (meatware): a person checked the machine; said as such, never as a read-back
+    io.err(
+      `Warning: node ${node} was not read back off: ${r.confirmation.by} confirmed it off by hand (${r.confirmation.reason}) (operation ${op.id})`,
+    )
+    io.out('Success: Confirmed OFF by operator')
+    return 0
+  }
   if (op.status !== 'succeeded' || r.outcome !== 'success') {
     throw new AgentFailure(
       `${timedOut(r) ? `Timed out waiting to power OFF node ${node} (power_timeout ${fmt(o.powerTimeoutMs)})` : `fencing node ${node} (${action}) failed`}: ${describeFailure(r)} (operation ${op.id})`,

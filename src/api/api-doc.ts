@@ -75,6 +75,10 @@ Every error answer has the same shape, with the HTTP status of its code:
 | 403 | FORBIDDEN | the token's role or node list does not allow it |
 | 404 | UNKNOWN_NODE, UNKNOWN_DEVICE, UNKNOWN_OPERATION, NOT_FOUND | no such thing (or route) |
 | 409 | FENCE_HOLD | \`on\` of a node being fenced or fenced less than \`fenceHold\` ago (fencers excepted) |
+| 409 | PREEMPTED | a fence of the node began while this operation ran: it was stopped before its next command (the message names the fence) |
+| 409 | NOTHING_TO_CONFIRM | \`confirm\` of a node with no fence waiting for a confirmation and no failed fence |
+| 429 | QUEUE_FULL | too many commands already wait for one device (fence work is never refused) |
+| 429 | TOO_MANY_OPERATIONS | the token already has \`api.maxInFlightPerToken\` operations in flight, or \`api.maxInFlightPerNode\` on one node (the message names the bound); fence requests count in a budget of their own, so power traffic never refuses a fence. Header \`Retry-After: 1\` |
 | 5xx | ENGINE_CLOSED, INTERNAL… | the gateway is stopping, or a bug (see its log) |
 
 A refused request (any 4xx) leaves nothing in the journal and touches no device.
@@ -93,6 +97,11 @@ and \`operation.results[].outcome\`. A node counts as off only when read back of
 - A waiting caller that hangs up without an Idempotency-Key stops its operation: no further
   mutating step is issued. With a key, the operation runs on.
 - \`timeout\` (seconds, 1–3600) in the body is the operation's deadline.
+- A token may have at most \`api.maxInFlightPerToken\` operations in flight (default 64), and
+  \`api.maxInFlightPerNode\` on any one node (default 4), counted from the request until the
+  operation ends, whether the caller waits or not; past that the request is refused with
+  \`429 TOO_MANY_OPERATIONS\` and nothing is started. Fence requests have a budget of their own
+  in each token, so power requests (of any token) never use up the room fences need.
 
 In the demo (\`fencegate serve --demo\`) every answer has \`"simulated": true\` and the header
 \`Fencegate-Simulated: true\`.

@@ -6,11 +6,12 @@
 import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import type { GatewayConfig } from '../config/config.js'
+import { API_DEFAULTS, type GatewayConfig } from '../config/config.js'
 import { authPlugin } from './auth.js'
 import type { ApiContext, GatewayEngine } from './context.js'
 import { errorHandler, notFoundHandler } from './errors.js'
 import { IdempotencyStore, type IdempotencyOptions } from './idempotency.js'
+import { InFlight } from './inflight.js'
 import { Metrics } from './metrics.js'
 import { devicesRoutes } from './routes/devices.js'
 import { historyRoutes } from './routes/history.js'
@@ -26,8 +27,8 @@ export const API_VERSION = '1.0.0'
 
 export interface AppDeps {
   engine: GatewayEngine
-  /** The tokens (hashes, roles, allow-lists). */
-  config: Pick<GatewayConfig, 'tokens'>
+  /** The tokens (hashes, roles, allow-lists), and the bounds on what a token has in flight. */
+  config: Pick<GatewayConfig, 'tokens'> & Partial<Pick<GatewayConfig, 'api'>>
   /** A pino logger; absent = silent. Authorization headers are redacted either way. */
   log?: FastifyBaseLogger
   /** TLS: PEM contents (server.ts reads them from the config's files). */
@@ -62,6 +63,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     engine,
     metrics: new Metrics(engine, { processMetrics: deps.processMetrics ?? true }),
     idempotency: new IdempotencyStore(deps.idempotency),
+    inflight: new InFlight({
+      perToken: (deps.config.api ?? API_DEFAULTS).maxInFlightPerToken,
+      perNode: (deps.config.api ?? API_DEFAULTS).maxInFlightPerNode,
+    }),
     simulated,
   }
   app.addHook('onClose', async () => ctx.metrics.close())

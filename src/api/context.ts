@@ -7,6 +7,7 @@ import { FenceError } from '../core/errors.js'
 import { HostlistError, compressHostlist, expandHostlist } from '../core/hostlist.js'
 import { type Principal, assertNodes } from './auth.js'
 import type { IdempotencyStore } from './idempotency.js'
+import type { InFlight } from './inflight.js'
 import type { Metrics } from './metrics.js'
 
 /** The engine as the API uses it: the FenceEngine plus the cached read for listings. */
@@ -18,6 +19,8 @@ export interface ApiContext {
   engine: GatewayEngine
   metrics: Metrics
   idempotency: IdempotencyStore
+  /** Bounds on the operations a token has in flight (429 past them). */
+  inflight: InFlight
   simulated: boolean
 }
 

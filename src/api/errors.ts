@@ -69,6 +69,7 @@ export function errorHandler(simulated: boolean) {
     if (body.statusCode >= 500) req.log.error({ err }, 'request failed')
     else req.log.info({ code: body.code, message: body.message }, 'request refused')
     if (body.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="fencegate"')
+    if (body.statusCode === 429) reply.header('retry-after', '1')
     return reply.code(body.statusCode).send({ ...body, simulated })
   }
 }

@@ -60,6 +60,16 @@ export class Metrics {
       },
     })
     new Gauge({
+      name: 'fencegate_device_unverified',
+      help: '1 for a device that cannot read its outlets back (operator power only, never a fencing level)',
+      labelNames: ['device', 'driver'] as const,
+      registers,
+      collect() {
+        this.reset()
+        for (const d of snapshot()) this.set({ device: d.id, driver: d.driver }, d.verifies ? 0 : 1)
+      },
+    })
+    new Gauge({
       name: 'fencegate_device_probe_latency_seconds',
       help: 'Latency of the last successful probe of the device',
       labelNames: ['device'] as const,

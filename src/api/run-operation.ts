@@ -10,10 +10,18 @@ import { principal } from './auth.js'
 import { abortOnClose } from './disconnect.js'
 import { fieldError } from './errors.js'
 import type { IdempotencyStore, IdempotentEntry } from './idempotency.js'
+import type { Budget, InFlight } from './inflight.js'
 
 export interface RunDeps {
   simulated: boolean
   idempotency: IdempotencyStore
+  inflight: InFlight
+}
+
+/** What an operation counts against in the token's in-flight bounds (src/api/inflight.ts). */
+export interface RunScope {
+  budget: Budget
+  nodes: readonly string[]
 }
 
 type Start = (r: OperationRequest) => Promise<Operation>
@@ -23,6 +31,7 @@ export async function runOperation(
   reply: FastifyReply,
   deps: RunDeps,
   timeoutS: number | undefined,
+  scope: RunScope,
   start: Start,
 ): Promise<{ simulated: boolean; operation: Operation }> {
   const who = principal(req)
@@ -49,18 +58,37 @@ export async function runOperation(
       reply.header('idempotent-replayed', 'true')
       entry = prev
     } else {
-      entry = launch(base, start, fp)
+      entry = launch(base, counted(deps, who.name, scope, start), fp)
       deps.idempotency.set(who.name, key, entry)
       // a refused request (404, 409…) created nothing: its key must not pin the refusal
       entry.started.catch(() => deps.idempotency.delete(who.name, key, entry))
     }
   } else {
-    entry = launch({ ...base, ...(wait ? { signal: abortOnClose(reply) } : {}) }, start)
+    entry = launch(
+      { ...base, ...(wait ? { signal: abortOnClose(reply) } : {}) },
+      counted(deps, who.name, scope, start),
+    )
   }
 
   const op = await (wait ? entry.done : entry.started)
   if (op.status === 'running') reply.code(202)
   return { simulated: deps.simulated, operation: op }
+}
+
+/** `start`, counted in the token's in-flight bounds until the operation ends (429 past them). */
+function counted(deps: RunDeps, token: string, scope: RunScope, start: Start): Start {
+  return (r) => {
+    const release = deps.inflight.acquire(token, scope.budget, scope.nodes)
+    let p: Promise<Operation>
+    try {
+      p = start(r)
+    } catch (e) {
+      release()
+      throw e
+    }
+    p.then(release, release)
+    return p
+  }
 }
 
 function launch(r: OperationRequest, start: Start, fp = ''): IdempotentEntry {

@@ -48,7 +48,7 @@ export const Attempt = Type.Object({
   level: Type.Integer({ description: 'fencing level, 1-based (0: a read of every level)' }),
   device: Type.String(),
   plug: Type.String(),
-  step: Type.Enum(['on', 'off', 'cycle', 'cancel', 'status', 'verify']),
+  step: Type.Enum(['on', 'off', 'cycle', 'cancel', 'status', 'verify', 'confirm']),
   outcome: Type.Enum(['ok', 'failed']),
   state: Type.Optional(PowerState),
   code: Type.Optional(ErrorCode),
@@ -57,10 +57,26 @@ export const Attempt = Type.Object({
   durationMs: Type.Number(),
 })
 
+const NODE_OUTCOMES = ['success', 'failed', 'unverified', 'confirmed-by-operator'] as const
+const OPERATION_KINDS = ['status', 'power', 'fence', 'bulk', 'confirm'] as const
+
+export const Confirmation = Type.Object(
+  {
+    by: Type.String({ description: 'the token (or cli user) that confirmed' }),
+    role: Role,
+    reason: Type.String(),
+    at: Type.String({ description: 'ISO time' }),
+  },
+  { description: 'a person confirmed the node off by hand (never a device read-back)' },
+)
+
 export const NodeResult = Type.Object({
   node: Type.String(),
   action: Type.Enum(NODE_ACTIONS),
-  outcome: Type.Enum(['success', 'failed']),
+  outcome: Type.Enum(NODE_OUTCOMES, {
+    description:
+      '`unverified`: sent to a device that cannot read back (operator power only); `confirmed-by-operator`: a person confirmed the node off (manual level or `confirm`)',
+  }),
   state: PowerState,
   level: Type.Optional(Type.Integer()),
   onVerified: Type.Optional(Type.Boolean({ description: 'reboot/cycle: power-on read back on' })),
@@ -68,13 +84,14 @@ export const NodeResult = Type.Object({
   error: Type.Optional(CodedError),
   already: Type.Optional(Type.Boolean({ description: 'already in the wanted state (read back)' })),
   joined: Type.Optional(Type.Boolean({ description: 'joined a fence already in flight' })),
+  confirmation: Type.Optional(Confirmation),
   attempts: Type.Array(Attempt),
   durationMs: Type.Number(),
 })
 
 export const Operation = Type.Object({
   id: Type.String(),
-  kind: Type.Enum(['status', 'power', 'fence', 'bulk']),
+  kind: Type.Enum(OPERATION_KINDS),
   action: Type.Enum([...NODE_ACTIONS, 'status']),
   nodes: Type.Array(Type.String()),
   initiator: Initiator,
@@ -97,6 +114,12 @@ export const NodeItem = Type.Object({
   name: Type.String(),
   state: PowerState,
   plugs: Type.Array(PlugStatus),
+  awaitingConfirmation: Type.Optional(
+    Type.Object(
+      { op: Type.String(), since: Type.String() },
+      { description: 'a fence of the node waits at its manual level for `confirm`' },
+    ),
+  ),
   levels: Type.Array(Type.Array(PlugRef), { description: 'fencing levels, first tried first' }),
   fenceAction: Type.Enum(FENCE_ACTIONS),
   powerWaitMs: Type.Number(),
@@ -118,23 +141,28 @@ export const DeviceHealth = Type.Object({
   }),
   queued: Type.Integer({ description: 'commands waiting for this device' }),
   plugs: Type.Integer(),
+  verifies: Type.Boolean({
+    description:
+      'false: an unverified device (cannot read its outlets back): operator power only, never fencing',
+  }),
 })
 
 export const HistoryEntry = Type.Object({
   op: Type.String(),
-  kind: Type.Enum(['status', 'power', 'fence', 'bulk']),
+  kind: Type.Enum(OPERATION_KINDS),
   action: Type.Enum([...NODE_ACTIONS, 'status']),
   node: Type.String(),
   initiator: Initiator,
   startedAt: Type.String(),
   finishedAt: Type.Optional(Type.String()),
-  outcome: Type.Enum(['success', 'failed', 'unknown', 'running'], {
+  outcome: Type.Enum([...NODE_OUTCOMES, 'unknown', 'running'], {
     description:
       '`running`: under way now; `unknown`: an intent without a result (the gateway stopped mid-operation)',
   }),
   level: Type.Optional(Type.Integer()),
   onVerified: Type.Optional(Type.Boolean()),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  confirmation: Type.Optional(Confirmation),
 })
 
 // ---- requests ---------------------------------------------------------------------------
@@ -155,6 +183,18 @@ export const FenceBody = Type.Object(
     action: Type.Optional(
       Type.Enum(FENCE_ACTIONS, { description: "default: the node's fenceAction (off unless configured)" }),
     ),
+    timeout: Type.Optional(Timeout),
+  },
+  { additionalProperties: false },
+)
+
+export const ConfirmBody = Type.Object(
+  {
+    reason: Type.String({
+      minLength: 3,
+      maxLength: 500,
+      description: 'why you are sure the node is off (journaled, shown in history)',
+    }),
     timeout: Type.Optional(Timeout),
   },
   { additionalProperties: false },
@@ -199,7 +239,7 @@ export const HistoryQuery = Type.Object(
     node: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     since: Type.Optional(Type.String({ description: 'ISO time' })),
     until: Type.Optional(Type.String({ description: 'ISO time' })),
-    outcome: Type.Optional(Type.Enum(['success', 'failed', 'unknown', 'running'])),
+    outcome: Type.Optional(Type.Enum([...NODE_OUTCOMES, 'unknown', 'running'])),
     limit: Type.Optional(
       Type.String({
         pattern: '^[0-9]{1,6}$',

@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { FastifyBaseLogger } from 'fastify'
-import type { GatewayConfig } from '../config/config.js'
+import { type GatewayConfig, isLoopback, plainHttpProblem } from '../config/config.js'
+import { checkSecretFile } from '../config/secrets.js'
 import { FenceError } from '../core/errors.js'
 import { Engine } from '../engine/engine.js'
 import type { HeartbeatService } from '../heartbeat/service.js'
@@ -31,6 +32,10 @@ export interface RunningServer {
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const { config } = opts
+  // where it really listens (serve --listen overrides the config), checked before anything starts
+  const listen = { ...config.listen, ...opts.listen }
+  const plain = plainHttpProblem(listen.host, !!config.tls, config.allowPlainHttp === true)
+  if (plain) throw new FenceError('CONFIG_INVALID', `listen: ${plain}`)
   const https = config.tls ? await readTls(config.tls) : undefined
   const engine =
     opts.engine ??
@@ -54,7 +59,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     })
     if (!config.tokens.length)
       app.log.warn('no tokens in the config (auth.tokens): every /v1 request will be refused with 401')
-    const listen = { ...config.listen, ...opts.listen }
+    if (!https && !isLoopback(listen.host))
+      app.log.warn(
+        `plain HTTP on ${listen.host || '0.0.0.0'} (allowPlainHttp: true): tokens cross the network in clear; use tls`,
+      )
     await app.listen({ host: listen.host, port: listen.port })
     const addr = app.server.address()
     const port = typeof addr === 'object' && addr ? addr.port : listen.port
@@ -92,6 +100,8 @@ async function readTls(tls: NonNullable<GatewayConfig['tls']>): Promise<{ cert: 
       throw new FenceError('CONFIG_INVALID', `tls.${what}: cannot read ${file}: ${(e as Error).message}`)
     }
   }
+  // the private key is a secret like any other: owner-only, owned by us or root
+  checkSecretFile(tls.keyFile, 'tls.key')
   return { cert: await read(tls.certFile, 'cert'), key: await read(tls.keyFile, 'key') }
 }
 

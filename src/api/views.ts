@@ -26,6 +26,8 @@ export interface NodeView {
   levels: PlugRef[][]
   fenceAction: FenceAction
   powerWaitMs: number
+  /** A fence waits at its manual level for `fencegate confirm`. */
+  awaitingConfirmation?: { op: string; since: string }
 }
 
 /** A node's config (levels, fence action, power wait) with the state a status read gave it. */
@@ -34,6 +36,7 @@ export function nodeView(info: NodeInfo, status: NodeStatus) {
     name: info.name,
     state: status.state,
     plugs: status.plugs,
+    ...(status.awaitingConfirmation ? { awaitingConfirmation: status.awaitingConfirmation } : {}),
     levels: info.levels,
     fenceAction: info.fenceAction,
     powerWaitMs: info.powerWaitMs,

@@ -244,6 +244,22 @@ describe('journal: group commit, fence first, directory sync, lock takeover, his
     await j.close()
   })
 
+  it('a long history scan lets the event loop run (fence timers) between slices', async () => {
+    const p = path.join(dir(), 'j.jsonl')
+    const j = await Journal.open({ path: p, maxBytes: 1e9, keep: 1 })
+    await Promise.all(
+      Array.from({ length: 20_000 }, (_, i) => j.append(intent(`op${i}`, 'power'), i === 19_999)),
+    )
+    let ran = false
+    setImmediate(() => {
+      ran = true
+    })
+    // no entry matches: the whole index is scanned
+    expect(await j.history({ node: 'nobody' })).toEqual([])
+    expect(ran).toBe(true)
+    await j.close()
+  })
+
   it('history after a restart and after rotation drops only what rotation dropped', async () => {
     const p = path.join(dir(), 'j.jsonl')
     const j = await Journal.open({ path: p, maxBytes: 1000, keep: 1 })

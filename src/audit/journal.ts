@@ -6,6 +6,7 @@ import { FenceError } from '../core/errors.js'
 import type { Initiator } from '../core/types.js'
 import type { JournalConfig } from '../config/config.js'
 import type {
+  Confirmation,
   HistoryEntry,
   HistoryOutcome,
   HistoryQuery,
@@ -35,7 +36,8 @@ export type JournalRecord =
       device: string
       plug: string
       step: string
-      outcome: 'issued' | 'ok' | 'failed'
+      /** `waiting`: the manual level waits for a person's confirmation. */
+      outcome: 'issued' | 'ok' | 'failed' | 'waiting'
       code?: string
       message?: string
     }
@@ -47,7 +49,11 @@ export type JournalRecord =
       outcome: HistoryOutcome
       level?: number
       onVerified?: boolean
+      /** Why the power-on of a reboot did not verify. */
+      onError?: { code: string; message: string }
       error?: { code: string; message: string }
+      /** `confirmed-by-operator`: who confirmed the node off, and why. */
+      confirmation?: Confirmation
       /** Written at start-up for an intent the previous run left without a result. */
       recovered?: boolean
     }
@@ -72,6 +78,8 @@ export interface JournalOptions {
 
 /** Records written (and synced) in one write + one fdatasync, at most. */
 const MAX_BATCH = 512
+/** Entries a history query looks at before it lets the event loop run (fence timers, I/O). */
+const YIELD_EVERY = 8192
 /** History entries kept in memory (newest); older ones are only in the journal files. */
 export const MAX_INDEXED = 200_000
 
@@ -324,6 +332,7 @@ export class Journal {
     if (r.level !== undefined) e.level = r.level
     if (r.onVerified !== undefined) e.onVerified = r.onVerified
     if (r.error) e.error = r.error
+    if (r.confirmation) e.confirmation = r.confirmation
   }
 
   private trim(keep: (e: Indexed, i: number) => boolean): void {
@@ -350,8 +359,8 @@ export class Journal {
         this.open.set(record.op, { intent: record, waiting: new Set(record.nodes) })
         this.indexIntent(record, 'running', this.gen)
       }
-      if (record.kind === 'fence') this.fenceOps.add(record.op)
-      fence ||= record.kind === 'fence'
+      if (record.kind === 'fence' || record.kind === 'confirm') this.fenceOps.add(record.op)
+      fence ||= record.kind === 'fence' || record.kind === 'confirm'
     } else if (record.t === 'step' || record.t === 'result') {
       fence ||= this.fenceOps.has(record.op)
       if (record.t === 'result') {
@@ -451,8 +460,12 @@ export class Journal {
     const nodes = q.nodes ? new Set(q.nodes) : undefined
     const limit = q.limit ?? 1000
     const out: HistoryEntry[] = []
+    // this array, even if a rotation replaces it while we yield
+    const entries = this.entries
     for (let i = end - 1; i >= 0 && out.length < limit; i--) {
-      const e = this.entries[i]!
+      // a long scan (a rare node, a narrow time range) lets timers and I/O run between slices
+      if ((end - i) % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r))
+      const e = entries[i]!
       if (q.node !== undefined && e.node !== q.node) continue
       if (nodes && !nodes.has(e.node)) continue
       if (q.outcome !== undefined && e.outcome !== q.outcome) continue

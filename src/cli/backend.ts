@@ -35,6 +35,12 @@ export interface Backend {
     action: FenceAction | undefined,
     opts: RunOptions,
   ): Promise<{ simulated: boolean; operation: Operation }>
+  /** A person confirms a node off by hand (meatware). */
+  confirm(
+    node: string,
+    reason: string,
+    opts: RunOptions,
+  ): Promise<{ simulated: boolean; operation: Operation }>
   history(q: HistoryQuery, signal: AbortSignal): Promise<{ simulated: boolean; entries: HistoryEntry[] }>
   devices(signal: AbortSignal): Promise<{ simulated: boolean; devices: DeviceHealth[] }>
   close(): Promise<void>

@@ -40,6 +40,9 @@ export function nodesTable(nodes: NodeView[], opts: { fenceAction?: boolean } = 
   )
   // errors below the table: a long message would wreck the columns
   for (const n of nodes)
+    if (n.awaitingConfirmation)
+      out += `${n.name}: every device failed; fence ${n.awaitingConfirmation.op} is waiting for operator confirmation since ${n.awaitingConfirmation.since} (fencegate confirm ${n.name} --reason ...)\n`
+  for (const n of nodes)
     for (const p of n.plugs)
       if (p.error) out += `${n.name}: ${p.device}:${p.plug}: ${p.error.code}: ${p.error.message}\n`
   return out
@@ -49,6 +52,9 @@ function detail(r: NodeResult): string {
   const notes: string[] = []
   if (r.joined) notes.push('joined a fence in flight')
   if (r.already) notes.push(`already ${r.state}`)
+  if (r.outcome === 'unverified') notes.push('sent to a device that cannot read back: state not known')
+  if (r.confirmation)
+    notes.push(`confirmed off by ${r.confirmation.by}, not read back: ${r.confirmation.reason}`)
   if (r.error) notes.push(`${r.error.code}: ${r.error.message}`)
   if (r.onVerified === false)
     notes.push(`power-on not verified${r.onError ? `: ${r.onError.code}: ${r.onError.message}` : ''}`)
@@ -79,9 +85,15 @@ export function resultsTable(results: NodeResult[]): string {
 export function summary(ops: Operation[]): string {
   const results = ops.flatMap((o) => o.results)
   const ok = results.filter((r) => r.outcome === 'success').length
-  const failed = results.length - ok
+  const failed = results.filter((r) => r.outcome === 'failed').length
+  const unverified = results.filter((r) => r.outcome === 'unverified').length
+  const confirmed = results.filter((r) => r.outcome === 'confirmed-by-operator').length
   const ids = ops.map((o) => o.id)
-  return `${ok} succeeded, ${failed} failed (operation${ids.length > 1 ? 's' : ''} ${ids.join(', ')})\n`
+  const more = [
+    ...(unverified ? [`${unverified} unverified`] : []),
+    ...(confirmed ? [`${confirmed} confirmed by an operator`] : []),
+  ]
+  return `${ok} succeeded, ${failed} failed${more.map((m) => `, ${m}`).join('')} (operation${ids.length > 1 ? 's' : ''} ${ids.join(', ')})\n`
 }
 
 export function historyTable(entries: HistoryEntry[]): string {
@@ -112,7 +124,7 @@ export function devicesTable(devices: DeviceHealth[]): string {
     devices.map((d) => [
       d.id,
       d.driver,
-      d.state,
+      d.verifies === false ? `${d.state} (unverified)` : d.state,
       String(d.plugs),
       d.latencyMs !== undefined ? formatDuration(d.latencyMs) : '-',
       d.lastOkAt ?? '-',

@@ -106,6 +106,11 @@ export class HttpBackend implements Backend {
     return this.run(`/v1/nodes/${encodeURIComponent(node)}/fence`, body, opts)
   }
 
+  confirm(node: string, reason: string, opts: RunOptions) {
+    const body = { reason, ...(opts.timeoutS !== undefined ? { timeout: opts.timeoutS } : {}) }
+    return this.run(`/v1/nodes/${encodeURIComponent(node)}/confirm`, body, opts)
+  }
+
   /**
    * POST an operation and wait for its answer in the same request. No Idempotency-Key on
    * purpose: then a caller who hangs up (Ctrl-C) makes the gateway stop issuing steps (rule 6),

@@ -10,6 +10,8 @@ export interface CliIo {
   home: string
   /** Aborted when the process is asked to stop (SIGTERM, SIGINT): `serve` and `lab` return. */
   stop: AbortSignal
+  /** One line typed by the user (stdin), after a prompt on stderr; undefined at end of input. */
+  readLine?: (prompt: string) => Promise<string | undefined>
 }
 
 /** An error the user gets as one line on stderr, with an exit code. */

@@ -78,6 +78,11 @@ export class LocalBackend implements Backend {
     return { simulated: this.engine.simulated, operation }
   }
 
+  async confirm(node: string, reason: string, opts: RunOptions) {
+    const operation = await this.engine.confirm(node, { ...this.req(opts), reason })
+    return { simulated: this.engine.simulated, operation }
+  }
+
   async history(q: HistoryQuery, _signal: AbortSignal) {
     return { simulated: this.engine.simulated, entries: await this.engine.history(q) }
   }

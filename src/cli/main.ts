@@ -25,6 +25,22 @@ const code = await main(process.argv.slice(2), {
   env: process.env,
   home: process.env.HOME || homedir(),
   stop: stop.signal,
+  readLine: async (prompt) => {
+    const { createInterface } = await import('node:readline/promises')
+    const rl = createInterface({
+      input: process.stdin,
+      output: process.stderr,
+      terminal: process.stdin.isTTY,
+    })
+    try {
+      return await new Promise<string | undefined>((resolve) => {
+        rl.once('close', () => resolve(undefined))
+        rl.question(prompt, { signal: stop.signal }).then(resolve, () => resolve(undefined))
+      })
+    } finally {
+      rl.close()
+    }
+  },
 })
 // stdout and stderr are synchronous on Linux for files and pipes: nothing is lost by exiting now,
 // and an idle keep-alive socket cannot hold the command open

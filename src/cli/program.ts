@@ -87,6 +87,19 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
 
   clientOptions(
     program
+      .command('confirm')
+      .description('confirm by hand that a node is off (meatware): completes a fence that waits or failed'),
+    { timeout: true },
+  )
+    .argument('<node>', 'one node')
+    .option('--reason <text>', 'why you are sure it is off (journaled)')
+    .option('--yes', 'do not ask to type the node name')
+    .action((node: string, o: ClientOptions & { reason?: string; yes?: boolean }) =>
+      run(async () => (await import('./commands/confirm.js')).confirmCommand(io, node, o))(),
+    )
+
+  clientOptions(
+    program
       .command('list')
       .description(
         'nodes, their plugs and last known states; --devices: device health; --drivers: the driver kinds and their fields',
@@ -113,7 +126,13 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
     .option('--since <time>', 'ISO time or an age: 90m, 2h, 3d', (v) => parseWhen(v))
     .option('--until <time>', 'ISO time or an age: 90m, 2h, 3d', (v) => parseWhen(v))
     .addOption(
-      new Option('--outcome <outcome>', 'only this outcome').choices(['success', 'failed', 'unknown']),
+      new Option('--outcome <outcome>', 'only this outcome').choices([
+        'success',
+        'failed',
+        'unverified',
+        'confirmed-by-operator',
+        'unknown',
+      ]),
     )
     .option('--limit <n>', 'at most this many entries (default 50)', parseLimit)
     .action((o) => run(async () => (await import('./commands/history.js')).historyCommand(io, o))())

@@ -1,11 +1,11 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { FenceError } from '../core/errors.js'
 import { hashToken, loadConfig } from './config.js'
 import { Fields } from './fields.js'
-import { readSecret } from './secrets.js'
+import { checkSecretFile, readSecret } from './secrets.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-config-'))
 function file(name: string, text: string, mode = 0o644): string {
@@ -129,12 +129,16 @@ describe('config', () => {
       `${p}:7: engine.fenceHold: expected a duration from 0ms to 24h, got '600h'`,
     )
     // a field without its own maximum still has the timer's
-    const f = new Fields({ wait: '600h', bare: 3e6 }, ['x'])
+    const f = new Fields({ wait: '600h', bare: 3e6, huge: '9'.repeat(400) }, ['x'])
     f.duration('wait', 0)
     f.duration('bare', 0)
+    f.duration('huge', 0)
+    const most =
+      'expected a duration from 0ms to 2147483647ms (about 24.8 days, the longest a timer can wait)'
     expect(f.problems.map((q) => q.message)).toEqual([
-      "expected a duration from 0ms to 2147483647ms (about 24.8 days, the longest a timer can wait), got '600h'",
-      'expected a duration from 0ms to 2147483647ms (about 24.8 days, the longest a timer can wait), got 3000000',
+      `${most}, got '600h'`,
+      `${most}, got 3000000`,
+      `${most}, got '${'9'.repeat(400)}'`,
     ])
   })
 
@@ -185,5 +189,46 @@ describe('config', () => {
     const f = new Fields({ n: 1e30 }, ['x'])
     f.int('n')
     expect(f.problems.map((q) => q.message)).toEqual(['expected an integer, got 1e+30'])
+  })
+
+  it('plain HTTP on an address other than loopback is refused unless allowPlainHttp: true (or tls) is written', () => {
+    const open = good.replace('listen: 127.0.0.1:9443', 'listen: 0.0.0.0:9443')
+    const p = file('open.yaml', open)
+    expect(errorOf(() => loadConfig(p)).message.split('\n')).toContainEqual(
+      `${p}:2: listen: plain HTTP on 0.0.0.0, an address other than loopback: tokens would cross the network in clear. Give tls: {cert, key}, or write allowPlainHttp: true to accept that`,
+    )
+    for (const host of ['10.0.0.1', '[::]', 'gw.example.org'])
+      expect(() => loadConfig(file('open2.yaml', good.replace('127.0.0.1:9443', `"${host}:9443"`)))).toThrow(
+        /plain HTTP on/,
+      )
+    const allowed = loadConfig(file('allowed.yaml', `${open}allowPlainHttp: true\n`))
+    expect(allowed.allowPlainHttp).toBe(true)
+    const tls = loadConfig(file('tls.yaml', `${open}tls: { cert: /c.pem, key: /k.pem }\n`))
+    expect(tls.tls).toEqual({ certFile: '/c.pem', keyFile: '/k.pem' })
+    for (const host of ['127.0.0.2', '[::1]', 'localhost'])
+      expect(
+        loadConfig(file('lo.yaml', good.replace('127.0.0.1:9443', `"${host}:9443"`))).allowPlainHttp,
+      ).toBe(false)
+    expect(() => loadConfig(file('yes.yaml', `${open}allowPlainHttp: yes please\n`))).toThrow(
+      /allowPlainHttp: expected true or false/,
+    )
+  })
+
+  it('secret files: refused when another user owns them or group/others may read them', () => {
+    const e = errorOf(() => checkSecretFile(file('tls-loose.key', 'KEY', 0o640), 'tls.key'))
+    expect(e.code).toBe('SECRET_UNSAFE')
+    expect(e.message).toMatch(
+      /^tls\.key: .*tls-loose\.key is readable by group or others \(mode 640\); chmod 600 it$/,
+    )
+    expect(() => checkSecretFile(file('tls-tight.key', 'KEY', 0o600), 'tls.key')).not.toThrow()
+    // a key another user can rewrite is not ours: as root, give it away; otherwise pretend to be another uid
+    const uid = process.getuid?.() ?? 0
+    const theirs = file('tls-other.key', 'KEY', 0o600)
+    if (uid === 0) chownSync(theirs, 4242, 4242)
+    const owner = uid === 0 ? 4242 : uid
+    const self = uid === 0 ? 0 : uid + 4242
+    expect(errorOf(() => checkSecretFile(theirs, 'tls.key', self)).message).toBe(
+      `tls.key: ${theirs} is owned by uid ${owner}, not by this process's user (${self}) or root; chown it`,
+    )
   })
 })

@@ -44,11 +44,21 @@ export interface DeviceConfig {
    * every device section, read once by drivers/registry.ts readDeviceSection.
    */
   deviceCycle: boolean
+  /** The device reads its outlets back (false: an unverified device, never a fencing level). Absent = true. */
+  verifies?: boolean
 }
 
 export interface NodeConfig {
   name: string
+  /** The plug levels, in order (for a node with `fence: false`, its plugs as one level). */
   levels: PlugRef[][]
+  /**
+   * After the plug levels, a last level `manual`: a fence then waits (within its deadline) for an
+   * operator to confirm the node is off (`fencegate confirm`). Never a device read-back. Absent = false.
+   */
+  manual?: boolean
+  /** false: operator power only (its devices cannot read back, or the user says so); fence refused. Absent = true. */
+  fence?: boolean
   powerWaitMs: number
   fenceAction: FenceAction
 }
@@ -61,13 +71,27 @@ export interface JournalConfig {
   keep: number
 }
 
+/** Bounds on what one token may have in flight through the API (src/api/inflight.ts). */
+export interface ApiSettings {
+  /** Operations in flight per token; fence requests have a budget of their own. */
+  maxInFlightPerToken: number
+  /** Operations in flight per token on one node (fences: their own budget). */
+  maxInFlightPerNode: number
+}
+
+export const API_DEFAULTS: ApiSettings = { maxInFlightPerToken: 64, maxInFlightPerNode: 4 }
+
 export interface GatewayConfig {
   file: string
   listen: { host: string; port: number }
   tls?: { certFile: string; keyFile: string }
+  /** Plain HTTP on an address other than loopback, written out (tokens cross the network in clear). */
+  allowPlainHttp?: boolean
   tokens: TokenConfig[]
   journal: JournalConfig
   engine: EngineSettings
+  /** Absent (a config built by hand): API_DEFAULTS. */
+  api?: ApiSettings
   devices: Map<string, DeviceConfig>
   nodes: Map<string, NodeConfig>
   /** The heartbeat section, validated by src/heartbeat when present. */
@@ -131,6 +155,9 @@ export function readConfig(
     problems.push(...t.problems)
   }
   f.mark('tls')
+  const allowPlainHttp = f.bool('allowPlainHttp', false)
+  const plain = plainHttpProblem(listen.host, !!tls, allowPlainHttp)
+  if (plain) problems.push({ path: ['listen'], message: plain })
 
   // auth
   const tokens: TokenConfig[] = []
@@ -209,6 +236,24 @@ export function readConfig(
   problems.push(...e.problems)
   f.mark('engine')
 
+  // api: bounds on the operations a token has in flight (429 past them)
+  const a = new Fields(asMapping(top.api) ?? {}, ['api'])
+  const api: ApiSettings = {
+    maxInFlightPerToken: a.int('maxInFlightPerToken', {
+      default: API_DEFAULTS.maxInFlightPerToken,
+      min: 1,
+      max: 10_000,
+    }),
+    maxInFlightPerNode: a.int('maxInFlightPerNode', {
+      default: API_DEFAULTS.maxInFlightPerNode,
+      min: 1,
+      max: 1_000,
+    }),
+  }
+  a.noOthers()
+  problems.push(...a.problems)
+  f.mark('api')
+
   // devices
   const devices = new Map<string, DeviceConfig>()
   const rawDevices = asMapping(top.devices)
@@ -228,7 +273,11 @@ export function readConfig(
     }
     const { kind, config, deviceCycle, problems: own } = readDeviceSection(section)
     problems.push(...own.map((p) => ({ path: [...path, ...p.path], message: p.message })))
-    if (kind) devices.set(id, { id, driver: kind, config, deviceCycle })
+    if (kind) {
+      const factory = DRIVERS.get(kind)!
+      const verifies = typeof factory.verifies === 'function' ? factory.verifies(config) : factory.verifies
+      devices.set(id, { id, driver: kind, config, deviceCycle, verifies: verifies !== false })
+    }
   }
   f.mark('devices')
 
@@ -250,18 +299,54 @@ export function readConfig(
       continue
     }
     let levels: PlugRef[][] = []
+    let manual = false
     if (n.has('plugs') && n.has('levels')) problems.push({ path, message: 'give plugs or levels, not both' })
     else if (n.has('plugs')) levels = [plugList(n.section.plugs, [...path, 'plugs'], devices, problems)]
     else if (n.has('levels')) {
       const lv = n.section.levels
       if (!Array.isArray(lv) || lv.length === 0 || lv.length > 9)
-        problems.push({ path: [...path, 'levels'], message: 'expected 1 to 9 levels, each a list of plugs' })
-      else levels = lv.map((l, i) => plugList(l, [...path, 'levels', i], devices, problems))
+        problems.push({
+          path: [...path, 'levels'],
+          message: 'expected 1 to 9 levels, each a list of plugs (the last may be manual)',
+        })
+      else {
+        manual = lv.at(-1) === 'manual'
+        const plugLevels = manual ? lv.slice(0, -1) : lv
+        levels = plugLevels.map((l, i) => {
+          if (l !== 'manual') return plugList(l, [...path, 'levels', i], devices, problems)
+          problems.push({
+            path: [...path, 'levels', i],
+            message: 'manual can only be the last level (after every device has been tried)',
+          })
+          return []
+        })
+      }
     } else problems.push({ path, message: 'required: plugs: [DEVICE:PLUG, ...] or levels: [[...], ...]' })
     n.mark('plugs', 'levels')
+    const fence = n.bool('fence', true)
+    if (fence)
+      levels.forEach((level, i) => {
+        for (const r of level) {
+          const d = devices.get(r.device)
+          if (d && !d.verifies)
+            problems.push({
+              path: [...path, n.has('levels') ? 'levels' : 'plugs', ...(n.has('levels') ? [i] : [])],
+              message:
+                `device ${r.device} (${d.driver}) cannot read its outlets back, so it can never prove the node ` +
+                'off: it cannot be a fencing level. For operator on/off/cycle only, add fence: false to the node',
+            })
+        }
+      })
+    else if (manual)
+      problems.push({
+        path: [...path, 'levels'],
+        message: 'a manual level is for fencing: not with fence: false',
+      })
     nodes.set(name, {
       name,
       levels,
+      manual,
+      fence,
       powerWaitMs: n.duration('powerWait', engine.powerWaitMs, ENGINE_RANGES.powerWait),
       fenceAction: n.oneOf('fenceAction', ['off', 'reboot'] as const, 'off'),
     })
@@ -290,9 +375,11 @@ export function readConfig(
       file,
       listen,
       ...(tls ? { tls } : {}),
+      allowPlainHttp,
       tokens,
       journal,
       engine,
+      api,
       devices,
       nodes,
       ...(heartbeat ? { heartbeat } : {}),
@@ -300,6 +387,23 @@ export function readConfig(
     },
     problems,
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: an address only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  return (
+    h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1'
+  )
+}
+
+/**
+ * Plain HTTP where other machines can reach it carries every token in clear: refused unless the
+ * config gives tls or says allowPlainHttp: true. The message of the refusal, or undefined.
+ */
+export function plainHttpProblem(host: string, tls: boolean, allowPlainHttp: boolean): string | undefined {
+  if (tls || allowPlainHttp || isLoopback(host)) return undefined
+  return `plain HTTP on ${host || '0.0.0.0'}, an address other than loopback: tokens would cross the network in clear. Give tls: {cert, key}, or write allowPlainHttp: true to accept that`
 }
 
 function expandOr(h: string, path: (string | number)[], problems: FieldProblem[]): string[] {

@@ -21,6 +21,18 @@ export const ERRORS = {
   DEADLINE_EXCEEDED: { status: 504, transient: false, title: 'the deadline passed' },
   VERIFY_FAILED: { status: 502, transient: false, title: 'the state did not read back as requested' },
   FENCE_HOLD: { status: 409, transient: false, title: 'the node is being fenced or was just fenced' },
+  NOTHING_TO_CONFIRM: {
+    status: 409,
+    transient: false,
+    title: 'no fence of the node waits for or needs a confirmation',
+  },
+  PREEMPTED: { status: 409, transient: false, title: 'a fence of the node pre-empted this operation' },
+  QUEUE_FULL: { status: 429, transient: false, title: 'too much work is queued for the device' },
+  TOO_MANY_OPERATIONS: {
+    status: 429,
+    transient: false,
+    title: 'the token has too many operations in flight',
+  },
   UNKNOWN_NODE: { status: 404, transient: false, title: 'no such node' },
   UNKNOWN_DEVICE: { status: 404, transient: false, title: 'no such device' },
   UNKNOWN_OPERATION: { status: 404, transient: false, title: 'no such operation' },

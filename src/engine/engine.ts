@@ -4,8 +4,8 @@ import { DRIVERS } from '../../drivers/registry.js'
 import { Journal } from '../audit/journal.js'
 import type { DeviceConfig, GatewayConfig, NodeConfig } from '../config/config.js'
 import { readSecret } from '../config/secrets.js'
-import { Deadline, monotonicNow } from '../core/deadline.js'
-import { FenceError, toFenceError } from '../core/errors.js'
+import { Deadline, monotonicNow, untilAborted } from '../core/deadline.js'
+import { FenceError, abortError, toFenceError } from '../core/errors.js'
 import type { FenceAction, NodeAction, PlugRef, PowerState } from '../core/types.js'
 import { plugKey } from '../core/types.js'
 import { DeviceRunner, PRIORITY, type Priority } from './device-runner.js'
@@ -14,6 +14,7 @@ import { nodeState } from './node-state.js'
 import { type Ctx, PlugSteps, uniqueRefs } from './plug-steps.js'
 import type {
   Attempt,
+  Confirmation,
   DeviceHealth,
   FenceEngine,
   HistoryEntry,
@@ -47,6 +48,30 @@ export interface EngineOptions {
 
 const MAX_OPS = 1000
 
+/** A fence under way: joiners share it; it stops early only when every caller has gone. */
+interface InflightFence {
+  action: FenceAction
+  op: Promise<Operation>
+  /** Set once the operation exists (its intent is durable). */
+  id?: string
+  callers: Callers
+}
+
+/** Non-fence work on one node: a fence pre-empts it (aborts it, waits for its device calls). */
+interface NodeWork {
+  controller: AbortController
+  /** Its device calls, each settled when the call has left the device. */
+  calls: Set<Promise<void>>
+}
+
+/** Hooks of one operation run. */
+interface RunHooks {
+  /** The operation exists and its intent is durable. */
+  created?: (op: Operation) => void
+  /** Per node, after the intent and before the first device call. */
+  before?: (op: Operation, ctx: Ctx) => void
+}
+
 /**
  * The FenceEngine: the only place the fencing rules of design.md live. Drivers know their
  * protocol; the engine decides what to switch, in which order, and when a node counts as off.
@@ -55,7 +80,15 @@ export class Engine implements FenceEngine {
   readonly simulated: boolean
   private readonly runners = new Map<string, DeviceRunner>()
   private readonly ops = new Map<string, Operation>()
-  private readonly fencing = new Map<string, { action: FenceAction; op: Promise<Operation> }>()
+  private readonly fencing = new Map<string, InflightFence>()
+  private readonly nodeWork = new Map<string, Set<NodeWork>>()
+  /** Fences waiting at their manual level for a person's confirmation, by node. */
+  private readonly awaiting = new Map<
+    string,
+    { op: string; since: string; confirm: (c: Confirmation) => void }
+  >()
+  /** The last fence of each node (a failed one may be confirmed by hand). */
+  private readonly lastFence = new Map<string, Operation>()
   private readonly holdUntil = new Map<string, number>()
   private readonly listeners = new Set<(op: Operation) => void>()
   /** Last read state of every plug; `unknown` after a set until read back. Never used to decide off. */
@@ -84,15 +117,24 @@ export class Engine implements FenceEngine {
     for (const dev of config.devices.values()) {
       const plugs = [...(plugsOf.get(dev.id) ?? [])]
       const driver = opts.createDriver ? opts.createDriver(dev, plugs) : createDriver(dev, this.log)
-      this.runners.set(
+      const runner = new DeviceRunner(
         dev.id,
-        new DeviceRunner(dev.id, dev.driver, driver, config.engine, plugs, dev.deviceCycle, (plug, st) =>
-          this.known.set(`${dev.id}:${plug}`, st),
-        ),
+        dev.driver,
+        driver,
+        config.engine,
+        plugs,
+        dev.deviceCycle,
+        (plug, st) => this.known.set(`${dev.id}:${plug}`, st),
       )
+      runner.health.verifies = dev.verifies !== false
+      this.runners.set(dev.id, runner)
     }
     this.steps = new PlugSteps(this.runners, journal, this.known, config.engine)
-    this.rules = new FencingRules(this.steps, (device) => this.runners.get(device)!.deviceCycle)
+    this.rules = new FencingRules(this.steps, {
+      deviceCycle: (device) => this.runners.get(device)!.deviceCycle,
+      verifies: (device) => this.runners.get(device)!.health.verifies,
+      awaitConfirmation: (ctx, level) => this.awaitConfirmation(ctx, level),
+    })
     if (config.engine.probeIntervalMs > 0) {
       this.probeTimer = setInterval(() => this.probeAll(), config.engine.probeIntervalMs)
       this.probeTimer.unref()
@@ -150,8 +192,15 @@ export class Engine implements FenceEngine {
         node: name,
         state: nodeState(n.levels, read),
         plugs: n.levels.flatMap((lv, i) => lv.map((r) => ({ ...r, level: i + 1, state: read(r) }))),
+        ...this.awaitingView(name),
       }
     })
+  }
+
+  /** The fence waiting at the node's manual level, for the node's views. */
+  private awaitingView(name: string): Pick<NodeStatus, 'awaitingConfirmation'> {
+    const w = this.awaiting.get(name)
+    return w ? { awaitingConfirmation: { op: w.op, since: w.since } } : {}
   }
 
   async status(names: readonly string[], req: OperationRequest): Promise<NodeStatus[]> {
@@ -160,12 +209,17 @@ export class Engine implements FenceEngine {
     try {
       const refs = uniqueRefs(nodes.flatMap((n) => n.levels.flat()))
       const errors = new Map<string, FenceError>()
-      const states = await this.steps.read(refs, deadline.signal, PRIORITY.operator, errors)
+      const states = await this.steps.read(
+        refs,
+        { signal: deadline.signal, priority: PRIORITY.operator },
+        errors,
+      )
       return nodes.map((n) => {
         const read = (r: PlugRef) => states.get(plugKey(r)) ?? 'unknown'
         return {
           node: n.name,
           state: nodeState(n.levels, read),
+          ...this.awaitingView(n.name),
           plugs: n.levels.flatMap((lv, i) =>
             lv.map((r) => {
               const err = errors.get(plugKey(r))
@@ -223,28 +277,272 @@ export class Engine implements FenceEngine {
     )
   }
 
+  /**
+   * Fence a node. A fence of the same action in flight is joined (rule 7), each caller waiting
+   * within its own deadline; another action waits for it. Before its first device call the fence
+   * pre-empts the node's other work: aborts it and waits until its device calls have settled.
+   */
   async fence(name: string, action: FenceAction | undefined, req: OperationRequest): Promise<Operation> {
     const node = this.nodeConfig(name)
+    if (node.fence === false)
+      throw new FenceError(
+        'UNSUPPORTED_ACTION',
+        `node ${name} cannot be fenced (fence: false in the config): its devices cannot prove it off`,
+      )
     const want = action ?? node.fenceAction
-    const inflight = this.fencing.get(name)
-    if (inflight) {
-      if (inflight.action === want) {
-        // a second fence of the same node joins the first (rule 7)
-        const op = await inflight.op
-        return { ...op, results: op.results.map((r) => ({ ...r, joined: true })) }
-      }
-      await inflight.op.catch(() => {})
-    }
-    const op = this.operate('fence', want, [node], req, PRIORITY.fence, (ctx) =>
-      this.rules.act(ctx, want, true),
-    )
-    this.fencing.set(name, { action: want, op })
+    const mine = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
     try {
-      return await op
+      for (let f = this.fencing.get(name); f; f = this.fencing.get(name)) {
+        if (f.action === want) return await this.join(node.name, want, f, req, mine)
+        // another action: wait for that fence to end, within this caller's deadline
+        await untilAborted(
+          f.op.then(
+            () => {},
+            () => {},
+          ),
+          mine.signal,
+        )
+      }
+    } catch (e) {
+      mine.dispose()
+      throw toFenceError(e)
+    }
+    const callers = new Callers(req.signal)
+    const inflight: InflightFence = { action: want, op: Promise.resolve(undefined as never), callers }
+    const op = this.operate(
+      'fence',
+      want,
+      [node],
+      { ...req, timeoutMs: mine.remaining(), signal: callers.signal },
+      PRIORITY.fence,
+      (ctx) => this.rules.act(ctx, want, true),
+      {
+        created: (o) => {
+          inflight.id = o.id
+        },
+        before: (o, ctx) => this.preempt(node.name, o.id, ctx),
+      },
+    )
+    mine.dispose()
+    inflight.op = op
+    this.fencing.set(name, inflight)
+    try {
+      const done = await op
+      this.lastFence.set(name, done)
+      return done
     } finally {
-      if (this.fencing.get(name)?.op === op) this.fencing.delete(name)
+      callers.leave(req.signal)
+      if (this.fencing.get(name) === inflight) this.fencing.delete(name)
       this.holdUntil.set(name, monotonicNow() + this.config.engine.fenceHoldMs)
     }
+  }
+
+  /** A caller joins a fence in flight: its result, or by this caller's own deadline a failure that says the fence goes on. */
+  private async join(
+    node: string,
+    action: FenceAction,
+    f: InflightFence,
+    req: OperationRequest,
+    mine: Deadline,
+  ): Promise<Operation> {
+    const started = monotonicNow()
+    f.callers.add(req.signal)
+    try {
+      const op = await untilAborted(f.op, mine.signal)
+      return { ...op, results: op.results.map((r) => ({ ...r, joined: true })) }
+    } catch (e) {
+      const err = toFenceError(e)
+      const live = f.id ? this.ops.get(f.id) : undefined
+      const message =
+        err.code === 'DEADLINE_EXCEEDED'
+          ? `the fence of ${node} this request joined${f.id ? ` (${f.id})` : ''} had not ended by this caller's deadline; it goes on`
+          : err.message
+      return {
+        id: f.id ?? randomUUID(),
+        kind: 'fence',
+        action,
+        nodes: [node],
+        initiator: live?.initiator ?? req.initiator,
+        startedAt: live?.startedAt ?? new Date().toISOString(),
+        finishedAt: new Date().toISOString(),
+        status: 'failed',
+        simulated: this.simulated,
+        results: [
+          {
+            node,
+            action,
+            outcome: 'failed',
+            state: 'unknown',
+            joined: true,
+            error: { code: err.code, message },
+            attempts: [],
+            durationMs: monotonicNow() - started,
+          },
+        ],
+      }
+    } finally {
+      f.callers.leave(req.signal)
+      mine.dispose()
+    }
+  }
+
+  /**
+   * Abort the node's non-fence work. The fence's device calls then wait, each inside its device's
+   * slot (so nothing queued since gets ahead), until the aborted work's commands have settled.
+   */
+  private preempt(name: string, fenceId: string, ctx: Ctx): void {
+    const works = this.nodeWork.get(name)
+    if (!works?.size) return
+    const reason = new FenceError('PREEMPTED', `pre-empted by fence ${fenceId}`, { fence: fenceId })
+    const calls: Promise<void>[] = []
+    for (const w of works) {
+      w.controller.abort(reason)
+      calls.push(...w.calls)
+    }
+    this.log.warn({ node: name, fence: fenceId, operations: works.size }, 'fence pre-empts work on the node')
+    ctx.barrier = Promise.all(calls).then(() => {})
+  }
+
+  /**
+   * The manual level (meatware): the fence waits, within its deadline, for `confirm`. Said loudly:
+   * the agent's caller sees it in the gateway's log and in `fencegate status`.
+   */
+  private awaitConfirmation(ctx: Ctx, level: number): Promise<Confirmation> {
+    const name = ctx.node.name
+    const signal = ctx.deadline.signal
+    const since = new Date().toISOString()
+    const started = monotonicNow()
+    this.log.warn(
+      { node: name, op: ctx.op, level },
+      `${name}: every device failed; waiting for operator confirmation (fencegate confirm ${name} --reason ...)`,
+    )
+    void this.journal
+      .append(
+        {
+          t: 'step',
+          op: ctx.op,
+          ts: since,
+          node: name,
+          level,
+          device: 'manual',
+          plug: name,
+          step: 'confirm',
+          outcome: 'waiting',
+        },
+        false,
+      )
+      .catch(() => {})
+    return new Promise<Confirmation>((resolve, reject) => {
+      const onAbort = () => {
+        this.awaiting.delete(name)
+        const err = abortError(signal)
+        ctx.attempts.push({
+          level,
+          device: 'manual',
+          plug: name,
+          step: 'confirm',
+          outcome: 'failed',
+          code: err.code,
+          message: 'no operator confirmed the node off in time',
+          tries: 1,
+          durationMs: monotonicNow() - started,
+        })
+        reject(new FenceError(err.code, `every device failed and no operator confirmed ${name} off in time`))
+      }
+      if (signal.aborted) return onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.awaiting.set(name, {
+        op: ctx.op,
+        since,
+        confirm: (c) => {
+          signal.removeEventListener('abort', onAbort)
+          this.awaiting.delete(name)
+          ctx.attempts.push({
+            level,
+            device: 'manual',
+            plug: name,
+            step: 'confirm',
+            outcome: 'ok',
+            message: `confirmed off by ${c.by}: ${c.reason}`,
+            tries: 1,
+            durationMs: monotonicNow() - started,
+          })
+          resolve(c)
+        },
+      })
+    })
+  }
+
+  async confirm(name: string, req: OperationRequest & { reason: string }): Promise<Operation> {
+    const node = this.nodeConfig(name)
+    if (node.fence === false)
+      throw new FenceError(
+        'UNSUPPORTED_ACTION',
+        `node ${name} cannot be fenced (fence: false): nothing to confirm`,
+      )
+    const confirmation: Confirmation = {
+      by: req.initiator.name,
+      role: req.initiator.role,
+      reason: req.reason,
+      at: new Date().toISOString(),
+    }
+    const waiting = this.awaiting.get(name)
+    const inflight = this.fencing.get(name)
+    if (waiting && inflight) {
+      waiting.confirm(confirmation)
+      return inflight.op
+    }
+    if (inflight)
+      throw new FenceError(
+        'NOTHING_TO_CONFIRM',
+        `the fence of ${name} is still trying its devices: confirm when it waits for you (fencegate status ${name})`,
+      )
+    const last = await this.lastFenceOf(name)
+    if (!last || (last.outcome !== 'failed' && last.outcome !== 'unknown'))
+      throw new FenceError(
+        'NOTHING_TO_CONFIRM',
+        last
+          ? `the last fence of ${name} (${last.op}) ended ${last.outcome}: nothing to confirm`
+          : `no fence of ${name} is waiting or has failed: nothing to confirm`,
+      )
+    // completes the failed fence: journaled like any operation, never a device read-back
+    const op = await this.operate(
+      'confirm',
+      last.action as FenceAction,
+      [node],
+      req,
+      PRIORITY.fence,
+      async (ctx) => {
+        ctx.attempts.push({
+          level: 0,
+          device: 'manual',
+          plug: name,
+          step: 'confirm',
+          outcome: 'ok',
+          message: `confirmed off by ${confirmation.by} after fence ${last.op} ended ${last.outcome}: ${confirmation.reason}`,
+          tries: 1,
+          durationMs: 0,
+        })
+        return { outcome: 'confirmed-by-operator', state: 'unknown', confirmation }
+      },
+    )
+    this.lastFence.set(name, op)
+    this.holdUntil.set(name, monotonicNow() + this.config.engine.fenceHoldMs)
+    return op
+  }
+
+  /**
+   * The node's last fence (or confirmation): this run's, else the journal's (a gateway restarted
+   * after a failed fence, the CLI's own engine).
+   */
+  private async lastFenceOf(
+    name: string,
+  ): Promise<{ op: string; action: OperationAction; outcome: HistoryEntry['outcome'] } | undefined> {
+    const mine = this.lastFence.get(name)
+    if (mine) return { op: mine.id, action: mine.action, outcome: mine.results[0]?.outcome ?? 'unknown' }
+    const entries = await this.journal.history({ node: name, limit: 1000 })
+    const e = entries.find((x) => x.kind === 'fence' || x.kind === 'confirm')
+    return e && { op: e.op, action: e.action, outcome: e.outcome }
   }
 
   async bulk(names: readonly string[], action: NodeAction, req: OperationRequest): Promise<Operation> {
@@ -255,11 +553,18 @@ export class Engine implements FenceEngine {
     })
   }
 
-  /** `on` (and what ends in on) is refused during a fence and for fenceHold after, except to fencers. */
+  /**
+   * Admission: nothing but a fence acts on a node being fenced; `on` (and what ends in on) is
+   * refused for fenceHold after a fence, except to fencers.
+   */
   private checkHold(name: string, action: NodeAction, req: OperationRequest): void {
+    const f = this.fencing.get(name)
+    if (f)
+      throw new FenceError(
+        'FENCE_HOLD',
+        `node ${name} is being fenced${f.id ? ` (fence ${f.id})` : ''}: ${action} refused`,
+      )
     if (action === 'off' || req.initiator.role === 'fencer') return
-    if (this.fencing.has(name))
-      throw new FenceError('FENCE_HOLD', `node ${name} is being fenced: ${action} refused`)
     const until = this.holdUntil.get(name) ?? 0
     const left = until - monotonicNow()
     if (left > 0)
@@ -269,6 +574,21 @@ export class Engine implements FenceEngine {
       )
   }
 
+  /**
+   * The last word before a non-fence step touches a device (checked inside the device's slot):
+   * a fence begun since pre-empts it; `on` stays refused under a hold.
+   */
+  private guard(name: string, action: 'on' | 'off' | 'cycle', req: OperationRequest): void {
+    const f = this.fencing.get(name)
+    if (f)
+      throw new FenceError(
+        'PREEMPTED',
+        `pre-empted by fence ${f.id ?? '(starting)'}: ${action} of ${name} not issued`,
+        f.id ? { fence: f.id } : undefined,
+      )
+    if (action !== 'off') this.checkHold(name, action === 'cycle' ? 'cycle' : 'on', req)
+  }
+
   private operate(
     kind: OperationKind,
     action: OperationAction,
@@ -276,9 +596,10 @@ export class Engine implements FenceEngine {
     req: OperationRequest,
     priority: Priority,
     work: (ctx: Ctx) => Promise<Partial<NodeResult>>,
+    hooks: RunHooks = {},
   ): Promise<Operation> {
     if (this.closed) return Promise.reject(new FenceError('ENGINE_CLOSED', 'the engine is shutting down'))
-    const p = this.runOperation(kind, action, nodes, req, priority, work)
+    const p = this.runOperation(kind, action, nodes, req, priority, work, hooks)
     this.inflight.add(p)
     p.finally(() => this.inflight.delete(p)).catch(() => {})
     return p
@@ -291,6 +612,7 @@ export class Engine implements FenceEngine {
     req: OperationRequest,
     priority: Priority,
     work: (ctx: Ctx) => Promise<Partial<NodeResult>>,
+    hooks: RunHooks,
   ): Promise<Operation> {
     const op: Operation = {
       id: randomUUID(),
@@ -304,7 +626,6 @@ export class Engine implements FenceEngine {
       simulated: this.simulated,
     }
     this.remember(op)
-    req.onStart?.(op)
     const deadline = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
     try {
       // rule 8: the intent is on disk before any device is touched
@@ -317,13 +638,40 @@ export class Engine implements FenceEngine {
       op.results = nodes.map((n) => failed(n.name, action, err, [], 0))
       return this.finish(op, deadline)
     }
+    // only now is the operation's id handed out (a 202 names an operation that survives a crash)
+    hooks.created?.(op)
+    req.onStart?.(op)
     let done = 0
     op.results = await Promise.all(
       nodes.map(async (node) => {
         const started = monotonicNow()
-        const ctx: Ctx = { node, op: op.id, deadline, priority, attempts: [], states: new Map() }
+        const exclusive = kind === 'fence' ? undefined : this.enterNode(node.name)
+        const nodeDeadline = exclusive
+          ? new Deadline(
+              deadline.remaining(),
+              AbortSignal.any([deadline.signal, exclusive.controller.signal]),
+            )
+          : deadline
+        const ctx: Ctx = {
+          node,
+          op: op.id,
+          deadline: nodeDeadline,
+          priority,
+          attempts: [],
+          states: new Map(),
+          ...(exclusive
+            ? {
+                guard: (a: 'on' | 'off' | 'cycle') => this.guard(node.name, a, req),
+                track: (p: Promise<void>) => {
+                  exclusive.calls.add(p)
+                  void p.then(() => exclusive.calls.delete(p))
+                },
+              }
+            : {}),
+        }
         let result: NodeResult
         try {
+          hooks.before?.(op, ctx)
           const r = await work(ctx)
           result = {
             node: node.name,
@@ -337,6 +685,11 @@ export class Engine implements FenceEngine {
         } catch (e) {
           result = failed(node.name, action, toFenceError(e), ctx.attempts, monotonicNow() - started)
           result.state = this.steps.stateOf(ctx)
+        } finally {
+          if (exclusive) {
+            this.leaveNode(node.name, exclusive)
+            nodeDeadline.dispose()
+          }
         }
         await this.journal
           .append(
@@ -348,6 +701,8 @@ export class Engine implements FenceEngine {
               outcome: result.outcome,
               ...(result.level !== undefined ? { level: result.level } : {}),
               ...(result.onVerified !== undefined ? { onVerified: result.onVerified } : {}),
+              ...(result.onError ? { onError: result.onError } : {}),
+              ...(result.confirmation ? { confirmation: result.confirmation } : {}),
               ...(result.error ? { error: result.error } : {}),
             },
             true,
@@ -362,9 +717,24 @@ export class Engine implements FenceEngine {
     return this.finish(op, deadline)
   }
 
+  /** Register non-fence work on a node (a fence pre-empts it). */
+  private enterNode(name: string): NodeWork {
+    const w: NodeWork = { controller: new AbortController(), calls: new Set() }
+    const set = this.nodeWork.get(name) ?? new Set()
+    this.nodeWork.set(name, set)
+    set.add(w)
+    return w
+  }
+
+  private leaveNode(name: string, w: NodeWork): void {
+    const set = this.nodeWork.get(name)
+    set?.delete(w)
+    if (set && !set.size) this.nodeWork.delete(name)
+  }
+
   private finish(op: Operation, deadline: Deadline): Operation {
     deadline.dispose()
-    op.status = op.results.every((r) => r.outcome === 'success') ? 'succeeded' : 'failed'
+    op.status = op.results.some((r) => r.outcome === 'failed') ? 'failed' : 'succeeded'
     op.finishedAt = new Date().toISOString()
     for (const r of op.results) {
       const fields = {
@@ -435,5 +805,34 @@ function failed(
     error: { code: err.code, message: err.message },
     attempts,
     durationMs,
+  }
+}
+
+/**
+ * The callers of one fence: its signal aborts only when every one of them has gone (the first
+ * caller's hang-up must not cut the fence a joiner still waits for). A caller without a signal
+ * never goes.
+ */
+class Callers {
+  private readonly controller = new AbortController()
+  private readonly present = new Map<AbortSignal | undefined, number>()
+  readonly signal = this.controller.signal
+
+  constructor(first: AbortSignal | undefined) {
+    this.add(first)
+  }
+
+  add(s: AbortSignal | undefined): void {
+    this.present.set(s, (this.present.get(s) ?? 0) + 1)
+    s?.addEventListener('abort', () => this.leave(s), { once: true })
+  }
+
+  leave(s: AbortSignal | undefined): void {
+    const n = this.present.get(s)
+    if (n === undefined) return
+    if (n > 1) this.present.set(s, n - 1)
+    else this.present.delete(s)
+    if (this.present.size === 0 && !this.controller.signal.aborted)
+      this.controller.abort(s?.reason ?? new FenceError('ABORTED', 'every caller of the fence has gone'))
   }
 }

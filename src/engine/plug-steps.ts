@@ -4,7 +4,7 @@ import { type Deadline, monotonicNow, sleep } from '../core/deadline.js'
 import { FenceError, abortError, toFenceError } from '../core/errors.js'
 import type { PlugRef, PowerState } from '../core/types.js'
 import { plugKey } from '../core/types.js'
-import type { DeviceRunner, Priority } from './device-runner.js'
+import type { DeviceRunner, Priority, RunOptions } from './device-runner.js'
 import { allOff, allOn, nodeState } from './node-state.js'
 import type { Attempt } from './types.js'
 
@@ -17,6 +17,35 @@ export interface Ctx {
   attempts: Attempt[]
   /** Plugs whose set was issued and not read back since (an aborted set leaves them unknown). */
   states: Map<string, PowerState>
+  /**
+   * Re-checked inside the device's slot immediately before every mutating step touches a device
+   * (non-fence work: a fence of the node pre-empts it; a hold refuses `on`). Throws to refuse.
+   */
+  guard?: (action: 'on' | 'off' | 'cycle') => void
+  /** A dead device is given up on at once: another fencing level is left to try. */
+  noRetryDead?: boolean
+  /** Every mutating device call this work makes, settled when the call has left the device (for pre-emption). */
+  track?: (settled: Promise<void>) => void
+  /**
+   * A fence's wait for the commands it pre-empted: every device call of the fence awaits it inside
+   * the device's slot, so the fence holds its place at the head of each queue meanwhile.
+   */
+  barrier?: Promise<void>
+}
+
+/**
+ * The queue options of one step of this work. Only mutating steps are tracked (pre-emption waits
+ * for them); every step waits for the work's barrier inside the device's slot.
+ */
+function runOpts(ctx: Ctx, signal: AbortSignal, mutating: boolean): RunOptions {
+  const barrier = ctx.barrier
+  return {
+    priority: ctx.priority,
+    signal,
+    ...(ctx.noRetryDead ? { noRetryDead: true } : {}),
+    ...(mutating && ctx.track ? { track: ctx.track } : {}),
+    ...(barrier ? { barrier: () => barrier } : {}),
+  }
 }
 
 /**
@@ -43,7 +72,7 @@ export class PlugSteps {
         if (!runner.driver.cancelPending) return
         const started = monotonicNow()
         try {
-          const o = await runner.cancelPending(plugs, { priority: ctx.priority, signal })
+          const o = await runner.cancelPending(plugs, runOpts(ctx, signal, true))
           for (const plug of plugs)
             ctx.attempts.push({
               level: lv,
@@ -72,7 +101,7 @@ export class PlugSteps {
   ): Promise<Map<string, PowerState>> {
     const started = monotonicNow()
     const errors = new Map<string, FenceError>()
-    const states = await this.read(refs, signal, ctx.priority, errors)
+    const states = await this.read(refs, runOpts(ctx, signal, false), errors)
     for (const r of refs) {
       const k = plugKey(r)
       ctx.states.set(k, states.get(k) ?? 'unknown')
@@ -102,15 +131,14 @@ export class PlugSteps {
    */
   async read(
     refs: readonly PlugRef[],
-    signal: AbortSignal,
-    priority: Priority,
+    run: RunOptions,
     errors: Map<string, FenceError>,
   ): Promise<Map<string, PowerState>> {
     const out = new Map<string, PowerState>()
     await Promise.all(
       [...groupByDevice(refs)].map(async ([device, plugs]) => {
         try {
-          const o = await this.runners.get(device)!.status(plugs, { priority, signal })
+          const o = await this.runners.get(device)!.status(plugs, run)
           for (const [p, s] of o.value) out.set(`${device}:${p}`, s)
         } catch (e) {
           const err = toFenceError(e)
@@ -159,7 +187,11 @@ export class PlugSteps {
               false,
             )
             .catch(() => {})
-          const o = await this.runners.get(r.device)!.set(r.plug, action, { priority: ctx.priority, signal })
+          const guard = ctx.guard
+          const o = await this.runners.get(r.device)!.set(r.plug, action, {
+            ...runOpts(ctx, signal, true),
+            ...(guard ? { guard: () => guard(action) } : {}),
+          })
           ctx.attempts.push({
             level: lv,
             device: r.device,
@@ -179,8 +211,12 @@ export class PlugSteps {
     if (errors.length) throw errors[0]
   }
 
-  /** Read back until every plug reads `want` (rule 1): polls issued after the sets completed. */
-  async until(
+  /**
+   * Read back until every plug reads `want` (rule 1): polls issued after the sets completed.
+   * A read cut off by the deadline never replaces the last good read: the failure says what the
+   * plugs last read (a stuck relay still reads on; a silent device has no read at all).
+   */
+  async readBackUntil(
     refs: readonly PlugRef[],
     want: 'on' | 'off',
     lv: number,
@@ -190,22 +226,26 @@ export class PlugSteps {
     let interval = this.settings.verifyPollMs
     let polls = 0
     const started = monotonicNow()
-    let states = new Map<string, PowerState>()
-    /** The last on/off each plug read, for the message when a later read failed. */
+    /** The last on/off each plug read after the set. */
     const lastGood = new Map<string, PowerState>()
     let lastError: FenceError | undefined
+    const last = (r: PlugRef): PowerState => lastGood.get(plugKey(r)) ?? 'unknown'
     for (;;) {
       polls++
       const errors = new Map<string, FenceError>()
-      states = await this.read(refs, signal, ctx.priority, errors)
-      lastError = errors.values().next().value ?? lastError
+      const states = await this.read(refs, runOpts(ctx, signal, false), errors)
+      const cut = signal.aborted
+      if (!cut) lastError = errors.values().next().value ?? lastError
       for (const r of refs) {
-        const st = states.get(plugKey(r)) ?? 'unknown'
-        ctx.states.set(plugKey(r), st)
-        if (st !== 'unknown') lastGood.set(plugKey(r), st)
+        const k = plugKey(r)
+        const st = states.get(k) ?? 'unknown'
+        // a read the deadline cut off tells nothing: keep what the plug last read
+        if (cut && errors.has(k)) continue
+        if (st === 'unknown') lastGood.delete(k)
+        else lastGood.set(k, st)
+        ctx.states.set(k, st)
       }
-      const read = (r: PlugRef) => states.get(plugKey(r)) ?? 'unknown'
-      const ok = want === 'off' ? allOff(refs, read) : allOn(refs, read)
+      const ok = !cut && (want === 'off' ? allOff(refs, last) : allOn(refs, last))
       if (ok || signal.aborted) {
         for (const r of refs)
           ctx.attempts.push({
@@ -213,28 +253,35 @@ export class PlugSteps {
             device: r.device,
             plug: r.plug,
             step: 'verify',
-            outcome: read(r) === want ? 'ok' : 'failed',
-            state: read(r),
+            outcome: last(r) === want && ok ? 'ok' : 'failed',
+            state: last(r),
             tries: polls,
             durationMs: monotonicNow() - started,
-            ...(read(r) === want
+            ...(last(r) === want && ok
               ? {}
-              : { code: 'VERIFY_FAILED' as const, message: `read ${read(r)}, wanted ${want}` }),
+              : {
+                  code: 'VERIFY_FAILED' as const,
+                  message:
+                    last(r) === 'unknown'
+                      ? `no read, wanted ${want}`
+                      : `still read ${last(r)}, wanted ${want}`,
+                }),
           })
         if (ok) return
         const wrong = refs
-          .filter((r) => read(r) !== want)
+          .filter((r) => last(r) !== want)
           .map((r) => {
             const k = plugKey(r)
-            const before = lastGood.get(k)
-            return read(r) === 'unknown' && before ? `${k} last read ${before}` : `${k} reads ${read(r)}`
+            return last(r) === 'unknown' ? `${k} gave no read` : `${k} still read ${last(r)}`
           })
         const why = `${wrong.join(', ')} after ${polls} read-backs${lastError ? `; last error: ${lastError.message}` : ''}`
         // the deadline (or the caller) ended the wait: say so, with what the plugs read
         const cause = abortError(signal)
         throw new FenceError(
-          cause.code === 'ABORTED' ? 'ABORTED' : 'DEADLINE_EXCEEDED',
-          `timed out waiting for ${want}: ${why}`,
+          cause.code,
+          cause.code === 'DEADLINE_EXCEEDED'
+            ? `timed out waiting for ${want}: ${why}`
+            : `${cause.message} while waiting for ${want}: ${why}`,
         )
       }
       try {

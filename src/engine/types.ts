@@ -6,7 +6,8 @@
 import type { ErrorCode } from '../core/errors.js'
 import type { FenceAction, Initiator, NodeAction, PlugRef, PowerState } from '../core/types.js'
 
-export type OperationKind = 'status' | 'power' | 'fence' | 'bulk'
+/** `confirm`: an operator confirmed a node off by hand (meatware), completing a fence that failed. */
+export type OperationKind = 'status' | 'power' | 'fence' | 'bulk' | 'confirm'
 export type OperationAction = NodeAction | 'status'
 
 /** One step the engine took against one plug. */
@@ -15,8 +16,11 @@ export interface Attempt {
   level: number
   device: string
   plug: string
-  /** `cancel` = pending device commands cancelled before a fence; `verify` = a read-back. */
-  step: 'on' | 'off' | 'cycle' | 'cancel' | 'status' | 'verify'
+  /**
+   * `cancel` = pending device commands cancelled before a fence; `verify` = a read-back;
+   * `confirm` = the manual level (device `manual`, plug = the node): a person's confirmation.
+   */
+  step: 'on' | 'off' | 'cycle' | 'cancel' | 'status' | 'verify' | 'confirm'
   outcome: 'ok' | 'failed'
   /** For status and verify: what the plug read. */
   state?: PowerState
@@ -27,10 +31,28 @@ export interface Attempt {
   durationMs: number
 }
 
+/**
+ * - `success`: done and read back (off/on), or a fence's off read back.
+ * - `failed`: not done, or not read back as wanted.
+ * - `unverified`: the command was sent to a device that cannot read its outlets back: nothing is
+ *   known of the result (operator power only; never a fence).
+ * - `confirmed-by-operator`: a person confirmed the node off (a fence's manual level, or
+ *   `fencegate confirm` after a failed fence). Never a device read-back.
+ */
+export type NodeOutcome = 'success' | 'failed' | 'unverified' | 'confirmed-by-operator'
+
+/** Who confirmed a node off by hand, and why. */
+export interface Confirmation {
+  by: string
+  role: Initiator['role']
+  reason: string
+  at: string
+}
+
 export interface NodeResult {
   node: string
   action: NodeAction
-  outcome: 'success' | 'failed'
+  outcome: NodeOutcome
   /** The node's state as last read back (never assumed). */
   state: PowerState
   /** The level whose plugs did the work (off/fence/reboot). */
@@ -44,6 +66,8 @@ export interface NodeResult {
   already?: boolean
   /** This request joined a fence already in flight for the node. */
   joined?: boolean
+  /** For `confirmed-by-operator`: who confirmed the node off, and why. */
+  confirmation?: Confirmation
   attempts: Attempt[]
   durationMs: number
 }
@@ -85,6 +109,8 @@ export interface NodeStatus {
   node: string
   state: PowerState
   plugs: PlugStatus[]
+  /** A fence of the node is at its manual level, waiting for `fencegate confirm`. */
+  awaitingConfirmation?: { op: string; since: string }
 }
 
 export interface DeviceHealth {
@@ -101,10 +127,12 @@ export interface DeviceHealth {
   /** Commands waiting for this device. */
   queued: number
   plugs: number
+  /** false: the device cannot read its outlets back (unverified: operator power only, never fencing). */
+  verifies: boolean
 }
 
 /** `running`: still under way in this gateway; `unknown`: interrupted (no result was ever written). */
-export type HistoryOutcome = 'success' | 'failed' | 'unknown' | 'running'
+export type HistoryOutcome = NodeOutcome | 'unknown' | 'running'
 
 export interface HistoryQuery {
   node?: string
@@ -127,6 +155,7 @@ export interface HistoryEntry {
   level?: number
   onVerified?: boolean
   error?: { code: string; message: string }
+  confirmation?: Confirmation
 }
 
 export interface NodeInfo {
@@ -152,6 +181,11 @@ export interface FenceEngine {
   history(q: HistoryQuery): Promise<HistoryEntry[]>
   devices(): DeviceHealth[]
   device(id: string): DeviceHealth
+  /**
+   * An operator confirms a node off by hand (meatware): completes a fence waiting at its manual
+   * level, or records the confirmation of a fence that failed. Never a device read-back.
+   */
+  confirm(node: string, req: OperationRequest & { reason: string }): Promise<Operation>
   /** Probe now (a status read of every configured plug), e.g. for the agent's monitor. */
   probe(id: string, req: OperationRequest): Promise<DeviceHealth>
   /** Subscribe to finished operations (metrics, logs). */

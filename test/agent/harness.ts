@@ -68,6 +68,8 @@ export async function startAgentGateway(opts: {
   listen?: { host: string; port: number }
   /** PEM files: the gateway serves HTTPS. */
   tls?: { cert: string; key: string }
+  /** Plain HTTP on a `listen` other than loopback (refused unless written out). */
+  allowPlainHttp?: boolean
 }): Promise<AgentGateway> {
   const secrets = opts.tokens.map((t) => ({ ...t, value: randomBytes(24).toString('base64url') }))
   const gw = await startTestGateway({
@@ -77,6 +79,7 @@ export async function startAgentGateway(opts: {
     extra: {
       ...(opts.simulated ? { simulated: true } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.allowPlainHttp ? { allowPlainHttp: true } : {}),
       auth: {
         tokens: secrets.map((t) => ({
           name: t.name,

@@ -3,6 +3,9 @@ import { readFileSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import path from 'node:path'
+import { Writable } from 'node:stream'
+import type { FastifyBaseLogger } from 'fastify'
+import pino from 'pino'
 import { afterEach, expect, it } from 'vitest'
 import { type RunningServer, startServer } from '../../src/api/server.js'
 import type { Operation } from '../../src/engine/types.js'
@@ -167,4 +170,70 @@ it('a waiting caller that goes away stops the operation (no further mutating ste
   expect(op.results[0]!.state).not.toBe('off')
   // the off was issued; the on of the reboot never was
   expect(gw.lab.device('pdu')!.sim.commands.map((c) => c.action)).toEqual(['off'])
+})
+
+it('refuses plain HTTP on an address other than loopback (--listen too) unless allowPlainHttp, then warns', async () => {
+  gw = await startTestGateway({
+    devices: { pdu: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 2 } },
+    nodes: { n1: { plugs: ['pdu:1'] } },
+    extra: { auth },
+  })
+  // the config says loopback; serve --listen 0.0.0.0:PORT overrides it
+  await expect(
+    startServer({ config: gw.config, engine: gw.engine, listen: { host: '0.0.0.0', port: 0 } }),
+  ).rejects.toMatchObject({
+    code: 'CONFIG_INVALID',
+    message:
+      'listen: plain HTTP on 0.0.0.0, an address other than loopback: tokens would cross the network in clear. Give tls: {cert, key}, or write allowPlainHttp: true to accept that',
+  })
+  const lines: string[] = []
+  const log = pino({ level: 'warn' }, new Writable({ write: (c, _e, cb) => cb(void lines.push(String(c))) }))
+  server = await startServer({
+    config: { ...gw.config, allowPlainHttp: true },
+    engine: gw.engine,
+    listen: { host: '0.0.0.0', port: 0 },
+    log: log as unknown as FastifyBaseLogger,
+  })
+  expect((await call(`${server.url}/healthz`)).status).toBe(200)
+  expect(lines.map((l) => JSON.parse(l))).toContainEqual(
+    expect.objectContaining({
+      level: 40,
+      msg: 'plain HTTP on 0.0.0.0 (allowPlainHttp: true): tokens cross the network in clear; use tls',
+    }),
+  )
+})
+
+it('refuses a TLS key file that group or others can read, as it refuses any secret', async () => {
+  const { mkdtempSync, chmodSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-tls-'))
+  const cert = path.join(dir, 'cert.pem')
+  const key = path.join(dir, 'key.pem')
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'].concat([
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+    ]),
+    { stdio: 'ignore' },
+  )
+  chmodSync(key, 0o644)
+  gw = await startTestGateway({
+    devices: { pdu: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 2 } },
+    nodes: { n1: { plugs: ['pdu:1'] } },
+    extra: { auth, tls: { cert, key } },
+  })
+  await expect(
+    startServer({ config: gw.config, engine: gw.engine, listen: { port: 0 } }),
+  ).rejects.toMatchObject({
+    code: 'SECRET_UNSAFE',
+    message: `tls.key: ${key} is readable by group or others (mode 644); chmod 600 it`,
+  })
+  rmSync(dir, { recursive: true, force: true })
 })

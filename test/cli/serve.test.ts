@@ -64,6 +64,31 @@ describe('fencegate serve --config', () => {
     }
   })
 
+  it('--listen on an address other than loopback without tls is refused, saying why', async () => {
+    const g = await labWithConfig({
+      devices: { d1: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 1 } },
+      nodes: { n1: { plugs: ['d1:1'] } },
+    })
+    try {
+      const r = await run([
+        'serve',
+        '--config',
+        g.configFile,
+        '--listen',
+        '0.0.0.0:0',
+        '--log-level',
+        'silent',
+      ])
+      expect(r.code).toBe(1)
+      expect(r.out).toBe('')
+      expect(r.err).toMatch(
+        /listen: plain HTTP on 0\.0\.0\.0.*tokens would cross the network in clear.*allowPlainHttp: true/,
+      )
+    } finally {
+      await g.stop()
+    }
+  })
+
   it('on stop, an operation in flight finishes and its caller gets the answer', async () => {
     const token = 'drain-test-token-0123456789abcdefghij'
     const g = await labWithConfig({

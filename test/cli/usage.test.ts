@@ -17,6 +17,11 @@ describe('fencegate usage errors', () => {
   it('serve with neither --config nor --demo', () => usage(['serve'], /--config FILE.*--demo/))
   it('serve with both', () => usage(['serve', '--demo', '--config', 'x.yaml'], /not both/))
   it('serve --listen without a port', () => usage(['serve', '--demo', '--listen', 'localhost'], /HOST:PORT/))
+  it('serve --demo on an address other than loopback (plain HTTP: its token would cross the network in clear)', () =>
+    usage(
+      ['serve', '--demo', '--listen', '0.0.0.0:0'],
+      /--listen 0\.0\.0\.0: the demo serves plain HTTP.*in clear/,
+    ))
   it('off without targets', () => usage(['off'], /missing required argument 'targets'/))
   it('unknown option', () => usage(['status', 'n1', '--jsno'], /unknown option '--jsno'/))
   it('fence --action outside off|reboot', () => usage(['fence', 'n1', '--action', 'cycle'], /off, reboot/))

@@ -4,33 +4,22 @@
  * driven through the real Engine over simulated devices; every run is judged by the invariants
  * of invariants.ts. See docs/reliability.md.
  *
- * MODEL_SEED=<n> reproduces a run; NUM_RUNS=<n> sets the number of cases (npm run check:deep
- * raises it); MODEL_PER_CASE=<n> how many scenarios run side by side in one case.
+ * MODEL_SEED=<n> reproduces a run (MODEL_PATH=<path> from a failure report replays just that
+ * case and shrinks it again); NUM_RUNS=<n> sets the number of cases (npm run check:deep raises
+ * it); MODEL_PER_CASE=<n> how many scenarios run side by side in one case; MODEL_SHRINKS=<n>
+ * bounds the shrinking (runs are timed, so a shrink step may not reproduce: keep it bounded);
+ * MODEL_SHRINK=0 reports the first failure as found.
  */
-import { rmSync } from 'node:fs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type Violation, checkJournals, checkTrace } from './invariants.js'
-import { runScenario } from './run-scenario.js'
-import { type Scenario, describeScenario, scenarioArb } from './scenario.js'
+import { judge } from './judge.js'
+import { scenarioArb } from './scenario.js'
 
 const SEED = Number(process.env.MODEL_SEED ?? 9_2026)
-const NUM_RUNS = Number(process.env.NUM_RUNS ?? 150)
-const PER_CASE = Number(process.env.MODEL_PER_CASE ?? 16)
-
-/** Run one scenario and judge it; the violations, with the scenario, as text. */
-export async function judge(s: Scenario): Promise<{ violations: Violation[]; report: string }> {
-  const trace = await runScenario(s)
-  try {
-    const violations = [...checkTrace(trace), ...(await checkJournals(trace))]
-    const report = violations.length
-      ? `${describeScenario(s)}\n${violations.map((x) => `  [${x.invariant}] ${x.detail}`).join('\n')}`
-      : ''
-    return { violations, report }
-  } finally {
-    rmSync(trace.dir, { recursive: true, force: true })
-  }
-}
+const NUM_RUNS = Number(process.env.NUM_RUNS ?? 120)
+const PER_CASE = Number(process.env.MODEL_PER_CASE ?? 32)
+const SHRINKS = Number(process.env.MODEL_SHRINKS ?? 60)
+const PATH = process.env.MODEL_PATH
 
 describe('model-checked engine', () => {
   it(
@@ -40,7 +29,7 @@ describe('model-checked engine', () => {
       const started = Date.now()
       await fc.assert(
         fc.asyncProperty(
-          fc.array(scenarioArb, { minLength: 1, maxLength: PER_CASE, size: 'max' }),
+          fc.limitShrink(fc.array(scenarioArb, { minLength: 1, maxLength: PER_CASE, size: 'max' }), SHRINKS),
           async (batch) => {
             scenarios += batch.length
             const judged = await Promise.all(batch.map(judge))
@@ -53,13 +42,17 @@ describe('model-checked engine', () => {
         ),
         {
           seed: SEED,
-          numRuns: NUM_RUNS,
+          // a replayed path runs that one case (and its shrinks), not the cases after it
+          numRuns: PATH ? 1 : NUM_RUNS,
           endOnFailure: process.env.MODEL_SHRINK === '0',
+          ...(PATH ? { path: PATH } : {}),
         },
       )
       const secs = ((Date.now() - started) / 1000).toFixed(1)
-      console.log(`model checker: ${scenarios} scenarios in ${NUM_RUNS} cases, ${secs}s, seed ${SEED}`)
-      expect(scenarios).toBeGreaterThanOrEqual(NUM_RUNS)
+      console.log(
+        `model checker: ${scenarios} scenarios in ${PATH ? 1 : NUM_RUNS} cases, ${secs}s, seed ${SEED}`,
+      )
+      expect(scenarios).toBeGreaterThanOrEqual(PATH ? 1 : NUM_RUNS)
     },
     Number(process.env.MODEL_TIMEOUT_MS ?? 900_000),
   )

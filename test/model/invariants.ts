@@ -14,6 +14,7 @@ import {
   journalFiles,
   openIntents,
   parseJournal,
+  pausedDuring,
   stalePid,
 } from './run-scenario.js'
 import type { DriverCall } from './sim-device.js'
@@ -80,21 +81,25 @@ export function checkTrace(t: Trace): Violation[] {
     const what = `${JSON.stringify(rec.op)} by ${rec.role} on engine ${rec.engine}`
     // 2. every operation answers by its deadline
     if (rec.end === undefined) v('deadline', `${what}: never answered`)
-    else if (rec.end - rec.start > rec.timeoutMs + SLACK_MS)
+    else if (rec.end - rec.start > rec.timeoutMs + SLACK_MS + pausedDuring(rec.start, rec.end))
       v(
         'deadline',
-        `${what}: answered after ${Math.round(rec.end - rec.start)}ms, deadline ${rec.timeoutMs}ms`,
+        `${what}: answered after ${Math.round(rec.end - rec.start)}ms, deadline ${rec.timeoutMs}ms (the process was paused ${Math.round(pausedDuring(rec.start, rec.end))}ms meanwhile)`,
       )
     if (rec.error) {
       const life = lifeOf(rec.engine)
-      const hold =
-        rec.error.code === 'FENCE_HOLD' &&
-        rec.role !== 'fencer' &&
-        'action' in rec.op &&
-        rec.op.action !== 'off' &&
-        rec.op.t === 'power'
-      const closed = rec.error.code === 'ENGINE_CLOSED' && life?.end !== undefined && rec.start >= life.end
-      if (!hold && !closed) v('answer', `${what}: rejected ${rec.error.code}: ${rec.error.message}`)
+      // admission refusals are answers: a hold (any power request while a fence runs, `on`
+      // after one), an engine that closed while the request was under way, and a fence whose caller's deadline ended while it waited
+      // for another fence of the node
+      const hold = rec.error.code === 'FENCE_HOLD' && rec.op.t === 'power'
+      const closed =
+        rec.error.code === 'ENGINE_CLOSED' &&
+        life?.end !== undefined &&
+        life.end <= (rec.end ?? Number.POSITIVE_INFINITY)
+      const gaveUp =
+        rec.op.t === 'fence' && (rec.error.code === 'DEADLINE_EXCEEDED' || rec.error.code === 'ABORTED')
+      if (!hold && !closed && !gaveUp)
+        v('answer', `${what}: rejected ${rec.error.code}: ${rec.error.message}`)
     }
     const end = rec.end ?? Number.POSITIVE_INFINITY
     if (rec.operation) checkOperation(t, rec, rec.operation, opStart, end, statusReads, v)
@@ -175,20 +180,27 @@ function checkOperation(
   const calls = t.plant.calls
   for (const r of op.results) {
     const node = t.layout.nodes.find((n) => n.name === r.node)!
-    // every step the engine journaled as issued is listed among the node's attempts
-    for (const s of life.records)
-      if (s.rec.t === 'step' && s.rec.op === op.id && s.rec.node === r.node) {
-        const st = s.rec
-        if (
-          !r.attempts.some(
-            (a) => a.device === st.device && a.plug === st.plug && a.step === st.step && a.level === st.level,
+    // every step the engine journaled as issued is listed among the node's attempts (a joiner
+    // answered before the fence it joined ended gets no attempts: the fence goes on, under its id)
+    const early =
+      r.joined &&
+      r.outcome === 'failed' &&
+      (r.error?.code === 'ABORTED' || r.error?.code === 'DEADLINE_EXCEEDED')
+    if (!early)
+      for (const s of life.records)
+        if (s.rec.t === 'step' && s.rec.op === op.id && s.rec.node === r.node && s.at <= end) {
+          const st = s.rec
+          if (
+            !r.attempts.some(
+              (a) =>
+                a.device === st.device && a.plug === st.plug && a.step === st.step && a.level === st.level,
+            )
           )
-        )
-          v(
-            'attempts-listed',
-            `${what}: ${r.node}: ${st.step} ${st.device}:${st.plug} (level ${st.level}) issued but not in attempts`,
-          )
-      }
+            v(
+              'attempts-listed',
+              `${what}: ${r.node}${r.joined ? ' (joined)' : ''}: ${st.step} ${st.device}:${st.plug} (level ${st.level}) issued before the answer but not in its attempts (${r.outcome} ${r.error?.code ?? ''} ${r.error?.message ?? ''})`,
+            )
+        }
     // no result says on/off that was not read back
     if (
       r.state === 'off' &&
@@ -299,7 +311,7 @@ export async function checkJournals(
     for (const c of t.calls)
       if (c.engine === life.no && c.operation && !intents.has(c.operation.id))
         v(
-          `engine ${life.no}: operation ${c.operation.id} (${c.operation.kind} ${c.operation.action}) answered but not in the journal`,
+          `engine ${life.no}: operation ${c.operation.id} (${c.operation.kind} ${c.operation.action}${c.operation.results[0]?.joined ? ', joined' : ''}: ${c.operation.status} ${c.operation.results[0]?.error?.code ?? ''} ${c.operation.results[0]?.error?.message ?? ''}) answered but not in the journal`,
         )
   }
   // crash at any point: a byte prefix of the final journal (the newest file; older ones whole)

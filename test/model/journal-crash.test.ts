@@ -5,13 +5,12 @@
  * intents as unknown, keep every intent, and keep what the next gateway writes after the cut.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Journal } from '../../src/audit/journal.js'
 import { crashAt } from './invariants.js'
-import { journalFiles } from './run-scenario.js'
+import { MODEL_TMP, journalFiles } from './run-scenario.js'
 
 const SEED = Number(process.env.MODEL_SEED ?? 9_2026)
 const NUM_RUNS = Number(process.env.NUM_RUNS ?? 150)
@@ -33,7 +32,7 @@ describe('journal: crash at any byte', () => {
         fc.double({ min: 0, max: 1, noNaN: true }),
         async (ops, maxBytes, cut) => {
           runs++
-          const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-jcrash-'))
+          const dir = mkdtempSync(path.join(MODEL_TMP, 'fencegate-jcrash-'))
           try {
             const file = path.join(dir, 'journal.jsonl')
             const j = await Journal.open({ path: file, maxBytes, keep: 50 })

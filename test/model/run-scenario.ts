@@ -27,7 +27,35 @@ import { LAYOUTS, type Layout, type Op, type Scenario } from './scenario.js'
 import { type CallScript, Plant, SimDriver } from './sim-device.js'
 
 export const now = (): number => performance.now()
+
+/**
+ * Where the runs' journals live: MODEL_TMP, else /dev/shm when there is one (fsync costs
+ * nothing there; crash images are copies taken by the checker, so durability is not what is
+ * under test here), else the system's temp directory.
+ */
+export const MODEL_TMP = process.env.MODEL_TMP ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir())
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Pauses of this process (the event loop not running: GC, a starved CPU on a shared machine),
+ * seen by a 10 ms ticker. An engine that waits asynchronously never causes one; a deadline
+ * overrun that a pause explains is the machine's, not the engine's.
+ */
+const pauses: { from: number; to: number }[] = []
+let lastTick = performance.now()
+setInterval(() => {
+  const t = performance.now()
+  if (t - lastTick > 50) pauses.push({ from: lastTick, to: t })
+  if (pauses.length > 10_000) pauses.splice(0, 5_000)
+  lastTick = t
+}, 10).unref()
+
+/** How long the process was paused between `from` and `to` (ms). */
+export function pausedDuring(from: number, to: number): number {
+  let total = 0
+  for (const p of pauses) total += Math.max(0, Math.min(to, p.to) - Math.max(from, p.from) - 10)
+  return total
+}
 
 export interface HookRecord {
   at: number
@@ -89,14 +117,13 @@ export function buildConfig(s: Scenario, journalPath: string): GatewayConfig {
   for (const d of lay.devices)
     devices.set(d.id, { id: d.id, driver: 'sim', config: {}, deviceCycle: d.deviceCycle })
   const nodes = new Map<string, NodeConfig>()
-  lay.nodes.forEach((n, i) =>
+  for (const [i, n] of lay.nodes.entries())
     nodes.set(n.name, {
       name: n.name,
       levels: n.levels,
       powerWaitMs: s.settings.powerWaitMs,
       fenceAction: i === 2 ? 'reboot' : 'off',
-    }),
-  )
+    })
   return {
     file: 'model',
     listen: { host: '127.0.0.1', port: 0 },
@@ -187,7 +214,7 @@ export function crashImage(journalPath: string, intoDir: string): string {
 
 export async function runScenario(s: Scenario): Promise<Trace> {
   const lay = LAYOUTS[s.layout]!
-  const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-model-'))
+  const dir = mkdtempSync(path.join(MODEL_TMP, 'fencegate-model-'))
   const scripts: Record<string, CallScript[]> = {}
   lay.devices.forEach((d, i) => {
     scripts[d.id] = s.scripts[i] ?? []

@@ -98,12 +98,12 @@ const nodeAction = fc.constantFrom<NodeAction>('on', 'off', 'cycle', 'reboot')
 
 const common: fc.Arbitrary<Common> = fc.record(
   {
-    waitMs: fc.integer({ min: 0, max: 30 }),
+    waitMs: fc.integer({ min: 0, max: 20 }),
     timeoutMs: fc.oneof(
-      { weight: 6, arbitrary: fc.integer({ min: 20, max: 250 }) },
-      { weight: 1, arbitrary: fc.integer({ min: 800, max: 1500 }) },
+      { weight: 8, arbitrary: fc.integer({ min: 15, max: 150 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 400, max: 800 }) },
     ),
-    abortAfterMs: fc.integer({ min: 0, max: 120 }),
+    abortAfterMs: fc.integer({ min: 0, max: 100 }),
   },
   { requiredKeys: ['waitMs', 'timeoutMs'] },
 )
@@ -133,7 +133,7 @@ function opFor(role: Role): fc.Arbitrary<Op> {
 const caller: fc.Arbitrary<Caller> = fc
   .constantFrom<Role>('viewer', 'operator', 'operator', 'fencer', 'fencer')
   .chain((role) =>
-    fc.record({ role: fc.constant(role), ops: fc.array(opFor(role), { minLength: 1, maxLength: 4 }) }),
+    fc.record({ role: fc.constant(role), ops: fc.array(opFor(role), { minLength: 1, maxLength: 3 }) }),
   )
 
 const script: fc.Arbitrary<CallScript> = fc.record({
@@ -162,9 +162,9 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc.record(
     }),
     initial: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
     scripts: fc.array(fc.array(script, { minLength: 1, maxLength: 12 }), { minLength: 3, maxLength: 3 }),
-    healAtMs: fc.integer({ min: 0, max: 300 }),
+    healAtMs: fc.integer({ min: 0, max: 200 }),
     callers: fc.array(caller, { minLength: 1, maxLength: 4 }),
-    restart: fc.record({ atMs: fc.integer({ min: 0, max: 250 }), crash: fc.boolean() }),
+    restart: fc.record({ atMs: fc.integer({ min: 0, max: 150 }), crash: fc.boolean() }),
     cut: fc.double({ min: 0, max: 1, noNaN: true }),
   },
   { requiredKeys: ['layout', 'settings', 'initial', 'scripts', 'healAtMs', 'callers', 'cut'] },
@@ -178,11 +178,10 @@ export function describeScenario(s: Scenario): string {
     `layout ${s.layout} settings ${JSON.stringify(s.settings)} heal@${s.healAtMs}ms` +
       (s.restart ? ` ${s.restart.crash ? 'crash' : 'clean restart'}@${s.restart.atMs}ms` : ''),
   ]
-  lay.devices.forEach((d, i) =>
+  for (const [i, d] of lay.devices.entries())
     lines.push(
       `  ${d.id}: ${(s.scripts[i] ?? []).map((c) => `${c.fault}/${c.latencyMs}${c.abortLagMs ? `~${c.abortLagMs}` : ''}`).join(' ')}`,
-    ),
-  )
+    )
   s.callers.forEach((c, i) => {
     const ops = c.ops.map((o) => {
       const what =

@@ -80,7 +80,17 @@ export class Plant {
     this.scripts = new Map(Object.entries(scripts))
   }
 
-  nextScript(device: string): CallScript {
+  /** Tests: pick a call's script by what it is (else the device's list is cycled). */
+  pick?: (
+    device: string,
+    kind: DriverCall['kind'],
+    plugs: string[],
+    action?: DeviceAction,
+  ) => CallScript | undefined
+
+  nextScript(device: string, kind: DriverCall['kind'], plugs: string[], action?: DeviceAction): CallScript {
+    const picked = this.pick?.(device, kind, plugs, action)
+    if (picked) return picked
     const list = this.scripts.get(device) ?? []
     const i = this.cursor.get(device) ?? 0
     this.cursor.set(device, i + 1)
@@ -185,7 +195,10 @@ export class SimDriver implements PowerDriver {
     for (const k of [...this.kills]) k()
   }
 
-  async close(): Promise<void> {}
+  /** The engine releases the device: a call still in flight ends with the connection. */
+  async close(): Promise<void> {
+    for (const k of [...this.kills]) k()
+  }
 
   private call(
     kind: DriverCall['kind'],
@@ -195,7 +208,7 @@ export class SimDriver implements PowerDriver {
   ): Promise<Map<string, PowerState> | undefined> {
     const plant = this.plant
     if (this.dead) return Promise.reject(new FenceError('CONNECTION_LOST', 'the gateway process is gone'))
-    const script = plant.nextScript(this.device)
+    const script = plant.nextScript(this.device, kind, plugs, action)
     const c = plant.begin({
       engine: this.engine,
       device: this.device,

@@ -35,6 +35,7 @@ beforeAll(async () => {
     execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', 'link', 'set', 'fgagc0', 'up'])
     g = await startAgentGateway({
       listen: { host: HOST_IP, port: 0 },
+      allowPlainHttp: true, // a veth pair private to the test
       devices: { pdu: { kind: 'dummy', plugs: 4 } },
       // the node as the gateway names it; Pacemaker's name for it is mapped by pcmk_host_map
       nodes: { 'rack1-victim': { plugs: ['pdu:1', 'pdu:2'] } },

@@ -1,12 +1,46 @@
-/** /v1/history: what the journal says was done, newest first. */
+/**
+ * /v1/history: what the journal says was done, newest first, a page at a time. Served from the
+ * journal's in-memory index (never a re-read of the files); `next` is the cursor of the page
+ * after this one.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { HistoryQuery } from '../../engine/types.js'
+import { Type } from 'typebox'
+import { type JournalHistoryQuery, historyCursor } from '../../audit/journal.js'
+import { FenceError } from '../../core/errors.js'
 import { assertNodes, mayUse, principal } from '../auth.js'
 import type { ApiContext } from '../context.js'
 import { fieldError } from '../errors.js'
-import { HistoryQuery as HistoryQuerySchema, HistoryReply, errors } from '../schemas.js'
+import { HistoryEntry, HistoryQuery, HistoryReply, errors } from '../schemas.js'
 
-const MAX_LIMIT = 100_000
+/** Entries in one answer (a page); older ones by `before`. */
+export const MAX_LIMIT = 10_000
+
+const HistoryPageQuery = Type.Object(
+  {
+    ...HistoryQuery.properties,
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,6}$',
+        description: `at most this many, newest first (1..${MAX_LIMIT}, default 1000); more: give \`before\``,
+      }),
+    ),
+    before: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_-]{1,1024}$',
+        description: 'the `next` of the previous answer: the entries older than it',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+const HistoryPageReply = Type.Object({
+  ...HistoryReply.properties,
+  entries: Type.Array(HistoryEntry),
+  next: Type.Optional(
+    Type.String({ description: 'more entries are older than this page: give it as `before` to get them' }),
+  ),
+})
 
 export const historyRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
   app.get(
@@ -14,10 +48,10 @@ export const historyRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'Journal entries (one per node of an operation), newest first',
+        summary: 'Journal entries (one per node of an operation), newest first, a page at a time',
         tags: ['history'],
-        querystring: HistoryQuerySchema,
-        response: { 200: HistoryReply, ...errors(400, 401, 403) },
+        querystring: HistoryPageQuery,
+        response: { 200: HistoryPageReply, ...errors(400, 401, 403) },
       },
     },
     async (req) => {
@@ -26,17 +60,38 @@ export const historyRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       if (q.node !== undefined) assertNodes(who, [q.node])
       const limit = q.limit === undefined ? 1000 : Number(q.limit)
       if (limit < 1 || limit > MAX_LIMIT)
-        throw fieldError('BAD_REQUEST', 'querystring.limit', `expected 1 to ${MAX_LIMIT}, got ${q.limit}`)
-      const query: HistoryQuery = {
+        throw fieldError(
+          'BAD_REQUEST',
+          'querystring.limit',
+          `expected 1 to ${MAX_LIMIT} (a page; the next one with before=<next>), got ${q.limit}`,
+        )
+      const query: JournalHistoryQuery = {
         ...(q.node !== undefined ? { node: q.node } : {}),
         ...(q.outcome !== undefined ? { outcome: q.outcome } : {}),
         ...(q.since !== undefined ? { since: isoTime('querystring.since', q.since) } : {}),
         ...(q.until !== undefined ? { until: isoTime('querystring.until', q.until) } : {}),
-        // a restricted token's entries are filtered here, so the journal must not cut first
-        limit: who.nodes ? Number.MAX_SAFE_INTEGER : limit,
+        ...(q.before !== undefined ? { before: q.before } : {}),
+        // a restricted token's entries are chosen by the journal, so a page is a full page
+        ...(who.nodes ? { nodes: [...who.nodes] } : {}),
+        // one more than asked: whether there is a next page
+        limit: limit + 1,
       }
-      const entries = (await ctx.engine.history(query)).filter((e) => mayUse(who, e.node)).slice(0, limit)
-      return { simulated: ctx.simulated, entries }
+      let found: Awaited<ReturnType<typeof ctx.engine.history>>
+      try {
+        found = await ctx.engine.history(query)
+      } catch (e) {
+        if (e instanceof FenceError && e.code === 'BAD_REQUEST' && e.details?.field === 'before')
+          throw fieldError('BAD_REQUEST', 'querystring.before', e.message.replace(/^before: /, ''))
+        throw e
+      }
+      const entries = found.filter((e) => mayUse(who, e.node))
+      const page = entries.slice(0, limit)
+      const last = page.at(-1)
+      return {
+        simulated: ctx.simulated,
+        entries: page,
+        ...(entries.length > limit && last ? { next: historyCursor(last) } : {}),
+      }
     },
   )
 }

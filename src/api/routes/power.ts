@@ -9,6 +9,7 @@ import { type ApiContext, checkNodes, expandField } from '../context.js'
 import { runOperation } from '../run-operation.js'
 import {
   BulkBody,
+  ConfirmBody,
   FenceBody,
   IdempotencyHeaders,
   NodeParams,
@@ -36,13 +37,15 @@ export const powerRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
         querystring: WaitQuery,
         headers: IdempotencyHeaders,
         body: PowerBody,
-        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404, 409) },
+        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404, 409, 429) },
       },
     },
     async (req, reply) => {
       const name = req.params.node
       checkNodes(engine, principal(req), [name])
-      return runOperation(req, reply, ctx, req.body.timeout, (r) => engine.power(name, req.body.action, r))
+      return runOperation(req, reply, ctx, req.body.timeout, { budget: 'power', nodes: [name] }, (r) =>
+        engine.power(name, req.body.action, r),
+      )
     },
   )
 
@@ -60,7 +63,7 @@ export const powerRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
         querystring: WaitQuery,
         headers: IdempotencyHeaders,
         body: FenceBody,
-        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404) },
+        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404, 429) },
       },
       // the body is optional here (every field is): no body means the node's fenceAction
       preValidation: async (req) => {
@@ -71,7 +74,34 @@ export const powerRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
       const name = req.params.node
       checkNodes(engine, principal(req), [name])
       const body = req.body
-      return runOperation(req, reply, ctx, body.timeout, (r) => engine.fence(name, body.action, r))
+      return runOperation(req, reply, ctx, body.timeout, { budget: 'fence', nodes: [name] }, (r) =>
+        engine.fence(name, body.action, r),
+      )
+    },
+  )
+
+  app.post(
+    '/nodes/:node/confirm',
+    {
+      config: { role: 'fencer', does: 'confirm nodes off' },
+      schema: {
+        summary: 'Confirm by hand that a node is off (meatware): completes a fence that waits or failed',
+        description:
+          'For when every device of a node has failed and a person has checked the machine. Completes a fence waiting at its manual level (its caller gets the result), or records the confirmation of the last fence of the node if it failed. The result says outcome confirmed-by-operator, with who and why: never a device read-back. 409 NOTHING_TO_CONFIRM when no fence of the node waits or has failed.',
+        tags: ['power'],
+        params: NodeParams,
+        headers: IdempotencyHeaders,
+        body: ConfirmBody,
+        response: { 200: OperationReply, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (req, reply) => {
+      const name = req.params.node
+      checkNodes(engine, principal(req), [name])
+      const { reason } = req.body
+      return runOperation(req, reply, ctx, req.body.timeout, { budget: 'fence', nodes: [name] }, (r) =>
+        engine.confirm(name, { ...r, reason }),
+      )
     },
   )
 
@@ -85,13 +115,15 @@ export const powerRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
         querystring: WaitQuery,
         headers: IdempotencyHeaders,
         body: BulkBody,
-        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404) },
+        response: { 200: OperationReply, ...accepted, ...errors(400, 401, 403, 404, 429) },
       },
     },
     async (req, reply) => {
       const names = expandField('body.targets', req.body.targets)
       checkNodes(engine, principal(req), names)
-      return runOperation(req, reply, ctx, req.body.timeout, (r) => engine.bulk(names, req.body.action, r))
+      return runOperation(req, reply, ctx, req.body.timeout, { budget: 'power', nodes: names }, (r) =>
+        engine.bulk(names, req.body.action, r),
+      )
     },
   )
 }

@@ -41,6 +41,11 @@ export async function serveCommand(io: CliIo, o: ServeOptions): Promise<number> 
   let demo: Awaited<ReturnType<typeof import('../../demo/start.js').startDemo>> | undefined
   let demoToken: string | undefined
   if (o.demo) {
+    const { isLoopback } = await import('../../config/config.js')
+    if (o.listen && !isLoopback(o.listen.host))
+      throw new UsageError(
+        `serve --demo --listen ${o.listen.host}: the demo serves plain HTTP, and on an address other than loopback its token would cross the network in clear; listen on 127.0.0.1 (or use --config with tls)`,
+      )
     const { startDemo } = await import('../../demo/start.js')
     demoToken = io.env.FENCEGATE_TOKEN?.trim() || undefined
     const generated = demoToken === undefined

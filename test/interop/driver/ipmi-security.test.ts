@@ -305,6 +305,72 @@ describe('inside the session: only authenticated, encrypted, fresh packets for o
   )
 })
 
+/**
+ * A spoofer on the path between gateway and BMC (or anyone who can forge the BMC's source address)
+ * races the BMC with an error status for the step in flight. It can guess the one-byte message tag,
+ * not the random console session id: a packet for another session must be dropped (the driver
+ * keeps waiting for the BMC), or the driver gives up on a good BMC and a fencing level is skipped.
+ */
+describe('a spoofed error status during session set-up', () => {
+  // the steps, each with a forged error answer built from the genuine one
+  const steps: [Outgoing['kind'], (genuine: Buffer, sid: number) => Buffer][] = [
+    [
+      'open',
+      (g, sid) => {
+        const rs = decodeOpenSessionResponse(parseV2(g).payload)
+        return encodeV2Plain(
+          { payloadType: PayloadType.OPEN_SESSION_RESPONSE, sessionId: 0, seq: 0 },
+          encodeOpenSessionResponse({ tag: rs.tag, status: 0x01, maxPriv: 0, consoleSid: sid }),
+        )
+      },
+    ],
+    [
+      'rakp2',
+      (g, sid) => {
+        const m = decodeRakp2(parseV2(g).payload)
+        return encodeV2Plain(
+          { payloadType: PayloadType.RAKP2, sessionId: 0, seq: 0 },
+          encodeRakp2({ tag: m.tag, status: 0x0d, consoleSid: sid }),
+        )
+      },
+    ],
+    [
+      'rakp4',
+      (g, sid) => {
+        const m = decodeRakp4(parseV2(g).payload)
+        return encodeV2Plain(
+          { payloadType: PayloadType.RAKP4, sessionId: 0, seq: 0 },
+          encodeRakp4({ tag: m.tag, status: 0x02, consoleSid: sid, icv: Buffer.alloc(0) }),
+        )
+      },
+    ],
+  ]
+  const consoleSidOf = (o: Outgoing) => o.session!.consoleSid
+  /** The BMC's own answer for the step, with the spoofer's packet just before it. */
+  const race =
+    (kind: Outgoing['kind'], forge: (genuine: Buffer, sid: number) => Buffer, sid: (o: Outgoing) => number) =>
+    (o: Outgoing) =>
+      o.kind === kind ? [forge(o.bytes, sid(o)), o.bytes] : undefined
+
+  it.each(steps)(
+    '%s: an error for another session id (or none) with the right tag is dropped; the session opens',
+    async (kind, forge) => {
+      for (const wrong of [(o: Outgoing) => consoleSidOf(o) ^ 0x5a5a5a5a, () => 0]) {
+        bmc.tamper = race(kind, forge, wrong)
+        bmc.sessions.clear()
+        expect((await driver().status(['chassis'], call())).get('chassis')).toBe('on')
+      }
+    },
+  )
+
+  it.each(steps)('%s: an error status for our own session still counts', async (kind, forge) => {
+    bmc.tamper = (o) => (o.kind === kind ? [forge(o.bytes, consoleSidOf(o))] : undefined)
+    bmc.sessions.clear()
+    const e = await failure(driver().status(['chassis'], call()))
+    expect(e.message).toMatch(/refused: status 0x0[12D]/)
+  })
+})
+
 describe('identifiers from a CSPRNG', () => {
   it('every session has its own console session id and Rm (ipmitool uses a fixed 0xA0A2A3A4)', async () => {
     const sids = new Set<number>()

@@ -322,6 +322,30 @@ describe('apc-snmp and wti-snmp config sections', () => {
     )
   })
 
+  it('v3 without keys is refused unless securityLevel: noAuthNoPriv is written out, and then warned', () => {
+    // it used to fall back to noAuthNoPriv silently: anyone on the network could switch the outlets
+    for (const factory of [apcSnmpDriver, wtiSnmpDriver]) {
+      const refused = factory.validate({ host: 'pdu', version: 3, user: 'u' })
+      expect(refused.problems.map((p) => `${p.path.join('.')}: ${p.message}`)).toEqual([
+        'securityLevel: version 3 without keys has no authentication and no privacy: add authKeyFile: PATH and privKeyFile: PATH (authPriv), or write securityLevel: noAuthNoPriv to accept that anyone on the network can switch the outlets',
+      ])
+      const weak = factory.validate({ host: 'pdu', version: 3, user: 'u', securityLevel: 'noAuthNoPriv' })
+      expect(weak.problems).toEqual([])
+      const logs: [string, string, Record<string, unknown> | undefined][] = []
+      const driver = factory.create(weak.config as never, {
+        deviceId: 'p',
+        readSecret,
+        log: (level, msg, fields) => logs.push([level, msg, fields]),
+      })
+      expect(logs).toContainEqual([
+        'warn',
+        'SNMPv3 securityLevel noAuthNoPriv: no authentication and no privacy, anyone on the network can switch the outlets',
+        { device: 'p' },
+      ])
+      void driver.close()
+    }
+  })
+
   it('a v3 key shorter than 8 characters is a config error at the first call, naming the field only', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'fg-snmp-'))
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -73,4 +73,53 @@ describe('pty helper lifetime', () => {
     expect(existsSync(path.join(dir, 'tty'))).toBe(true)
     await pty.stop()
   })
+})
+
+/**
+ * A client that writes the moment it has raised DTR, as cluster-glue's rps10 plugin does when it
+ * finds a banner already waiting after its DTR toggle (one the unit sent for the port's open,
+ * while the plugin was descheduled before its toggle). Python, as the pty helper is: it opens the
+ * port, drops DTR (B0) for half a second, raises it and sends `0?` at once, then reads the answer.
+ */
+const TOGGLE_THEN_WRITE = String.raw`
+import os, sys, termios, time, select
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)
+a = termios.tcgetattr(fd)
+a[0] = 0; a[1] = 0; a[3] = 0
+a[2] = termios.CS8 | termios.CREAD | termios.CLOCAL
+a[4] = a[5] = termios.B9600
+termios.tcsetattr(fd, termios.TCSANOW, a)
+b0 = list(a)
+b0[4] = b0[5] = termios.B0
+termios.tcsetattr(fd, termios.TCSANOW, b0)
+time.sleep(0.5)
+termios.tcsetattr(fd, termios.TCSANOW, a)
+os.write(fd, b'\x02\x18\x18\x02\x18\x18' + b'0?\r')
+buf = b''
+end = time.monotonic() + 8
+while b'Complete' not in buf:
+    r, _, _ = select.select([fd], [], [], max(0, end - time.monotonic()))
+    if not r:
+        break
+    buf += os.read(fd, 1024)
+sys.stdout.write(buf.decode('latin1'))
+`
+
+describe('pty helper: bytes and modem lines in order', () => {
+  it('a command written right after DTR rises is heard, not dropped as sent during the reset', async () => {
+    const rig = await startRps10({ pty: '{tmp}/rps1', plugs: 1, initial: 'on' })
+    try {
+      const out = await new Promise<string>((resolve) =>
+        execFile(
+          pythonPath(),
+          ['-c', TOGGLE_THEN_WRITE, rig.mock.ptyPath!],
+          { timeout: 15_000 },
+          (_e, o, e) => resolve(`${o}${e}`),
+        ),
+      )
+      expect(out, `line: ${rig.mock.trace.join(', ')}`).toMatch(/Plug 0 On\r\nComplete/)
+    } finally {
+      await rig.stop()
+    }
+  }, 20_000)
 })

@@ -8,7 +8,14 @@ import { type Rps10Rig, startRps10 } from '../rps10-lab.js'
  * reply. The mock's simulator is the meter on the outlet.
  *
  * Each test names its pty differently: cluster-glue takes a UUCP lock named after the device's
- * basename, so two runs on the same name at once would lock each other out.
+ * path (/var/lock/LCK.. + its letters and digits after the first five characters), so two runs on
+ * the same path at once would lock each other out.
+ *
+ * The plugin flushes the port before its DTR toggle, not after: a banner the unit sent for the
+ * open (when the plugin was descheduled between its open and its toggle) is read after the toggle
+ * as the new one, and the command follows within microseconds of DTR rising. The mock must see
+ * the rise before the command (firmware-mocks/pty.ts, "Order"; rps10-pty.test.ts) — it once did
+ * not, and the reset below exited 6.
  */
 function stonith(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -57,7 +64,7 @@ describe('cluster-glue stonith -t rps10: reset and the banner', () => {
     const changes: string[] = []
     mock.sim.on('change', (plug, state) => changes.push(`${plug}:${state}`))
     const r = await stonith(['-t', 'rps10', '-p', `${mock.ptyPath} node0 0 node1 1`, '-T', 'reset', 'node0'])
-    expect(r.code, r.out).toBe(0)
+    expect(r.code, `${r.out}\nline: ${mock.trace.join(', ')}`).toBe(0)
     expect(changes).toEqual(['0:off', '0:on'])
     expect(mock.sim.state('0')).toBe('on')
     expect(mock.sim.commands.map((c) => `${c.plug}:${c.action}`)).toEqual(['0:cycle'])
