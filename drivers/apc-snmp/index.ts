@@ -2,7 +2,7 @@ import { APC_FAMILIES } from '../../protocols/apc-mib.js'
 import { Fields } from '../../src/config/fields.js'
 import { Opt, readOptions } from '../../src/config/options.js'
 import type { DriverFactory } from '../driver.js'
-import { SNMP_OPTIONS, readSnmpTarget } from '../transport/snmp-config.js'
+import { SNMP_OPTIONS, readSnmpTarget } from '../snmp/config.js'
 import { type ApcSnmpConfig, ApcSnmpDriver } from './driver.js'
 
 /** The apc-snmp driver's config section: the SNMP options and the PDU family. */

@@ -8,9 +8,9 @@ import {
 import { FenceError } from '../../src/core/errors.js'
 import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
-import { type SnmpTargetConfig, resolveCredentials, warnWeakTarget } from '../transport/snmp-config.js'
-import { SnmpClient } from '../transport/snmp-session.js'
-import { decodePowerState, decodeString, isMissing, oidSuffix } from '../transport/snmp-varbind.js'
+import { type SnmpTargetConfig, resolveCredentials, warnWeakTarget } from '../snmp/config.js'
+import { SnmpClient } from '../snmp/session.js'
+import { decodePowerState, decodeString, isMissing, oidSuffix } from '../snmp/varbind.js'
 
 export interface WtiSnmpConfig {
   target: SnmpTargetConfig

@@ -2,7 +2,7 @@ import type { WtiMibVersion } from '../../protocols/wti-mib.js'
 import { Fields } from '../../src/config/fields.js'
 import { Opt, readOptions } from '../../src/config/options.js'
 import type { DriverFactory } from '../driver.js'
-import { SNMP_OPTIONS, readSnmpTarget } from '../transport/snmp-config.js'
+import { SNMP_OPTIONS, readSnmpTarget } from '../snmp/config.js'
 import { WtiSnmpDriver, type WtiSnmpConfig } from './driver.js'
 
 /** The wti-snmp driver's config section: the SNMP options and the WTI MIB. */

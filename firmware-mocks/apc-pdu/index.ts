@@ -4,7 +4,7 @@ import { Fields } from '../../src/config/fields.js'
 import { Opt, readOptions } from '../../src/config/options.js'
 import type { MockFactory } from '../mock.js'
 import { type ApcPduSpec, ApcPduMock } from './mock.js'
-import { SNMP_LAB_OPTION, snmpDriverFields } from './snmp-lab.js'
+import { SNMP_LAB_OPTION, snmpDriverFields } from '../snmp/lab-section.js'
 
 /** An optional value read only when present (no default). */
 const optional =

@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { Fields, describe } from '../../src/config/fields.js'
 import { Opt, readOptions } from '../../src/config/options.js'
 import { asMapping } from '../../src/config/yaml.js'
-import { SNMP_LAB_OPTION, snmpDriverFields } from '../apc-pdu/snmp-lab.js'
+import { SNMP_LAB_OPTION, snmpDriverFields } from '../snmp/lab-section.js'
 import type { CommonLabSpec, MockFactory } from '../mock.js'
 import { WtiPduMock, type WtiPduSpec } from './mock.js'
 

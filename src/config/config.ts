@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { FieldProblem } from '../../drivers/driver.js'
 import { DRIVERS, readDeviceSection } from '../../drivers/registry.js'
 import { HostlistError, expandHostlist } from '../core/hostlist.js'
@@ -469,8 +468,4 @@ export function loadConfig(file: string): GatewayConfig {
   }
   src.assertNone(problems)
   return config
-}
-
-export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest()
 }

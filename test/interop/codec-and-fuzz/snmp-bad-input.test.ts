@@ -12,7 +12,7 @@ import {
   decodeOidValue,
   decodePowerState,
   decodeString,
-} from '../../../drivers/transport/snmp-varbind.js'
+} from '../../../drivers/snmp/varbind.js'
 import { readSecret } from '../../../src/config/secrets.js'
 import { FenceError } from '../../../src/core/errors.js'
 import { prng } from '../../helpers/fuzz.js'

@@ -1,6 +1,6 @@
 import { monotonicNow, sleep } from '../../src/core/deadline.js'
 import { type ErrorCode, FenceError, abortError } from '../../src/core/errors.js'
-import type { ByteStream } from './byte-stream.js'
+import type { ByteStream } from '../transport/byte-stream.js'
 
 /**
  * The expect engine for serial and telnet prompt devices (the powerman idea, typed): a device's

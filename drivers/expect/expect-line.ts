@@ -1,6 +1,6 @@
 import { monotonicNow, sleep } from '../../src/core/deadline.js'
 import { FenceError, abortError, toFenceError } from '../../src/core/errors.js'
-import type { ByteStream } from './byte-stream.js'
+import type { ByteStream } from '../transport/byte-stream.js'
 import { type Script, type ScriptResult, checkScript, runScript } from './expect.js'
 
 export interface ExpectLineOptions {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FenceError } from '../../src/core/errors.js'
-import { type ByteStream, ReceiveBuffer } from './byte-stream.js'
+import { type ByteStream, ReceiveBuffer } from '../transport/byte-stream.js'
 import { type Script, checkScript, runScript } from './expect.js'
 
 /** An in-memory line: what the script writes is recorded; the test plays the device. */

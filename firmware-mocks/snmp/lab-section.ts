@@ -16,7 +16,7 @@ import { Type } from 'typebox'
 import { Fields, describe } from '../../src/config/fields.js'
 import { Opt } from '../../src/config/options.js'
 import { asMapping } from '../../src/config/yaml.js'
-import type { AgentAccess, AgentUser } from './snmp-agent.js'
+import type { AgentAccess, AgentUser } from './agent.js'
 
 const AUTH = ['sha', 'sha224', 'sha256', 'sha384', 'sha512', 'md5'] as const
 const PRIV = ['aes', 'aes256b', 'aes256r'] as const

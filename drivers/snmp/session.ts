@@ -14,9 +14,9 @@
 import snmp from 'net-snmp'
 import { FenceError, abortError, throwIfAborted } from '../../src/core/errors.js'
 import type { Call } from '../driver.js'
-import type { SnmpCredentials, SnmpTargetConfig } from './snmp-config.js'
-import { secretValues } from './snmp-config.js'
-import { type RawVarbind, SNMP_TYPE, compareOids, normalizeOid, oidSuffix } from './snmp-varbind.js'
+import type { SnmpCredentials, SnmpTargetConfig } from './config.js'
+import { secretValues } from './config.js'
+import { type RawVarbind, SNMP_TYPE, compareOids, normalizeOid, oidSuffix } from './varbind.js'
 
 export interface SetVarbind {
   oid: string
