@@ -10,6 +10,7 @@ import { apcSnmpDriver } from './apc-snmp/index.js'
 import type { DriverContext, DriverFactory, FieldProblem, PowerDriver } from './driver.js'
 import { dummyDriver } from './dummy/index.js'
 import { ipmiDriver } from './ipmi/index.js'
+import { nwRpc100sDriver } from './nw-rpc100s/index.js'
 import { rps10Driver } from './rps10/index.js'
 import { wtiSnmpDriver } from './wti-snmp/index.js'
 
@@ -17,10 +18,9 @@ import { wtiSnmpDriver } from './wti-snmp/index.js'
 export type AnyDriverFactory = DriverFactory<any>
 
 export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, AnyDriverFactory>(
-  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver].map((d) => [
-    d.kind,
-    d,
-  ]),
+  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver, nwRpc100sDriver].map(
+    (d) => [d.kind, d],
+  ),
 )
 
 /**
@@ -45,6 +45,8 @@ export interface DeviceSection {
   deviceCycle: boolean
   /** The driver's validated config (undefined without a driver). */
   config: unknown
+  /** Can the device read its outlets back (DriverFactory.verifies for this config)? */
+  verifies: boolean
   /** Paths below the device. */
   problems: FieldProblem[]
 }
@@ -60,6 +62,7 @@ export function readDeviceSection(section: Record<string, unknown>): DeviceSecti
     return {
       deviceCycle,
       config: undefined,
+      verifies: true,
       problems: [
         {
           path: ['driver'],
@@ -69,7 +72,14 @@ export function readDeviceSection(section: Record<string, unknown>): DeviceSecti
       ],
     }
   const { config, problems } = factory.validate(rest)
-  return { kind: factory.kind, deviceCycle, config, problems: [...f.problems, ...problems] }
+  const verifies = typeof factory.verifies === 'function' ? factory.verifies(config) : factory.verifies
+  return {
+    kind: factory.kind,
+    deviceCycle,
+    config,
+    verifies: verifies !== false,
+    problems: [...f.problems, ...problems],
+  }
 }
 
 /**

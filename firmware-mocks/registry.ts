@@ -8,11 +8,15 @@ import { smartUpsMock } from './apc-smartups/index.js'
 import { apcPduMock } from './apc-pdu/index.js'
 import { wtiPduMock } from './wti-pdu/index.js'
 import { bmcMock } from './bmc/index.js'
+import { nwRpc100sMock } from './nw-rpc100s/index.js'
 import type { MockFactory } from './mock.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
 type AnyMockFactory = MockFactory<any>
 
 export const MOCKS: ReadonlyMap<string, AnyMockFactory> = new Map<string, AnyMockFactory>(
-  [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock].map((m) => [m.kind, m]),
+  [dummyMock, rps10Mock, smartUpsMock, apcPduMock, wtiPduMock, bmcMock, nwRpc100sMock].map((m) => [
+    m.kind,
+    m,
+  ]),
 )

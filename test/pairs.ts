@@ -28,6 +28,12 @@ export interface DriverMockPair {
   faultsAlwaysFail?: boolean
   /** A deadline comfortably above one device round (ms); the fault suite uses it. Default 3000. */
   deadlineMs?: number
+  /**
+   * false: the driver cannot read its outlets back (its factory says `verifies: false`; the
+   * conformance suite checks the two agree). The suites then assert the unverified contract:
+   * status reads unknown, operator power says unverified, fencing is refused. Default true.
+   */
+  verifies?: boolean
 }
 
 export const PAIRS: DriverMockPair[] = [
@@ -62,6 +68,24 @@ export const PAIRS: DriverMockPair[] = [
     deviceCycle: true,
     driverOverrides: { deviceCycle: true, repeatGap: '1600ms', replyTimeout: '500ms' },
     deadlineMs: 6000,
+  },
+  {
+    // Night/Ware RPC-100S on a pty: one outlet, no status command (unverified: operator power only)
+    name: 'nw-rpc100s-pty',
+    lab: { kind: 'nw-rpc100s', pty: '{tmp}/ttyNW', transitionDelay: '50ms' },
+    plugs: ['outlet'],
+    deviceCycle: true,
+    driverOverrides: { deviceCycle: true, cycleOff: '1s', replyTimeout: '600ms', probeTimeout: '600ms' },
+    verifies: false,
+  },
+  {
+    // the same unit behind a raw TCP terminal server
+    name: 'nw-rpc100s-tcp',
+    lab: { kind: 'nw-rpc100s', listen: '127.0.0.1:0', transitionDelay: '50ms' },
+    plugs: ['outlet'],
+    deviceCycle: false,
+    driverOverrides: { replyTimeout: '600ms', probeTimeout: '600ms' },
+    verifies: false,
   },
   // APC PDUs over SNMP (apc-snmp ↔ apc-pdu): one pair per family and SNMP version/security
   {

@@ -317,13 +317,9 @@ function readDevices(top: Top, problems: FieldProblem[]): Map<string, DeviceConf
       problems.push({ path, message: `expected a mapping with driver: …, got ${describe(raw)}` })
       continue
     }
-    const { kind, config, deviceCycle, problems: own } = readDeviceSection(section)
+    const { kind, config, deviceCycle, verifies, problems: own } = readDeviceSection(section)
     problems.push(...own.map((p) => ({ path: [...path, ...p.path], message: p.message })))
-    if (kind) {
-      const factory = DRIVERS.get(kind)!
-      const verifies = typeof factory.verifies === 'function' ? factory.verifies(config) : factory.verifies
-      devices.set(id, { id, driver: kind, config, deviceCycle, verifies: verifies !== false })
-    }
+    if (kind) devices.set(id, { id, driver: kind, config, deviceCycle, verifies })
   }
   return devices
 }

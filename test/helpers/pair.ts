@@ -14,8 +14,13 @@ export interface PairDevice {
   lab: Lab
   mock: MockDevice
   driver: PowerDriver
+  /** What the driver's factory says of this config: can the device read its outlets back? */
+  factoryVerifies: boolean
   stop(): Promise<void>
 }
+
+/** The pair table's word: false for a device that cannot read back (default true). */
+export const pairVerifies = (pair: DriverMockPair): boolean => pair.verifies !== false
 
 /** One mock of the pair and a driver reaching it (no engine): for the conformance suite. */
 export async function startPairDevice(pair: DriverMockPair): Promise<PairDevice> {
@@ -33,6 +38,7 @@ export async function startPairDevice(pair: DriverMockPair): Promise<PairDevice>
     lab,
     mock: lab.device('d')!,
     driver,
+    factoryVerifies: device.verifies,
     async stop() {
       await driver.close()
       await lab.stop()
@@ -43,15 +49,17 @@ export async function startPairDevice(pair: DriverMockPair): Promise<PairDevice>
 
 /**
  * The pair's mock behind a full engine: node `one` on the first plug and, where the device has
- * more (a single-target BMC has one), node `two` on the next two.
+ * more (a single-target BMC has one), node `two` on the next two. A device that cannot read back
+ * can never be a fencing level: its nodes are `fence: false` (operator power only).
  */
 export function startPairGateway(
   pair: DriverMockPair,
   engine: Record<string, unknown> = {},
 ): Promise<TestGateway> {
   const [a, b, c] = pair.plugs
-  const nodes: Record<string, unknown> = { one: { plugs: [`d:${a}`] } }
-  if (b) nodes.two = { plugs: [`d:${b}`, ...(c ? [`d:${c}`] : [])] }
+  const operatorOnly = pairVerifies(pair) ? {} : { fence: false }
+  const nodes: Record<string, unknown> = { one: { plugs: [`d:${a}`], ...operatorOnly } }
+  if (b) nodes.two = { plugs: [`d:${b}`, ...(c ? [`d:${c}`] : [])], ...operatorOnly }
   return startTestGateway({
     devices: { d: pair.lab },
     driverOverrides: { d: pair.driverOverrides ?? {} },
