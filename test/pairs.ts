@@ -140,6 +140,15 @@ export const PAIRS: DriverMockPair[] = [
     deviceCycle: true,
     driverOverrides: { version: '1', deviceCycle: true, timeout: '300ms', retries: 1 },
   },
+  {
+    // WTI MIB v1: no plug table, so a group cannot be read back (unverified without groupReadBack: trusted)
+    name: 'wti-snmp-mib1-unverified',
+    lab: { kind: 'wti-pdu', mib: 1, listen: '127.0.0.1:0', plugs: 4 },
+    plugs: ['1', '2', '3'],
+    deviceCycle: true,
+    driverOverrides: { version: '1', deviceCycle: true, timeout: '300ms', retries: 1 },
+    verifies: false,
+  },
   // BMCs over IPMI v2.0 / RMCP+ (ipmi ↔ bmc): a single-target device, one plug, chassis
   ...[17, 3].map((suite) => ({
     name: `ipmi-suite${suite}`,

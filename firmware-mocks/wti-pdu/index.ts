@@ -39,7 +39,7 @@ export const WTI_PDU_LAB_OPTIONS = {
 export const wtiPduMock: MockFactory<WtiPduSpec> = {
   kind: 'wti-pdu',
   driver: 'wti-snmp',
-  description: 'a WTI MPC power switch as an SNMP agent (plug groups, WTI MIB v1 or v3)',
+  description: 'a WTI MPC power switch as an SNMP agent (plug groups, WTI MIB v1 or v3 with its plug table)',
   endpoint: 'network',
   options: WTI_PDU_LAB_OPTIONS,
   validate(section, path, common) {
@@ -73,11 +73,18 @@ export const wtiPduMock: MockFactory<WtiPduSpec> = {
   driverSection(mock, secretsDir) {
     const m = mock as WtiPduMock
     const { host, port } = m.address
+    // MIB v3: the plugs of each defined group, by plug-table index (the MIB does not say them).
+    // MIB v1: no groupReadBack: trusted here — that is the user's assertion to write, not the lab's
+
+    const groups = Object.fromEntries(
+      m.groups.filter((g) => g.plugs.length > 0).map((g) => [String(g.index), m.plugIndices(g)]),
+    )
     return {
       driver: 'wti-snmp',
       host,
       port,
       mib: String(m.spec.mib),
+      ...(m.spec.mib === 3 ? { groups } : {}),
       ...snmpDriverFields(m.id, m.spec.access, secretsDir),
     }
   },

@@ -3,6 +3,8 @@ import {
   WTI_GROUP_COMMANDS,
   WTI_GROUP_TABLES,
   WTI_MOCK_SYS_OBJECT_ID,
+  WTI_PLUG_STATUS,
+  WTI_PLUG_TABLE,
   type WtiMibVersion,
 } from '../../protocols/wti-mib.js'
 import { registerScalar, registerTable, systemScalars } from '../snmp/mib-tables.js'
@@ -25,17 +27,36 @@ interface GroupRow {
   index: number
   name: string
   plugs: string[]
+  /** MIB v3: the last action value written to the row (0: none yet). */
+  lastAction: number
+}
+
+interface PlugRow {
+  /** plugIndex: the outlet's position, from 1. */
+  index: number
+  /** The simulator's outlet id. */
+  plug: string
 }
 
 /**
  * A WTI MPC-series switch as an SNMP agent: the plug-group table of WTI MIB v1 or v3 (name,
- * control: SET 5 on, 6 off, 7 reboot; GET 5/6 when the group's plugs agree), the system group
- * with sysName, v1/v2c communities and v3 users. Groups switch the simulator's plugs.
+ * action: SET 5 on, 6 off, 7 reboot), on MIB v3 the per-plug table (plugID, plugStatus 0/1,
+ * plugName — the simulator's true state of each plug, so a lie shows as the plug staying on),
+ * the system group with sysName, v1/v2c communities and v3 users. A group switches each of its
+ * plugs in the simulator (transition delays and faults per plug).
+ *
+ * What a GET of the group action column returns is undocumented. MIB v1 answers 5/6 when the
+ * group's plugs agree and GROUP_STATE_MIXED otherwise (what `groupReadBack: trusted` assumes).
+ * MIB v3 answers the last action written to the row (0 before any): a plausible reading of a
+ * "mark" column, and the dangerous one — after a lie it says 6 while a plug is still on — so a
+ * driver that verified a group by its action column on MIB v3 fails the tests.
  */
 export class WtiPduMock implements MockDevice {
   readonly kind = 'wti-pdu'
   readonly sim: DeviceSimulator
   readonly groups: GroupRow[]
+  /** MIB v3's plug table rows (every outlet, in order). */
+  readonly plugRows: PlugRow[]
   private readonly host: SnmpAgentHost
   private readonly bindHost: string
 
@@ -56,7 +77,9 @@ export class WtiPduMock implements MockDevice {
       index: i + 1,
       name: defined[i]?.name ?? '',
       plugs: defined[i]?.plugs ?? [],
+      lastAction: 0,
     }))
+    this.plugRows = this.sim.plugIds().map((plug, i) => ({ index: i + 1, plug }))
     this.bindHost = common.listen?.host ?? '127.0.0.1'
     const table = WTI_GROUP_TABLES[spec.mib]
     const startedAt = Date.now()
@@ -85,12 +108,13 @@ export class WtiPduMock implements MockDevice {
               number: 3,
               name: 'groupControl',
               type: 'int',
-              get: (g) => this.groupState(g),
+              get: (g) => (spec.mib === 3 ? g.lastAction : this.groupState(g)),
               enumeration: Object.values(WTI_GROUP_COMMANDS),
               write: {
                 // an undefined group (empty slot) switches nothing: the unit refuses
                 check: (g) => (g.plugs.length === 0 ? 'InconsistentValue' : undefined),
                 set: (g, v) => {
+                  g.lastAction = Number(v)
                   const action =
                     v === WTI_GROUP_COMMANDS.on ? 'on' : v === WTI_GROUP_COMMANDS.off ? 'off' : 'cycle'
                   for (const p of g.plugs) this.sim.command(p, action)
@@ -99,8 +123,32 @@ export class WtiPduMock implements MockDevice {
             },
           ],
         })
+        if (spec.mib === 3)
+          registerTable<PlugRow>(mib, {
+            name: 'wtiPlugEntry',
+            entry: WTI_PLUG_TABLE.entry,
+            indexColumns: 1,
+            rows: this.plugRows,
+            columns: [
+              { number: 1, name: 'plugIndex', type: 'int', get: (r) => r.index },
+              { number: 2, name: 'plugID', type: 'str', get: (r) => r.plug },
+              {
+                number: 3,
+                name: 'plugStatus',
+                type: 'int',
+                get: (r) => (this.sim.state(r.plug) === 'on' ? WTI_PLUG_STATUS.on : WTI_PLUG_STATUS.off),
+              },
+              // plugAction (column 4) is not served: the driver switches groups only
+              { number: 5, name: 'plugName', type: 'str', get: (r) => this.sim.outlet(r.plug).name },
+            ],
+          })
       },
     })
+  }
+
+  /** MIB v3: the plug-table indices of a group's plugs (what a device config lists under groups). */
+  plugIndices(g: { plugs: readonly string[] }): number[] {
+    return g.plugs.map((p) => this.plugRows.find((r) => r.plug === p)!.index)
   }
 
   private groupState(g: GroupRow): number {

@@ -109,6 +109,15 @@ export const DEMO_DEVICES: DemoDevice[] = [
     },
     nodes: { 'demo-app-1': { plugs: ['demo-wti:demo-app-1'] }, 'demo-app-2': { plugs: ['demo-wti:2'] } },
   },
+  {
+    // a Night/Ware RPC-100S (one outlet, no status command) behind a raw TCP terminal server: an
+    // unverified device. It switches power but can never say so, so it can never fence: its node
+    // is fence: false (operator on/off/cycle only, results say unverified, status unknown).
+    // See docs/drivers/nw-rpc100s.md.
+    id: 'demo-nw',
+    lab: { kind: 'nw-rpc100s', listen: '127.0.0.1:0', transitionDelay: '100ms' },
+    nodes: { 'demo-console': { plugs: ['demo-nw'], fence: false } },
+  },
 ]
 
 /** The demo's engine settings (config `engine:` section): quick, so a newcomer sees results fast. */

@@ -152,10 +152,29 @@ export class Engine implements FenceEngine {
           { op: r.op, node: r.node, action: r.action },
           'an operation was interrupted: outcome unknown',
         )
+      await engine.restoreHolds()
       return engine
     } catch (e) {
       if (!opts.journal) await journal.close()
       throw e
+    }
+  }
+
+  /**
+   * fenceHold survives a restart: a node fenced (or confirmed off, or whose fence a crash cut
+   * short) less than fenceHold ago is held again, from the journal, before any request is taken.
+   */
+  private async restoreHolds(): Promise<void> {
+    const holdMs = this.config.engine.fenceHoldMs
+    if (holdMs <= 0) return
+    const now = Date.now()
+    const entries = await this.journal.history({ since: new Date(now - 2 * holdMs), limit: 10_000 })
+    for (const e of entries) {
+      if (e.kind !== 'fence' && e.kind !== 'confirm') continue
+      if (e.outcome === 'failed' || e.outcome === 'running' || !this.config.nodes.has(e.node)) continue
+      const left = Date.parse(e.finishedAt ?? e.startedAt) + holdMs - now
+      if (left > 0)
+        this.holdUntil.set(e.node, Math.max(this.holdUntil.get(e.node) ?? 0, monotonicNow() + left))
     }
   }
 
@@ -352,13 +371,21 @@ export class Engine implements FenceEngine {
       return { ...op, results: op.results.map((r) => ({ ...r, joined: true })) }
     } catch (e) {
       const err = toFenceError(e)
-      const live = f.id ? this.ops.get(f.id) : undefined
+      // before its intent is durable the fence has no id to hand out: an error, never an id nothing knows
+      if (!f.id)
+        throw new FenceError(
+          err.code,
+          err.code === 'DEADLINE_EXCEEDED'
+            ? `the fence of ${node} this request joined had not started by this caller's deadline; it goes on`
+            : err.message,
+        )
+      const live = this.ops.get(f.id)
       const message =
         err.code === 'DEADLINE_EXCEEDED'
-          ? `the fence of ${node} this request joined${f.id ? ` (${f.id})` : ''} had not ended by this caller's deadline; it goes on`
+          ? `the fence of ${node} this request joined (${f.id}) had not ended by this caller's deadline; it goes on`
           : err.message
       return {
-        id: f.id ?? randomUUID(),
+        id: f.id,
         kind: 'fence',
         action,
         nodes: [node],

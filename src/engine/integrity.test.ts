@@ -245,4 +245,35 @@ describe('joined fences, cycles, results', () => {
     })
     expect(seen).toBe('durable')
   })
+
+  it('fenceHold survives a restart of the engine', async () => {
+    await fakeGateway({ pdu: { '1': 'on' } }, { n1: { plugs: ['pdu:1'] } }, { fenceHold: '1h' })
+    expect((await gw.engine.fence('n1', 'off', { initiator: FENCER })).status).toBe('succeeded')
+    await gw.engine.close()
+    const { Engine } = await import('./engine.js')
+    const again = await Engine.create(gw.config, { createDriver: () => new FakeDriver({ '1': 'off' }) })
+    try {
+      await expect(again.power('n1', 'on', { initiator: OPERATOR })).rejects.toMatchObject({
+        code: 'FENCE_HOLD',
+      })
+    } finally {
+      await again.close()
+    }
+  })
+
+  it('a caller who joins a fence and gives up before it started gets an error, never an unknown id', async () => {
+    const f = await fakeGateway({ pdu: { '1': 'on' } }, { n1: { plugs: ['pdu:1'] } })
+    f.get('pdu')!.delay = 100
+    const gone = new AbortController()
+    const a = gw.engine.fence('n1', 'off', { initiator: FENCER })
+    gone.abort()
+    const joiner = gw.engine.fence('n1', 'off', { initiator: FENCER, signal: gone.signal })
+    const outcome = await joiner.then(
+      (op) => ({ id: op.id }),
+      (e) => ({ code: (e as { code: string }).code }),
+    )
+    const first = await a
+    if ('id' in outcome) expect(outcome.id).toBe(first.id)
+    else expect(outcome.code).toBe('ABORTED')
+  })
 })

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { readLab } from '../../firmware-mocks/lab-file.js'
+import { DRIVERS } from '../../drivers/registry.js'
 import { MOCKS } from '../../firmware-mocks/registry.js'
 import { DEMO_DEVICES } from '../../src/demo/demo.js'
 import { readConfig } from '../../src/config/config.js'
@@ -118,11 +119,30 @@ describe('fencegate lab', () => {
       expect(check.code).toBe(0)
       const status = await run(['status', '--config', gw, '--json'])
       expect(status.err).toBe('')
-      expect(status.code).toBe(0)
-      const nodes = JSON.parse(status.out).nodes as { name: string; plugs: { device: string }[] }[]
+      const nodes = JSON.parse(status.out).nodes as {
+        name: string
+        state: string
+        plugs: { device: string; error?: unknown }[]
+      }[]
       expect(new Set(nodes.flatMap((n) => n.plugs.map((p) => p.device)))).toEqual(
         new Set(Object.keys(devices)),
       )
+      // a device that cannot read back (verifies: false) reads unknown — all it can say — on a node
+      // the config made fence: false; every other node reads on or off. An unknown node makes status exit 1.
+      const blind = new Set(
+        [...MOCKS.values()]
+          .filter((m) => DRIVERS.get(m.driver)?.verifies === false)
+          .map((m) => `x-${m.kind}`),
+      )
+      expect(parse(readFileSync(gw, 'utf8')).nodes[`x-nw-rpc100s`]).toMatchObject({ fence: false })
+      for (const n of nodes) {
+        const unverified = n.plugs.every((p) => blind.has(p.device))
+        if (unverified) {
+          expect(n.state).toBe('unknown')
+          expect(n.plugs.map((p) => p.error)).toEqual([undefined]) // the device answered
+        } else expect(['on', 'off']).toContain(n.state)
+      }
+      expect(status.code).toBe(blind.size ? 1 : 0)
     } finally {
       c.stop()
       expect(await done).toBe(0)

@@ -32,7 +32,7 @@ describe('fencegate usage errors', () => {
   it('a --url that is not http', () => usage(['status', 'n1', '--url', 'ftp://x'], /http/))
   it('history --since that is not a time', () => usage(['history', '--since', 'yesterday'], /ISO time/))
   it('history --outcome outside the list', () =>
-    usage(['history', '--outcome', 'ok'], /success, failed, unknown/))
+    usage(['history', '--outcome', 'ok'], /success, failed, unverified, confirmed-by-operator, unknown/))
   it('check-config without a file', () => usage(['check-config'], /missing required argument 'file'/))
   it('token --role outside the roles', () => usage(['token', '--role', 'admin'], /viewer, operator, fencer/))
 })

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Lab } from '../../../firmware-mocks/lab.js'
 import type { LabSpec } from '../../../firmware-mocks/lab-file.js'
+import { DRIVERS } from '../../../drivers/registry.js'
 import { asCliError } from '../common.js'
 import { CliError, type CliIo, EXIT } from '../io.js'
 import { generateToken, tokenHash } from './token.js'
@@ -87,6 +88,14 @@ function nodeName(device: string, plug: string, single: boolean): string {
   return single ? device : `${device}-${plug.replace(/[^A-Za-z0-9_.-]/g, '_')}`
 }
 
+/** Can the device of this driver section read its outlets back (its factory's `verifies`)? */
+function verifies(section: Record<string, unknown>): boolean {
+  const { driver, ...rest } = section
+  const factory = DRIVERS.get(String(driver))
+  if (typeof factory?.verifies !== 'function') return factory?.verifies !== false
+  return factory.verifies(factory.validate(rest).config)
+}
+
 /**
  * A gateway config that reaches the started lab: the devices (each mock's driver section, secrets
  * in 0600 files of the lab's secrets dir), one node per plug, and a fresh API token whose file
@@ -97,17 +106,21 @@ async function gatewayConfig(lab: Lab, controlUrl: string): Promise<string> {
   const token = generateToken()
   const tokenFile = path.join(lab.secretsDir, 'api-token')
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 })
-  const nodes: Record<string, { plugs: string[] }> = {}
+  const devices = lab.driverSections()
+  const nodes: Record<string, { plugs: string[]; fence?: false }> = {}
   for (const [id, m] of lab.devices) {
     const plugs = m.sim.describe()
-    for (const p of plugs) nodes[nodeName(id, p.id, plugs.length === 1)] = { plugs: [`${id}:${p.id}`] }
+    // a device that cannot read back can never fence: its nodes are operator-only (fence: false)
+    const operatorOnly = verifies(devices[id]!) ? {} : { fence: false as const }
+    for (const p of plugs)
+      nodes[nodeName(id, p.id, plugs.length === 1)] = { plugs: [`${id}:${p.id}`], ...operatorOnly }
   }
   const doc = {
     listen: '127.0.0.1:8443',
     simulated: true,
     journal: path.join(lab.secretsDir, 'journal.jsonl'),
     auth: { tokens: [{ name: 'lab', role: 'fencer', hash: tokenHash(token) }] },
-    devices: lab.driverSections(),
+    devices,
     nodes,
   }
   return [

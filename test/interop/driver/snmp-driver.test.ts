@@ -15,6 +15,8 @@ import { MOCKS } from '../../../firmware-mocks/registry.js'
 import { readSecret } from '../../../src/config/secrets.js'
 import { FenceError } from '../../../src/core/errors.js'
 import { FENCER, startTestGateway } from '../../helpers/gateway.js'
+import { groupState } from '../../../drivers/wti-snmp/driver.js'
+import { readConfig } from '../../../src/config/config.js'
 
 /** The apc-snmp and wti-snmp drivers against their mocks: what the conformance suite does not pin. */
 
@@ -318,18 +320,77 @@ describe('apc-snmp and wti-snmp config sections', () => {
       [],
     )
     expect(wtiSnmpDriver.validate({ host: 'mpc', communityFile: '/c', mib: 2 }).problems[0]?.message).toMatch(
-      /expected one of auto, 1, 3/,
+      /expected one of 1, 3/,
     )
+  })
+
+  it('wti-snmp: MIB 3 by default and needs groups; MIB 1 is unverified unless groupReadBack: trusted', () => {
+    const msgs = (section: Record<string, unknown>) =>
+      wtiSnmpDriver
+        .validate({ host: 'mpc', communityFile: '/c', ...section })
+        .problems.map((p) => `${p.path.join('.')}: ${p.message}`)
+    const verifies = (section: Record<string, unknown>) => {
+      const { config, problems } = wtiSnmpDriver.validate({ host: 'mpc', communityFile: '/c', ...section })
+      expect(problems).toEqual([])
+      return (wtiSnmpDriver.verifies as (c: unknown) => boolean)(config)
+    }
+    expect(msgs({}).join('\n')).toMatch(/^groups: required with mib: 3/)
+    expect(msgs({ mib: 'auto', groups: { web1: [1] } }).join('\n')).toMatch(/^mib: auto is not accepted/)
+    expect(msgs({ mib: 1, groups: { web1: [1] } })).toEqual([
+      'groups: only with mib: 3 (MIB v1 has no per-plug table)',
+    ])
+    expect(msgs({ groups: { web1: [1] }, groupReadBack: 'trusted' }).join('\n')).toMatch(
+      /^groupReadBack: only with mib: 1/,
+    )
+    expect(msgs({ groups: { web1: [], web2: ['a'], 0: [1], web3: 81 } })).toEqual([
+      'groups.0: group numbers are 1 to 128',
+      "groups.web1: expected plug numbers of the unit's plug table (0 to 80), got a list",
+      "groups.web2: expected plug numbers of the unit's plug table (0 to 80), got a list",
+      "groups.web3: expected plug numbers of the unit's plug table (0 to 80), got 81",
+    ])
+    expect(msgs({ mib: 1, groupReadBack: 'yes' }).join('\n')).toMatch(/expected one of unverified, trusted/)
+    // a group number as the driver's plug ids give it
+    const keyed = wtiSnmpDriver.validate({ host: 'mpc', communityFile: '/c', groups: { '02': [3], Web: 4 } })
+    expect([...keyed.config.groups]).toEqual([
+      ['2', [3]],
+      ['Web', [4]],
+    ])
+    expect(verifies({ groups: { web1: [1, 2] } })).toBe(true)
+    expect(verifies({ mib: 1 })).toBe(false)
+    expect(verifies({ mib: 1, groupReadBack: 'unverified' })).toBe(false)
+    expect(verifies({ mib: 1, groupReadBack: 'trusted' })).toBe(true)
+  })
+
+  it('check-config refuses a wti-snmp device on MIB v1 as a fencing level, unless trusted', () => {
+    const problems = (device: Record<string, unknown>, node: Record<string, unknown> = {}) =>
+      readConfig({
+        journal: '/tmp/unused.jsonl',
+        devices: { mpc: { driver: 'wti-snmp', host: 'mpc', communityFile: '/c', ...device } },
+        nodes: { web1: { plugs: ['mpc:web1'], ...node } },
+      }).problems.map((p) => `${p.path.join('.')}: ${p.message}`)
+    expect(problems({ mib: 1 })).toEqual([
+      expect.stringMatching(/^nodes\.web1\.plugs: device mpc \(wti-snmp\) cannot read its outlets back/),
+    ])
+    expect(problems({ mib: 1 }, { fence: false })).toEqual([])
+    expect(problems({ mib: 1, groupReadBack: 'trusted' })).toEqual([])
+    expect(problems({ groups: { web1: [1, 2] } })).toEqual([])
   })
 
   it('v3 without keys is refused unless securityLevel: noAuthNoPriv is written out, and then warned', () => {
     // it used to fall back to noAuthNoPriv silently: anyone on the network could switch the outlets
     for (const factory of [apcSnmpDriver, wtiSnmpDriver]) {
-      const refused = factory.validate({ host: 'pdu', version: 3, user: 'u' })
+      const own = factory === wtiSnmpDriver ? { groups: { n1: [1] } } : {}
+      const refused = factory.validate({ host: 'pdu', version: 3, user: 'u', ...own })
       expect(refused.problems.map((p) => `${p.path.join('.')}: ${p.message}`)).toEqual([
         'securityLevel: version 3 without keys has no authentication and no privacy: add authKeyFile: PATH and privKeyFile: PATH (authPriv), or write securityLevel: noAuthNoPriv to accept that anyone on the network can switch the outlets',
       ])
-      const weak = factory.validate({ host: 'pdu', version: 3, user: 'u', securityLevel: 'noAuthNoPriv' })
+      const weak = factory.validate({
+        host: 'pdu',
+        version: 3,
+        user: 'u',
+        securityLevel: 'noAuthNoPriv',
+        ...own,
+      })
       expect(weak.problems).toEqual([])
       const logs: [string, string, Record<string, unknown> | undefined][] = []
       const driver = factory.create(weak.config as never, {
@@ -366,11 +427,11 @@ describe('apc-snmp and wti-snmp config sections', () => {
 })
 
 describe('wti-snmp: plug groups', () => {
-  it('finds the MIB version by itself, lists groups up to the first empty name, switches a two-plug group', async () => {
+  it('lists groups up to the first empty name and switches a two-plug group (MIB v3, and v1 trusted)', async () => {
     for (const mib of [1, 3]) {
       const { driver, mock } = await rig(
         { kind: 'wti-pdu', mib, plugs: 4, groups: { 'Node-A': [1], 'node-b': [2, 3] } },
-        { mib: 'auto' },
+        mib === 1 ? { groupReadBack: 'trusted' } : {},
       )
       expect(await driver.plugs(call())).toEqual([
         { id: '1', name: 'Node-A' },
@@ -386,14 +447,113 @@ describe('wti-snmp: plug groups', () => {
     }
   })
 
-  it('a group whose plugs disagree reads unknown, never off; an undefined group is NO_SUCH_PLUG', async () => {
-    const { driver, mock } = await rig({ kind: 'wti-pdu', plugs: 4, groups: { n1: [1, 2] } })
+  it('MIB v3: a two-plug group whose second plug ignores the off (a lie) reads on, never off', async () => {
+    // the old driver read the group's action column: the mock's v3 answer is the last action
+    // written (6), so it took this node for off while one of its power supplies was still on
+    const { driver, mock } = await rig({ kind: 'wti-pdu', mib: 3, plugs: 4, groups: { n1: [1, 2] } })
+    mock.sim.faults.add({ type: 'lie', plugs: ['2'], count: 1 })
+    await driver.set('n1', 'off', call())
+    expect([mock.sim.state('1'), mock.sim.state('2')]).toEqual(['off', 'on'])
+    expect((await driver.status(['n1'], call())).get('n1')).toBe('on')
+    // the next off is honoured: every plug reads off, so the group does
+    await driver.set('n1', 'off', call())
+    expect((await driver.status(['n1', '1'], call())).get('n1')).toBe('off')
+  })
+
+  it('MIB v3: a group is on while any plug is on (one plug switched by hand), off when all are', async () => {
+    const { driver, mock } = await rig({ kind: 'wti-pdu', mib: 3, plugs: 4, groups: { n1: [1, 2] } })
     mock.sim.setPhysical('1', 'off')
-    expect((await driver.status(['1'], call())).get('1')).toBe('unknown')
+    expect((await driver.status(['1'], call())).get('1')).toBe('on')
+    mock.sim.setPhysical('2', 'off')
+    expect((await driver.status(['1'], call())).get('1')).toBe('off')
+    mock.sim.setPhysical('1', 'on')
+    expect((await driver.status(['1'], call())).get('1')).toBe('on')
+  })
+
+  it('MIB v3: a group whose off is accepted but not yet applied (transition delay) reads on', async () => {
+    const { driver, mock } = await rig({
+      kind: 'wti-pdu',
+      mib: 3,
+      plugs: 4,
+      transitionDelay: '1h',
+      groups: { n1: [1, 2] },
+    })
+    await driver.set('n1', 'off', call())
+    expect([mock.sim.outlet('1').pending?.action, mock.sim.outlet('2').pending?.action]).toEqual([
+      'off',
+      'off',
+    ])
+    expect((await driver.status(['n1'], call())).get('n1')).toBe('on')
+  })
+
+  it('MIB v3: plugs of groups listed by number go in the names GET; a group listed by name costs a second GET', async () => {
+    const { driver, mock } = await rig(
+      { kind: 'wti-pdu', mib: 3, plugs: 4, groups: { 'Node-A': [1], 'node-b': [2, 3] } },
+      { groups: { '1': [1], 'NODE-B': [2, 3] } },
+    )
+    let before = requests(driver)
+    expect((await driver.status(['1'], call())).get('1')).toBe('on')
+    expect(requests(driver) - before).toBe(1)
+    mock.sim.setPhysical('3', 'off')
+    before = requests(driver)
+    expect((await driver.status(['2'], call())).get('2')).toBe('on')
+    expect(requests(driver) - before).toBe(2)
+    mock.sim.setPhysical('2', 'off')
+    expect((await driver.status(['2', '1'], call())).get('2')).toBe('off')
+  })
+
+  it('MIB v3: a group the config gives no plugs for, or a plug the unit lacks, is an error, not a state', async () => {
+    const { driver } = await rig(
+      { kind: 'wti-pdu', mib: 3, plugs: 4, groups: { a: [1], b: [2] } },
+      { groups: { '1': [1, 9] } },
+    )
+    await expect(driver.status(['2'], call())).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/plug group 2 \('b'\) has no plugs listed under groups:/),
+    })
+    await expect(driver.status(['1'], call())).rejects.toMatchObject({
+      code: 'NO_SUCH_PLUG',
+      message: expect.stringMatching(/no plug 9 in its plug table \(listed for group 1/),
+    })
+  })
+
+  it('MIB v1: status reads unknown unless groupReadBack: trusted; trusted reads the action column', async () => {
+    const lab = { kind: 'wti-pdu', mib: 1, plugs: 4, groups: { n1: [1, 2], n2: [3] } }
+    const plain = await rig(lab)
+    plain.mock.sim.setPhysical('3', 'off')
+    expect([...(await plain.driver.status(['n1', 'n2'], call()))]).toEqual([
+      ['n1', 'unknown'],
+      ['n2', 'unknown'],
+    ])
+    // it still answers for its groups, and still switches them (operator power)
+    await expect(plain.driver.status(['3'], call())).rejects.toMatchObject({ code: 'NO_SUCH_PLUG' })
+    await plain.driver.set('n1', 'off', call())
+    expect([plain.mock.sim.state('1'), plain.mock.sim.state('2')]).toEqual(['off', 'off'])
+    expect(plain.logs.join('\n')).toMatch(/info WTI MIB v1: plug groups cannot be read back/)
+
+    const trusted = await rig(lab, { groupReadBack: 'trusted' })
+    trusted.mock.sim.setPhysical('3', 'off')
+    expect((await trusted.driver.status(['n2'], call())).get('n2')).toBe('off')
+    // the v1 mock answers 0 for a group whose plugs disagree: unknown, never off
+    trusted.mock.sim.setPhysical('1', 'off')
+    expect((await trusted.driver.status(['n1'], call())).get('n1')).toBe('unknown')
+    expect(trusted.logs.join('\n')).toMatch(/warn groupReadBack: trusted on WTI MIB v1/)
+  })
+
+  it('an undefined group is NO_SUCH_PLUG and is never switched', async () => {
+    const { driver, mock } = await rig({ kind: 'wti-pdu', plugs: 4, groups: { n1: [1, 2] } })
     await expect(driver.status(['2'], call())).rejects.toMatchObject({ code: 'NO_SUCH_PLUG' })
     await expect(driver.status(['200'], call())).rejects.toMatchObject({ code: 'NO_SUCH_PLUG' })
     await expect(driver.set('2', 'off', call())).rejects.toBeInstanceOf(FenceError)
     expect(mock.sim.commands).toEqual([])
+  })
+
+  it('groupState: on when any plug is on, off only when every plug is off, else unknown', () => {
+    expect(groupState(['off', 'on'])).toBe('on')
+    expect(groupState(['unknown', 'on'])).toBe('on')
+    expect(groupState(['off', 'off'])).toBe('off')
+    expect(groupState(['off', 'unknown'])).toBe('unknown')
+    expect(groupState([])).toBe('unknown')
   })
 
   it('the mock factory pairs wti-pdu with wti-snmp and apc-pdu with apc-snmp', () => {

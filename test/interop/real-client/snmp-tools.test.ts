@@ -278,7 +278,7 @@ describe('the shared faults on a UDP agent, as snmpget sees them', () => {
 
 describe('the WTI mock MIB', () => {
   for (const mib of [1, 3] as const)
-    it(`MIB v${mib}: group names from 1 to the first empty one, control 5/6 readable and settable`, async () => {
+    it(`MIB v${mib}: group names from 1 to the first empty one, action 5/6 settable`, async () => {
       const { mock, target } = await start({
         kind: 'wti-pdu',
         mib,
@@ -291,7 +291,9 @@ describe('the WTI mock MIB', () => {
       expect(tree.get(`${base}.2.2`)).toEqual(['STRING', '"beta"'])
       // an empty OCTET STRING: net-snmp prints it without a type
       expect(tree.get(`${base}.2.3`)).toEqual(['', '""'])
-      expect(tree.get(`${base}.3.2`)).toEqual(['INTEGER', '5'])
+      // the GET of the action column is undocumented: v1 answers the group's state (5 on), v3 the
+      // last action written (none yet: 0)
+      expect(tree.get(`${base}.3.2`)).toEqual(['INTEGER', mib === 1 ? '5' : '0'])
       expect((await run('snmpset', [...v1(), target, `${base}.3.2`, 'i', '6'])).code).toBe(0)
       expect([mock.sim.state('2'), mock.sim.state('3'), mock.sim.state('1')]).toEqual(['off', 'off', 'on'])
       expect(
@@ -301,4 +303,52 @@ describe('the WTI mock MIB', () => {
       const other = mib === 1 ? '.1.3.6.1.4.1.2634.3.100.300.1.2.1' : '.1.3.6.1.4.1.2634.3.1.3.1.2.1'
       expect((await run('snmpget', [...v2(), target, other])).out).toMatch(/No Such Object/)
     })
+
+  const plugTable = '.1.3.6.1.4.1.2634.3.100.200.1'
+
+  it('MIB v3: the plug table (plugID, plugStatus 0/1, plugName) follows each plug of a group, a lie included', async () => {
+    const { mock, target } = await start({
+      kind: 'wti-pdu',
+      mib: 3,
+      plugs: [
+        { id: '1', name: 'db1-psu-a' },
+        { id: '2', name: 'db1-psu-b' },
+        { id: '3', name: 'spare' },
+      ],
+      groups: { db1: [1, 2] },
+    })
+    const tree = parse((await run('snmpwalk', [...v1(), target, plugTable])).out)
+    expect([1, 2, 3].map((p) => tree.get(`${plugTable}.3.${p}`))).toEqual([
+      ['INTEGER', '1'],
+      ['INTEGER', '1'],
+      ['INTEGER', '1'],
+    ])
+    expect(tree.get(`${plugTable}.5.2`)).toEqual(['STRING', '"db1-psu-b"'])
+    expect(tree.get(`${plugTable}.2.3`)).toEqual(['STRING', '"3"'])
+    // the group's off reaches plug 1; plug 2 acknowledges and stays on
+    mock.sim.faults.add({ type: 'lie', plugs: ['2'], count: 1 })
+    const group = '.1.3.6.1.4.1.2634.3.100.300.1.3.1'
+    expect((await run('snmpset', [...v1(), target, group, 'i', '6'])).code).toBe(0)
+    const oids = [1, 2, 3].map((p) => `${plugTable}.3.${p}`)
+    const after = parse((await run('snmpget', [...v2(), target, ...oids])).out)
+    expect(oids.map((o) => after.get(o)?.[1])).toEqual(['0', '1', '1'])
+    // plugStatus is read-only; there is no plug 4
+    expect((await run('snmpset', [...v1(), target, `${plugTable}.3.2`, 'i', '0'])).code).not.toBe(0)
+    expect((await run('snmpget', [...v2(), target, `${plugTable}.3.4`])).out).toMatch(/No Such Instance/)
+  })
+
+  it('MIB v3: an off accepted but not yet applied (transition delay) still reads 1, while the action column says 6', async () => {
+    const { mock, target } = await start({ kind: 'wti-pdu', mib: 3, plugs: 2, transitionDelay: '1h' })
+    const group = '.1.3.6.1.4.1.2634.3.100.300.1.3.2'
+    expect((await run('snmpset', [...v1(), target, group, 'i', '6'])).code).toBe(0)
+    expect(mock.sim.outlet('2').pending?.action).toBe('off')
+    const got = parse((await run('snmpget', [...v2(), target, `${plugTable}.3.2`, group])).out)
+    expect(got.get(`${plugTable}.3.2`)?.[1]).toBe('1')
+    expect(got.get(group)?.[1]).toBe('6')
+  })
+
+  it('MIB v1 has no plug table', async () => {
+    const { target } = await start({ kind: 'wti-pdu', mib: 1, plugs: 2 })
+    expect((await run('snmpget', [...v2(), target, `${plugTable}.3.1`])).out).toMatch(/No Such Object/)
+  })
 })
