@@ -106,6 +106,11 @@ export interface DriverFactory<C = unknown> {
    * and is refused as a fencing level. Default: true.
    */
   readonly verifies?: boolean | ((config: C) => boolean)
+  /**
+   * Problems only the whole config shows: which nodes use this device (`uses`: each node with a plug
+   * on it). Reported by the config loader and check-config under the device's section.
+   */
+  checkNodes?(config: C, uses: readonly { node: string; plugs: string[]; fence: boolean }[]): FieldProblem[]
   validate(section: Record<string, unknown>): { config: C; problems: FieldProblem[] }
   create(config: C, ctx: DriverContext): PowerDriver
 }

@@ -5,6 +5,9 @@
 import { Fields, describe } from '../src/config/fields.js'
 import { Opt, readOptions } from '../src/config/options.js'
 import { FenceError } from '../src/core/errors.js'
+import { apcMenuDriver } from './apc-menu/index.js'
+import { baytechDriver } from './baytech/index.js'
+import { wtiNpsDriver } from './wti-nps/index.js'
 import { smartUpsDriver } from './apc-smartups/index.js'
 import { apcSnmpDriver } from './apc-snmp/index.js'
 import type { DriverContext, DriverFactory, FieldProblem, PowerDriver } from './driver.js'
@@ -13,14 +16,31 @@ import { ipmiDriver } from './ipmi/index.js'
 import { nwRpc100sDriver } from './nw-rpc100s/index.js'
 import { rps10Driver } from './rps10/index.js'
 import { wtiSnmpDriver } from './wti-snmp/index.js'
+import { redfishDriver } from './redfish/index.js'
+import { dracSshDriver } from './drac-ssh/index.js'
+import { usbHubDriver } from './usb-hub/index.js'
+import { usbRelayDriver } from './usb-relay/index.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: each factory's config type is its own; the map holds them all
 export type AnyDriverFactory = DriverFactory<any>
 
 export const DRIVERS: ReadonlyMap<string, AnyDriverFactory> = new Map<string, AnyDriverFactory>(
-  [dummyDriver, rps10Driver, smartUpsDriver, apcSnmpDriver, wtiSnmpDriver, ipmiDriver, nwRpc100sDriver].map(
-    (d) => [d.kind, d],
-  ),
+  [
+    dummyDriver,
+    rps10Driver,
+    smartUpsDriver,
+    apcSnmpDriver,
+    wtiSnmpDriver,
+    ipmiDriver,
+    apcMenuDriver,
+    wtiNpsDriver,
+    baytechDriver,
+    nwRpc100sDriver,
+    redfishDriver,
+    dracSshDriver,
+    usbHubDriver,
+    usbRelayDriver,
+  ].map((d) => [d.kind, d]),
 )
 
 /**

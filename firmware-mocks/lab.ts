@@ -26,6 +26,7 @@ export class Lab {
         if (!factory) throw new Error(`lab: unknown device kind ${d.common.kind}`)
         lab.devices.set(d.id, factory.create(d.id, d.common, d.spec))
       }
+      for (const m of lab.devices.values()) m.attach?.(lab.devices)
       await Promise.all([...lab.devices.values()].map((m) => m.start()))
     } catch (e) {
       await lab.stop()

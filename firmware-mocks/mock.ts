@@ -14,6 +14,11 @@ export interface MockDevice {
   readonly endpoint: string
   start(): Promise<void>
   stop(): Promise<void>
+  /**
+   * Called by the lab once every device exists, before any starts: a device that is another
+   * face of the same machine (an iDRAC's racadm beside its Redfish) takes that device's simulator.
+   */
+  attach?(devices: ReadonlyMap<string, MockDevice>): void
   /** Kind-specific facts for the lab's control API (community, users…); never secrets of real devices. */
   info?(): Record<string, unknown>
 }

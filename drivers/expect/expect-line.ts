@@ -15,6 +15,10 @@ export interface ExpectLineOptions {
   commandGapMs: number
   /** Reconnect backoff after a failed open or handshake: first wait, then doubling up to max. */
   backoffMs?: { initial: number; max: number }
+  /** Parameters of the handshake, asked for at each (re)open (a login's user and password: never stored in a script). */
+  handshakeParams?: () => Record<string, string>
+  /** Called with the handshake's captures after each successful (re)open (a firmware variant, a prompt). */
+  onHandshake?: (result: ScriptResult) => void
   /** Line events (ready, failed handshake) for the gateway's log. */
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void
 }
@@ -66,6 +70,51 @@ export class ExpectLine {
     }
   }
 
+  /**
+   * Run several scripts as one dialogue on one session (a menu walk whose next script depends
+   * on the screen before). Afterwards, when `release` is given, it is sent best-effort and the
+   * line dropped: a unit that takes one session at a time must not be held between calls.
+   */
+  async dialogue<T>(
+    signal: AbortSignal,
+    fn: (run: (script: Script, params: Record<string, string>) => Promise<ScriptResult>) => Promise<T>,
+    release?: () => Script | undefined,
+  ): Promise<T> {
+    try {
+      return await this.exclusive(signal, async () => {
+        await this.ensureReady(signal)
+        const wait = this.lastAnswerAt + this.opts.commandGapMs - monotonicNow()
+        if (wait > 0) await sleep(wait, signal)
+        const run = async (script: Script, params: Record<string, string>) => {
+          const r = await runScript(this.opts.stream, script, params, signal)
+          this.lastAnswerAt = monotonicNow()
+          return r
+        }
+        const bye = release?.()
+        try {
+          return await fn(run)
+        } catch (e) {
+          if (!bye) await this.drop()
+          throw e
+        } finally {
+          // log out after a refusal too (no such outlet…): the unit's one session must be freed
+          if (bye) {
+            const stream = this.opts.stream
+            if (!signal.aborted && stream.isOpen && !stream.rx.closed) {
+              const quick = AbortSignal.any([signal, AbortSignal.timeout(bye.timeoutMs)])
+              await runScript(stream, bye, {}, quick).catch(() => {})
+            }
+            await this.drop()
+          }
+        }
+      })
+    } catch (e) {
+      if (e instanceof FenceError)
+        throw new FenceError(e.code, `${this.opts.device}: ${e.message}`, e.details)
+      throw e
+    }
+  }
+
   private runExclusive(script: Script, params: Record<string, string>, signal: AbortSignal) {
     return this.exclusive(signal, async () => {
       await this.ensureReady(signal)
@@ -104,7 +153,10 @@ export class ExpectLine {
           phase: 'connect',
         })
       }
-      if (this.opts.handshake) await runScript(stream, this.opts.handshake, {}, signal)
+      if (this.opts.handshake) {
+        const r = await runScript(stream, this.opts.handshake, this.opts.handshakeParams?.() ?? {}, signal)
+        this.opts.onHandshake?.(r)
+      }
       this.ready = true
       if (this.failures > 0) this.opts.log?.('info', 'serial line ready again', { line: this.label })
       this.failures = 0

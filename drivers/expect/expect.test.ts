@@ -61,18 +61,28 @@ describe('checkScript', () => {
         { hangup: 100 },
         { expect: /x/, name: 'c', collect: { pattern: /(\d)/, into: 'l' } },
         { send: 'a', delay: 1 } as unknown as Script['steps'][number],
+        {
+          expect: /y/,
+          name: 'paged',
+          lines: { strict: false },
+          answer: [{ pattern: /more/, send: '{nokey}', name: 'more' }],
+        },
+        { send: '{later}' },
+        { expect: /(?<later>\d)/, name: 'later' },
       ],
     }
     const problems = checkScript(bad, { hangup: false })
     expect(problems).toEqual([
-      'script bad, step 1: send uses {unit}, not a parameter of this script',
+      'script bad, step 1: send uses {unit}, neither a parameter nor a capture of an earlier expect',
       'script bad, step 2: expect /.*/ matches empty input',
       'script bad, step 3: expect patterns must not be global or sticky',
       'script bad, step 4: delay must be within 0…timeoutMs',
       'script bad, step 5: hangup needs modem lines: a local tty, not a TCP terminal server',
-      'script bad, step 6: collect works in line mode only (lines)',
       'script bad, step 6: collect pattern has no named group to capture',
       'script bad, step 7: expected exactly one of send, expect, delay, hangup; got send, delay',
+      'script bad, step 8: answer works in raw mode only (no lines)',
+      'script bad, step 8: answer more uses {nokey}, neither a parameter nor a capture of an earlier expect',
+      'script bad, step 9: send uses {later}, neither a parameter nor a capture of an earlier expect',
     ])
   })
 })
@@ -176,5 +186,61 @@ describe('runScript', () => {
       steps: [{ hangup: 10 }],
     }
     await expect(runScript(s, hs, {}, signal())).rejects.toMatchObject({ code: 'UNSUPPORTED_ACTION' })
+  })
+})
+
+describe('runScript: menus (captures in sends, answered prompts, raw collect)', () => {
+  const menu: Script = {
+    name: 'outlets',
+    phase: 'expect',
+    params: [],
+    timeoutMs: 2000,
+    steps: [
+      { send: '1\r' },
+      { expect: /(?<key>\d+)- Outlet Management[\s\S]*?\n> /, name: 'device manager' },
+      { send: '{key}\r' },
+      {
+        expect: /\n> /,
+        name: 'outlet list',
+        collect: { pattern: /^(?<n>\d+)- (?<name>.*?)\s+(?<state>ON|OFF)$/, into: 'outlets' },
+        answer: [{ pattern: /Press <ENTER> to continue\.\.\./, send: '\r', name: 'paging prompt', max: 3 }],
+      },
+    ],
+  }
+
+  it('sends a key read off the screen, answers each page and collects every row', async () => {
+    const s = fakeStream((sent, rx) => {
+      if (sent === '1\r') rx.push('\r\n 1- Phase Management\r\n 3- Outlet Management\r\n\r\n> ')
+      else if (sent === '3\r') rx.push('\r\n 1- a   ON\r\n 2- b   OFF\r\nPress <ENTER> to continue...')
+      else if (sent === '\r') rx.push('\r\n 3- c   ON\r\n\r\n> ')
+    })
+    const r = await runScript(s, menu, {}, signal())
+    expect(s.sent).toEqual(['1\r', '3\r', '\r'])
+    expect(r.vars.key).toBe('3')
+    expect(r.lists.outlets).toEqual([
+      { n: '1', name: 'a', state: 'ON' },
+      { n: '2', name: 'b', state: 'OFF' },
+      { n: '3', name: 'c', state: 'ON' },
+    ])
+  })
+
+  it('a prompt that keeps coming is a protocol error, not an endless loop', async () => {
+    const s = fakeStream((sent, rx) => {
+      if (sent === '1\r') rx.push('3- Outlet Management\r\n> ')
+      else rx.push('row\r\nPress <ENTER> to continue...')
+    })
+    const err = await runScript(s, menu, {}, signal()).catch((e) => e)
+    expect(err).toBeInstanceOf(FenceError)
+    expect(err.code).toBe('PROTOCOL_ERROR')
+    expect(err.message).toMatch(/paging prompt came 4 times/)
+  })
+
+  it('a menu without the wanted item times out naming the step and quoting the screen', async () => {
+    const s = fakeStream((sent, rx) => {
+      if (sent === '1\r') rx.push('1- Network\r\n2- System\r\n> ')
+    })
+    const err = await runScript(s, { ...menu, timeoutMs: 200 }, {}, signal()).catch((e) => e)
+    expect(err.code).toBe('DEVICE_TIMEOUT')
+    expect(err.message).toMatch(/2- System/)
   })
 })

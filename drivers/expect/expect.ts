@@ -7,12 +7,16 @@ import type { ByteStream } from '../transport/byte-stream.js'
  * dialogue is data — a script of `send`, `expect` and `delay` steps — checked when the driver
  * loads and run by one engine that owns timeouts, captures and error reporting.
  *
- * - `send` is a template: `{name}` is replaced by the script parameter `name`.
+ * - `send` is a template: `{name}` is replaced by the script parameter `name`, or by the named
+ *   group `name` of an earlier `expect` of the same script (a menu key read off the screen).
  * - `expect` waits for a pattern. In line mode (`lines`) it judges whole lines: a line that
  *   matches `collect` is captured and the wait goes on, one that matches `ignore` is skipped, and
  *   any other line is a protocol error at once when `strict` (no waiting for a timeout on a
  *   garbled reply). Otherwise it searches the raw input, as a telnet prompt has no line end.
  *   Named groups are the captures. `fail` patterns turn a device's refusal into a typed error.
+ *   In raw mode, `answer` rules reply to a prompt that comes before the expected text (a paging
+ *   `Press <ENTER> to continue...`, a `YES` confirmation) and the wait goes on; `collect` then
+ *   judges every line of what was consumed (a menu's outlet rows, page after page).
  * - `delay` waits; `hangup` drops DTR on a local tty (the RPS-10 reset).
  *
  * One timeout covers the whole script; a step may have a shorter one. Every error says the phase
@@ -42,6 +46,17 @@ export interface SendStep {
   charDelayMs?: number
 }
 
+/** A prompt answered while waiting (raw mode): its text is consumed and `send` written. */
+export interface AnswerRule {
+  pattern: RegExp
+  /** A template, as in `send`. */
+  send: string
+  /** For errors: `paging prompt`. */
+  name: string
+  /** How often it may come within one wait (default 50): a prompt that never ends is an error. */
+  max?: number
+}
+
 export interface ExpectStep {
   expect: RegExp
   /** How errors name this wait (`Complete`, `RPS-10 Ready`). */
@@ -50,9 +65,11 @@ export interface ExpectStep {
   /** A timed-out optional wait is not an error (a banner that may or may not come). */
   optional?: boolean
   lines?: LineRules
-  /** Lines (line mode only) to capture while waiting: each match's named groups go to `lists[into]`. */
+  /** Lines to capture while waiting: each match's named groups go to `lists[into]`. */
   collect?: { pattern: RegExp; into: string }
   fail?: readonly FailRule[]
+  /** Raw mode only: prompts to answer on the way (see AnswerRule). */
+  answer?: readonly AnswerRule[]
 }
 
 export interface DelayStep {
@@ -103,6 +120,13 @@ export function checkScript(script: Script, caps: Capabilities): string[] {
   const at = (i: number, msg: string) => problems.push(`script ${script.name}, step ${i + 1}: ${msg}`)
   if (!(script.timeoutMs > 0)) problems.push(`script ${script.name}: timeoutMs must be positive`)
   if (script.steps.length === 0) problems.push(`script ${script.name}: no steps`)
+  const captured = new Set<string>()
+  const groups = (r: RegExp) => [...r.source.matchAll(/\(\?<(\w+)>/g)].map((m) => m[1]!)
+  const templateOk = (i: number, t: string, what: string) => {
+    for (const m of t.matchAll(/\{([^}]*)\}/g))
+      if (!script.params.includes(m[1]!) && !captured.has(m[1]!))
+        at(i, `${what} uses {${m[1]}}, neither a parameter nor a capture of an earlier expect`)
+  }
   for (const [i, step] of script.steps.entries()) {
     const keys = ['send', 'expect', 'delay', 'hangup'].filter((k) => k in step)
     if (keys.length !== 1) {
@@ -115,8 +139,7 @@ export function checkScript(script: Script, caps: Capabilities): string[] {
         continue
       }
       if (step.charDelayMs !== undefined && !(step.charDelayMs >= 0)) at(i, 'charDelayMs must be 0 or more')
-      for (const m of step.send.matchAll(/\{([^}]*)\}/g))
-        if (!script.params.includes(m[1]!)) at(i, `send uses {${m[1]}}, not a parameter of this script`)
+      templateOk(i, step.send, 'send')
     } else if ('expect' in step) {
       if (!(step.expect instanceof RegExp)) {
         at(i, 'expect needs a RegExp')
@@ -125,9 +148,15 @@ export function checkScript(script: Script, caps: Capabilities): string[] {
       if (step.expect.global || step.expect.sticky) at(i, 'expect patterns must not be global or sticky')
       if (step.expect.test('')) at(i, `expect ${step.expect} matches empty input`)
       if (step.timeoutMs !== undefined && !(step.timeoutMs > 0)) at(i, 'timeoutMs must be positive')
-      if (step.collect && !step.lines) at(i, 'collect works in line mode only (lines)')
+      if (step.answer && step.lines) at(i, 'answer works in raw mode only (no lines)')
+      for (const a of step.answer ?? []) {
+        if (!(a.pattern instanceof RegExp) || a.pattern.global || a.pattern.sticky || a.pattern.test(''))
+          at(i, `answer ${a.name}: a non-global pattern that does not match empty input`)
+        templateOk(i, a.send, `answer ${a.name}`)
+      }
       if (step.collect && !/\(\?<\w+>/.test(step.collect.pattern.source))
         at(i, 'collect pattern has no named group to capture')
+      for (const g of groups(step.expect)) captured.add(g)
     } else if ('delay' in step) {
       if (!(step.delay >= 0) || step.delay > script.timeoutMs) at(i, 'delay must be within 0…timeoutMs')
     } else if ('hangup' in step) {
@@ -193,7 +222,7 @@ export async function runScript(
   for (const step of script.steps) {
     if ('send' in step) {
       if (step.flushInput) rx.flush()
-      const bytes = Buffer.from(render(step.send, params), 'latin1')
+      const bytes = Buffer.from(render(step.send, { ...params, ...result.vars }), 'latin1')
       if (!step.charDelayMs) await guard(stream.write(bytes, scriptSignal))
       else
         for (let i = 0; i < bytes.length; i++) {
@@ -241,8 +270,26 @@ export async function runScript(
     const stepTimer = step.timeoutMs !== undefined ? AbortSignal.timeout(step.timeoutMs) : undefined
     const waitSignal = stepTimer ? AbortSignal.any([scriptSignal, stepTimer]) : scriptSignal
     const started = monotonicNow()
+    const answered = new Map<AnswerRule, number>()
     for (;;) {
-      if (match(step)) return
+      const r = match(step)
+      if (r === true) return
+      if (r) {
+        const n = (answered.get(r) ?? 0) + 1
+        answered.set(r, n)
+        if (n > (r.max ?? 50))
+          throw scriptError(
+            'PROTOCOL_ERROR',
+            label,
+            script.phase,
+            `${script.name}: ${r.name} came ${n} times while waiting for ${step.name}`,
+            received(),
+          )
+        await guard(
+          stream.write(Buffer.from(render(r.send, { ...params, ...result.vars }), 'latin1'), waitSignal),
+        )
+        continue
+      }
       try {
         await rx.next(waitSignal)
       } catch (e) {
@@ -270,8 +317,23 @@ export async function runScript(
     }
   }
 
-  /** Try to satisfy the step from what is buffered; consumes what it judged. */
-  function match(step: ExpectStep): boolean {
+  /** Raw mode: judge every line of consumed text against `collect`. */
+  function collectRaw(step: ExpectStep, text: string): void {
+    if (!step.collect) return
+    for (const line of text.split(/\r\n|\n|\r/)) {
+      const c = step.collect.pattern.exec(line.trim())
+      if (!c) continue
+      const list = result.lists[step.collect.into] ?? []
+      list.push({ ...(c.groups ?? {}) })
+      result.lists[step.collect.into] = list
+    }
+  }
+
+  /**
+   * Try to satisfy the step from what is buffered; consumes what it judged. Returns true when
+   * the step is done, an answer rule when a prompt on the way wants its reply, false to wait on.
+   */
+  function match(step: ExpectStep): boolean | AnswerRule {
     if (!step.lines) {
       const text = rx.content
       for (const f of step.fail ?? [])
@@ -281,8 +343,21 @@ export async function runScript(
           throw scriptError(f.code, label, script.phase, `${script.name}: ${f.message}`, received())
         }
       const m = step.expect.exec(text)
+      let first: { rule: AnswerRule; m: RegExpExecArray } | undefined
+      for (const rule of step.answer ?? []) {
+        const am = rule.pattern.exec(text)
+        if (am && (!first || am.index < first.m.index)) first = { rule, m: am }
+      }
+      if (first && (!m || first.m.index < m.index)) {
+        const end = first.m.index + first.m[0].length
+        collectRaw(step, text.slice(0, end))
+        note(text.slice(0, end))
+        rx.consume(end)
+        return first.rule
+      }
       if (!m) return false
       const end = m.index + m[0].length
+      collectRaw(step, text.slice(0, end))
       note(text.slice(0, end))
       rx.consume(end)
       Object.assign(result.vars, m.groups ?? {})

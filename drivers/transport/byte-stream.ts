@@ -2,14 +2,15 @@ import { FenceError, abortError } from '../../src/core/errors.js'
 
 /**
  * A byte pipe to a serial device, whatever carries it: a local tty (serial-stream.ts) or a raw
- * TCP terminal server (byte-stream-tcp.ts). The expect engine runs on this interface only, so
+ * TCP terminal server (byte-stream-tcp.ts), a telnet or SSH session to a network device
+ * (telnet-stream.ts, ssh-stream.ts). The expect engine runs on this interface only, so
  * every serial prompt device works over both.
  */
 export interface ByteStream {
   /** For messages: `/dev/ttyS1` or `10.0.0.9:4001`. */
   readonly label: string
   /** Which way the line is reached; decides what a handshake can do. */
-  readonly transport: 'tty' | 'tcp'
+  readonly transport: 'tty' | 'tcp' | 'telnet' | 'ssh'
   /** Open the line; rejects with a FenceError (DEVICE_UNREACHABLE, ABORTED…). */
   open(signal: AbortSignal): Promise<void>
   readonly isOpen: boolean

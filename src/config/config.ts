@@ -351,6 +351,27 @@ function readNodes(
         problems.push({ path: ['nodes', node.name], message: `plug ${ref} is also a plug of node ${other}` })
       else owner.set(ref, node.name)
     }
+  // checks a driver can make only with the nodes in view (a ganged USB hub must list every node on it)
+  for (const d of devices.values()) {
+    const check = DRIVERS.get(d.driver)?.checkNodes
+    if (!check) continue
+    const uses = [...nodes.values()]
+      .map((n) => ({
+        node: n.name,
+        plugs: [
+          ...new Set(
+            n.levels
+              .flat()
+              .filter((r) => r.device === d.id)
+              .map((r) => r.plug),
+          ),
+        ],
+        fence: n.fence !== false,
+      }))
+      .filter((u) => u.plugs.length > 0)
+    for (const p of check(d.config, uses))
+      problems.push({ path: ['devices', d.id, ...p.path], message: p.message })
+  }
 
   return nodes
 }

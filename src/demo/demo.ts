@@ -38,6 +38,27 @@ export const DEMO_DEVICES: DemoDevice[] = [
     nodes: {},
   },
   {
+    // an APC MasterSwitch (AP79xx menus, firmware v3) over telnet: the driver logs in for each
+    // call, walks the menus by label and logs out (the unit takes one session). See
+    // docs/drivers/apc-menu.md.
+    id: 'demo-masterswitch',
+    lab: {
+      kind: 'apc-menu',
+      listen: '127.0.0.1:0',
+      firmware: 'ap79xx-v3',
+      transitionDelay: '100ms',
+      plugs: [
+        { id: '1', name: 'demo-ms-1' },
+        { id: '2', name: 'demo-ms-2' },
+        ...Array.from({ length: 6 }, (_, i) => ({ id: String(i + 3), name: `spare-${i + 3}` })),
+      ],
+    },
+    nodes: {
+      'demo-ms-1': { plugs: ['demo-masterswitch:1'] },
+      'demo-ms-2': { plugs: ['demo-masterswitch:2'] },
+    },
+  },
+  {
     // a WTI RPS-10 chain of two units behind a raw TCP terminal server (ser2net style);
     // plug ids are unit addresses. See docs/drivers/rps10.md.
     id: 'demo-rps',
@@ -63,6 +84,30 @@ export const DEMO_DEVICES: DemoDevice[] = [
       },
     }),
   ),
+  // A Dell iDRAC reached two ways, one machine behind both: Redfish over HTTPS (certificate
+  // pinned by fingerprint) and racadm over SSH (host key pinned). demo-dell-1 is fenced by
+  // Redfish first, racadm second. See docs/drivers/redfish.md and docs/drivers/drac-ssh.md.
+  {
+    id: 'demo-idrac',
+    lab: {
+      kind: 'redfish',
+      listen: '127.0.0.1:0',
+      transitionDelay: '400ms',
+      users: [{ name: 'fence', password: 'demo-idrac-pw', role: 'Operator' }],
+    },
+    nodes: { 'demo-dell-1': { levels: [['demo-idrac'], ['demo-idrac-racadm']] } },
+  },
+  {
+    id: 'demo-idrac-racadm',
+    lab: {
+      kind: 'drac-ssh',
+      model: 'drac5',
+      machineOf: 'demo-idrac',
+      listen: '127.0.0.1:0',
+      users: [{ name: 'fence', password: 'demo-idrac-pw' }],
+    },
+    nodes: {},
+  },
   {
     // an APC Switched Rack PDU (rPDU, AP7920) over SNMPv3 authPriv (SHA-256, AES); demo-db has two
     // power supplies on it. See docs/drivers/apc-snmp.md.
@@ -117,6 +162,22 @@ export const DEMO_DEVICES: DemoDevice[] = [
     id: 'demo-nw',
     lab: { kind: 'nw-rpc100s', listen: '127.0.0.1:0', transitionDelay: '100ms' },
     nodes: { 'demo-console': { plugs: ['demo-nw'], fence: false } },
+  },
+  {
+    // a 4-port USB 3 hub with per-port power (its USB 2 companion switched with it) powering four
+    // Raspberry Pi class boards; switched through the sysfs disable files of a fake sysfs tree.
+    // See docs/drivers/usb-hub.md.
+    id: 'demo-usb-hub',
+    lab: { kind: 'usb-hub', usb: 3, plugs: 4, transitionDelay: '100ms' },
+    nodes: Object.fromEntries([1, 2, 3, 4].map((n) => [`demo-pi-${n}`, { plugs: [`demo-usb-hub:${n}`] }])),
+  },
+  {
+    // a CH340 serial relay board (LCUS-2) on a pseudo-terminal: it takes frames and answers nothing,
+    // so it is unverified: its node is fence: false (operator power only, results say unverified).
+    // See docs/drivers/usb-relay.md.
+    id: 'demo-usb-relay',
+    lab: { kind: 'usb-relay', board: 'ch340', pty: '{dir}/ttyRelay', plugs: 2, transitionDelay: '50ms' },
+    nodes: { 'demo-lamp': { plugs: ['demo-usb-relay:1'], fence: false } },
   },
 ]
 

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FakeDriver } from '../../test/helpers/fake-driver.js'
-import { FENCER, OPERATOR, type TestGateway, startTestGateway } from '../../test/helpers/gateway.js'
+import { FakeDriver, startFakeGateway } from '../../test/helpers/fake-driver.js'
+import { FENCER, OPERATOR, type TestGateway } from '../../test/helpers/gateway.js'
 import type { PowerState } from '../core/types.js'
 
 let gw: TestGateway
@@ -15,31 +15,15 @@ afterEach(async () => gw?.stop())
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** A gateway whose devices are FakeDrivers (the lab's dummy devices only give the config its shape). */
+/** A gateway whose devices are FakeDrivers (see startFakeGateway). */
 async function fakeGateway(
   devices: Record<string, Record<string, PowerState>>,
   nodes: Record<string, unknown>,
   engine: Record<string, unknown> = {},
 ): Promise<Map<string, FakeDriver>> {
-  const fakes = new Map<string, FakeDriver>()
-  gw = await startTestGateway({
-    devices: Object.fromEntries(
-      Object.entries(devices).map(([id, plugs]) => [
-        id,
-        { kind: 'dummy', listen: '127.0.0.1:0', plugs: Object.keys(plugs).length },
-      ]),
-    ),
-    nodes,
-    engine,
-    engineOptions: {
-      createDriver: (dev) => {
-        const f = new FakeDriver(devices[dev.id]!)
-        fakes.set(dev.id, f)
-        return f
-      },
-    },
-  })
-  return fakes
+  const r = await startFakeGateway(devices, nodes, { engine })
+  gw = r.gw
+  return r.fakes
 }
 
 describe('per-node exclusion: a fence is never undone by work already under way', () => {

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DriverFactory } from '../../drivers/driver.js'
 import { DRIVERS } from '../../drivers/registry.js'
-import { FakeDriver } from '../../test/helpers/fake-driver.js'
-import { FENCER, OPERATOR, type TestGateway, startTestGateway } from '../../test/helpers/gateway.js'
+import { type FakeDriver, startFakeGateway } from '../../test/helpers/fake-driver.js'
+import { FENCER, OPERATOR, type TestGateway } from '../../test/helpers/gateway.js'
 import { readConfig } from '../config/config.js'
 import type { PowerState } from '../core/types.js'
 
@@ -16,34 +16,15 @@ afterEach(async () => gw?.stop())
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** A gateway over FakeDrivers; devices named in `blind` cannot read back (verifies: false). */
+/** A gateway over FakeDrivers; devices named in `blind` cannot read back (see startFakeGateway). */
 async function fakeGateway(
   devices: Record<string, Record<string, PowerState>>,
   nodes: Record<string, unknown>,
   blind: string[] = [],
 ): Promise<Map<string, FakeDriver>> {
-  const fakes = new Map<string, FakeDriver>()
-  gw = await startTestGateway({
-    devices: Object.fromEntries(
-      Object.entries(devices).map(([id, plugs]) => [
-        id,
-        { kind: 'dummy', listen: '127.0.0.1:0', plugs: Object.keys(plugs).length },
-      ]),
-    ),
-    nodes,
-    engineOptions: {
-      createDriver: (dev) => {
-        const f = new FakeDriver(devices[dev.id]!)
-        f.blind = blind.includes(dev.id)
-        fakes.set(dev.id, f)
-        return f
-      },
-    },
-  })
-  const runners = (gw.engine as unknown as { runners: Map<string, { health: { verifies: boolean } }> })
-    .runners
-  for (const id of blind) runners.get(id)!.health.verifies = false
-  return fakes
+  const r = await startFakeGateway(devices, nodes, { blind })
+  gw = r.gw
+  return r.fakes
 }
 
 function journal(): Record<string, unknown>[] {

@@ -61,7 +61,17 @@ export function membersTable(s: HeartbeatSnapshot): string {
   return [
     nodes,
     links,
-    `quorum: ${q.live} of ${q.members} alive, ${q.needed} needed${q.twoNode ? ' (two-node)' : ''}: ${q.quorate ? 'quorate' : 'NO QUORUM'}`,
+    `quorum: ${q.live} of ${q.members} alive${q.ping && !q.twoNode ? ` + ${q.ping.reached.length} of ${q.ping.nodes} ping nodes, ${q.needed} votes needed` : `, ${q.needed} needed`}${q.twoNode ? ' (two-node)' : ''}: ${q.quorate ? 'quorate' : 'NO QUORUM'}`,
+    ...(s.ping
+      ? [
+          `ping nodes: ${s.ping
+            .map(
+              (p) =>
+                `${p.name}${p.group ? ` (${p.addresses.join(' ')})` : ''} ${p.state}${p.lastHeardAgoMs !== undefined ? ` ${p.lastHeardAgoMs}ms ago` : ''}`,
+            )
+            .join(', ')}`,
+        ]
+      : []),
     `${fencing}; generation ${s.generation}, auth ${s.authMethod}, keepalive ${formatDuration(s.keepaliveMs)}, deadtime ${formatDuration(s.deadtimeMs)}`,
     ...victims,
     '',

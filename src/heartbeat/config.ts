@@ -60,6 +60,32 @@ export interface FenceSettings {
   startupFencing: boolean
 }
 
+/**
+ * heartbeat's `ping` / `ping_group` nodes: addresses that stand outside the cluster (the default
+ * router, say). Each `ping` address is a ping node named by its address; each group is one ping
+ * node named by the group's name, reachable while any of its addresses answers.
+ * Defaults follow heartbeat: a probe every keepalive (here at most every 1 s, at least every
+ * 200 ms), deadping = deadtime.
+ */
+export interface PingNode {
+  name: string
+  addresses: string[]
+  group: boolean
+}
+
+export interface PingSettings {
+  nodes: PingNode[]
+  /** `icmp`: the system ping binary (ICMP echo); `udp`: an echo datagram to `port` (RFC 862). */
+  method: 'icmp' | 'udp'
+  port: number
+  /** One probe of every address per interval. */
+  intervalMs: number
+  /** A probe not answered within this is lost (the child process is killed). */
+  timeoutMs: number
+  /** heartbeat's deadping: a ping node with no answer for this long is dead. */
+  deadMs: number
+}
+
 export interface HeartbeatConfig {
   node: string
   nodes: string[]
@@ -74,6 +100,8 @@ export interface HeartbeatConfig {
   /** Our generation number and uuid live here (fsynced). */
   stateDir: string
   fence: FenceSettings
+  /** Ping nodes (absent, or no nodes, when the section has no `ping` or `pingGroups`). */
+  ping?: PingSettings
 }
 
 /** What the section needs from the rest of the gateway config. */
@@ -107,7 +135,13 @@ export const HEARTBEAT_RANGES = {
   fenceTimeout: { min: 1000, max: HOUR },
   retryInterval: { min: 100, max: HOUR },
   raceDelay: { min: 0, max: 3 * HOUR },
+  pingInterval: { min: 200, max: MINUTE },
+  pingTimeout: { min: 100, max: MINUTE },
+  deadping: { min: 500, max: HOUR },
 } as const
+/** More ping addresses than this is a misconfiguration (each is probed every interval). */
+export const MAX_PING_ADDRESSES = 16
+const PING_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/
 
 export function readHeartbeatConfig(
   section: Record<string, unknown>,
@@ -170,13 +204,20 @@ export function readHeartbeatConfig(
     : '/var/lib/fencegate/heartbeat'
   const stateDir = f.str('stateDir', { default: defaultState })
 
+  const ping = readPing(f, section, at, problems, { keepaliveMs, deadtimeMs })
   const fence = readFence(section.fence, at('fence'), problems, {
     nodes,
     keepaliveMs,
     deadtimeMs,
     defaultTimeoutMs: ctx.defaultTimeoutMs ?? 40_000,
+    ping,
   })
   f.mark('fence')
+  if (fence.enabled && ping.nodes.length && ping.deadMs > deadtimeMs)
+    problems.push({
+      path: at('deadping'),
+      message: `with fencing enabled deadping must not exceed deadtime (${deadtimeMs}ms): a member must know it lost its ping nodes before it judges a dead peer`,
+    })
   if (fence.enabled && ctx.fenceNodes) {
     const known = new Set(ctx.fenceNodes)
     for (const n of nodes)
@@ -202,6 +243,7 @@ export function readHeartbeatConfig(
       allowCrc,
       stateDir,
       fence,
+      ping,
     },
     problems,
   }
@@ -310,7 +352,13 @@ function readFence(
   raw: unknown,
   path: (string | number)[],
   problems: FieldProblem[],
-  c: { nodes: string[]; keepaliveMs: number; deadtimeMs: number; defaultTimeoutMs: number },
+  c: {
+    nodes: string[]
+    keepaliveMs: number
+    deadtimeMs: number
+    defaultTimeoutMs: number
+    ping: PingSettings
+  },
 ): FenceSettings {
   const m = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
   if (raw !== undefined && m !== raw)
@@ -324,7 +372,9 @@ function readFence(
   const preferred = f.optStr('preferred')
   const startupFencing = f.bool('startupFencing', true)
   const twoNode = c.nodes.length === 2
-  const minRace = c.deadtimeMs + c.keepaliveMs + timeoutMs + RACE_MARGIN_MS
+  // with ping nodes the preferred node may first wait one probe for its own verdict
+  const pingWait = c.ping.nodes.length ? c.ping.intervalMs + c.ping.timeoutMs : 0
+  const minRace = c.deadtimeMs + c.keepaliveMs + timeoutMs + pingWait + RACE_MARGIN_MS
   const raceDelayMs = f.duration('raceDelay', minRace + 1000, HEARTBEAT_RANGES.raceDelay)
   if (enabled) {
     if (c.deadtimeMs < 1000)
@@ -340,7 +390,7 @@ function readFence(
     if (twoNode && raceDelayMs <= minRace)
       problems.push({
         path: [...path, 'raceDelay'],
-        message: `must exceed deadtime + keepalive + fence timeout + ${RACE_MARGIN_MS}ms = ${minRace}ms, or both nodes may fence`,
+        message: `must exceed deadtime + keepalive + fence timeout${pingWait ? ' + pingInterval + pingTimeout' : ''} + ${RACE_MARGIN_MS}ms = ${minRace}ms, or both nodes may fence`,
       })
   }
   if (preferred !== undefined) {
@@ -361,4 +411,103 @@ function readFence(
     retryMs,
     startupFencing,
   }
+}
+
+/**
+ * `ping: [addresses]`, `pingGroups: { name: [addresses] }` and their timing. Defaults follow
+ * heartbeat: one probe per second (heartbeat pings at its keepalive, 1 s by default), deadping =
+ * deadtime.
+ */
+function readPing(
+  f: Fields,
+  section: Record<string, unknown>,
+  at: (...p: (string | number)[]) => (string | number)[],
+  problems: FieldProblem[],
+  c: { keepaliveMs: number; deadtimeMs: number },
+): PingSettings {
+  const nodes: PingNode[] = []
+  const seen = new Set<string>()
+  const address = (v: unknown, path: (string | number)[]): string | undefined => {
+    const s = typeof v === 'string' ? v : undefined
+    if (!s || !IPV4.test(s)) {
+      problems.push({ path, message: `expected an IPv4 address, got ${describe(v)}` })
+      return undefined
+    }
+    if (seen.has(s)) {
+      problems.push({ path, message: `${s} is listed twice (a ping node counts once)` })
+      return undefined
+    }
+    seen.add(s)
+    return s
+  }
+  const raw = section.ping
+  if (raw !== undefined) {
+    if (!Array.isArray(raw))
+      problems.push({ path: at('ping'), message: `expected a list of IPv4 addresses, got ${describe(raw)}` })
+    else
+      raw.forEach((v, i) => {
+        const a = address(v, at('ping', i))
+        if (a) nodes.push({ name: a, addresses: [a], group: false })
+      })
+  }
+  f.mark('ping')
+  const groups = section.pingGroups
+  if (groups !== undefined) {
+    if (!groups || typeof groups !== 'object' || Array.isArray(groups))
+      problems.push({
+        path: at('pingGroups'),
+        message: `expected a mapping of group name to addresses, got ${describe(groups)}`,
+      })
+    else
+      for (const [name, list] of Object.entries(groups as Record<string, unknown>)) {
+        if (!PING_NAME.test(name) || IPV4.test(name)) {
+          problems.push({
+            path: at('pingGroups', name),
+            message: 'a group name is letters, digits, _ . - (not an address)',
+          })
+          continue
+        }
+        if (!Array.isArray(list) || list.length === 0) {
+          problems.push({
+            path: at('pingGroups', name),
+            message: `expected a non-empty list of IPv4 addresses, got ${Array.isArray(list) ? 'none' : describe(list)}`,
+          })
+          continue
+        }
+        const addresses = list.flatMap((v, i) => address(v, at('pingGroups', name, i)) ?? [])
+        if (addresses.length) nodes.push({ name, addresses, group: true })
+      }
+  }
+  f.mark('pingGroups')
+  const total = nodes.reduce((n, p) => n + p.addresses.length, 0)
+  if (total > MAX_PING_ADDRESSES)
+    problems.push({
+      path: at('ping'),
+      message: `at most ${MAX_PING_ADDRESSES} ping addresses in all, got ${total}`,
+    })
+  const before = f.problems.length
+  const method = f.oneOf('pingMethod', ['icmp', 'udp'] as const, 'icmp')
+  const port = f.int('pingPort', { default: 7, min: 1, max: 65535 })
+  // heartbeat pings every keepalive: so do we, but at most once a second and at least every 200 ms
+  const intervalMs = f.duration(
+    'pingInterval',
+    Math.min(1000, Math.max(HEARTBEAT_RANGES.pingInterval.min, c.keepaliveMs)),
+    HEARTBEAT_RANGES.pingInterval,
+  )
+  const timeoutMs = f.duration('pingTimeout', intervalMs, HEARTBEAT_RANGES.pingTimeout)
+  const deadMs = f.duration(
+    'deadping',
+    Math.max(c.deadtimeMs, 2 * intervalMs + 1, HEARTBEAT_RANGES.deadping.min),
+    HEARTBEAT_RANGES.deadping,
+  )
+  if (f.problems.length === before && nodes.length) {
+    if (timeoutMs > intervalMs)
+      problems.push({ path: at('pingTimeout'), message: `must not exceed pingInterval (${intervalMs}ms)` })
+    if (deadMs <= 2 * intervalMs)
+      problems.push({
+        path: at('deadping'),
+        message: `must exceed twice the pingInterval (${2 * intervalMs}ms)`,
+      })
+  }
+  return { nodes, method, port, intervalMs, timeoutMs, deadMs }
 }

@@ -18,10 +18,28 @@ import type { MembershipEvent, NodeView } from './membership.js'
  *   The same generation after being declared dead (a partition healing, or a node that hung)
  *   never cancels a fence already issued.
  * - A member that left cleanly (`shutdone`) is never fenced.
+ * - Ping nodes (heartbeat's `ping`/`ping_group`, ipfail's "which side has the uplink"), judged
+ *   by our own probes answered *after* the victim was declared dead:
+ *   - two nodes: a member that reaches fewer ping nodes than the peer advertised last defers to it
+ *     for good (never fences that incarnation, even when its ping nodes come back: by then the
+ *     peer may be fencing it); otherwise the two-node rule above stands. Ping nodes only ever
+ *     take a fence away, never add one at once, so the race stays broken by the preferred node
+ *     and raceDelay.
+ *   - three or more: each ping node is a pseudo-member, a vote for a partition only when one of
+ *     its members reaches it (ourselves by a probe, a live member by its advert). Quorum needs a
+ *     strict majority of the members *and* a strict majority of members + ping nodes: a ping node
+ *     reachable from both sides of a split can then never give quorum to both.
  */
 export interface Clock {
   now(): number
   setTimeout(fn: () => void, ms: number): () => void
+}
+
+/** Our own probes of a ping node (the prober's view, monotonic times). */
+export interface PingObservation {
+  name: string
+  /** When the newest answered probe was sent. */
+  lastReplyAt?: number
 }
 
 export type VictimStatus = 'waiting' | 'race-wait' | 'in-flight' | 'fenced' | 'retry-wait'
@@ -49,6 +67,8 @@ export interface FencePolicyView {
   twoNode: boolean
   action: FenceAction
   victims: VictimView[]
+  /** With ping nodes: how many, and which this partition reaches now (ours and live members' adverts). */
+  ping?: { nodes: number; reached: string[] }
 }
 
 export type FenceDecision =
@@ -61,6 +81,8 @@ interface Victim extends VictimView {
   /** No decision before this (monotonic): the rest of a partition is still being declared dead. */
   decideAt: number
   cancel?: () => void
+  /** Two-node: we lacked the uplink when deciding; we never fence this incarnation. */
+  deferred?: string
 }
 
 export interface FencePolicyOptions {
@@ -78,6 +100,10 @@ export interface FencePolicyOptions {
   settleMs: number
   clock: Clock
   view: () => NodeView[]
+  /** Ping nodes (names, as members advertise them) and heartbeat's deadping. None: no ping rules. */
+  ping?: { nodes: readonly string[]; deadMs: number }
+  /** Our own probes of the ping nodes, as of now. */
+  pings?: () => PingObservation[]
   /** Issue the fence (through the engine); resolves with the outcome, never rejects. */
   fence: (node: string, action: FenceAction) => Promise<{ ok: boolean; error?: string }>
 }
@@ -172,6 +198,49 @@ export class FencePolicy {
     for (const v of [...this.victims.values()]) this.evaluate(v)
   }
 
+  /** The members that count for quorum (see quorum()). */
+  private live(nodes: NodeView[], victim?: NodeView): NodeView[] {
+    const now = this.o.clock.now()
+    return nodes.filter(
+      (n) =>
+        n.self ||
+        (n.state === 'up' &&
+          n.lastHeardAt !== undefined &&
+          now - n.lastHeardAt <= this.o.deadtimeMs &&
+          (victim === undefined || n.lastHeardAt > victim.since)),
+    )
+  }
+
+  private get pingNames(): readonly string[] {
+    return this.o.ping?.nodes ?? []
+  }
+
+  /**
+   * The ping nodes our partition reaches. Ours: a probe answered within deadping — and, when
+   * judging a victim, sent after the victim was declared dead (an answer from before the split
+   * says nothing about our side of it); one answered only before is `undecided` until a fresh
+   * answer comes or deadping runs out. A live member's (see live()): those its newest status lists.
+   */
+  private pings(
+    live: NodeView[],
+    victim?: NodeView,
+  ): { mine: Set<string>; reached: Set<string>; undecided: string[] } {
+    const names = this.pingNames
+    const mine = new Set<string>()
+    const undecided: string[] = []
+    if (!names.length || !this.o.ping) return { mine, reached: new Set(), undecided }
+    const now = this.o.clock.now()
+    for (const p of this.o.pings?.() ?? []) {
+      if (!names.includes(p.name) || p.lastReplyAt === undefined || now - p.lastReplyAt > this.o.ping.deadMs)
+        continue
+      if (victim === undefined || p.lastReplyAt > victim.since) mine.add(p.name)
+      else undecided.push(p.name)
+    }
+    const reached = new Set(mine)
+    for (const n of live) if (!n.self) for (const x of n.fgping ?? []) if (names.includes(x)) reached.add(x)
+    return { mine, reached, undecided: undecided.filter((x) => !reached.has(x)) }
+  }
+
   /**
    * Live members (ourselves included), judged by our own clock and deadtime, never by what a peer
    * advertises: up, and heard within our deadtime. For the quorum that authorises fencing a
@@ -182,19 +251,53 @@ export class FencePolicy {
    * "up"; a member of our own partition is heard every keepalive and counts again at once.
    * (Half the member's own deadtime, the old rule, let a heartbeat 3 peer with a 30 s deadtime
    * count for 15 s after it fell silent, and a member cut off alone with it fence the majority.)
+   *
+   * With ping nodes in a cluster of three or more, each is a vote too (see the class comment):
+   * quorate = a strict majority of the members and of members + ping nodes.
    */
-  private quorum(nodes: NodeView[], victim?: NodeView): { live: number; needed: number; quorate: boolean } {
-    const now = this.o.clock.now()
-    const live = nodes.filter(
-      (n) =>
-        n.self ||
-        (n.state === 'up' &&
-          n.lastHeardAt !== undefined &&
-          now - n.lastHeardAt <= this.o.deadtimeMs &&
-          (victim === undefined || n.lastHeardAt > victim.since)),
-    ).length
-    const needed = this.twoNode ? 1 : Math.floor(this.o.nodes.length / 2) + 1
-    return { live, needed, quorate: live >= needed }
+  private quorum(
+    nodes: NodeView[],
+    victim?: NodeView,
+  ): {
+    live: number
+    needed: number
+    quorate: boolean
+    why: string
+    mine: Set<string>
+    reached: Set<string>
+    undecided: string[]
+  } {
+    const liveNodes = this.live(nodes, victim)
+    const live = liveNodes.length
+    const members = this.o.nodes.length
+    const neededMembers = this.twoNode ? 1 : Math.floor(members / 2) + 1
+    const p = this.pings(liveNodes, victim)
+    const P = this.pingNames.length
+    if (!P || this.twoNode)
+      return {
+        live,
+        needed: neededMembers,
+        quorate: live >= neededMembers,
+        why: `no quorum (${live} of ${members} alive, ${neededMembers} needed)`,
+        ...p,
+      }
+    const needed = Math.floor((members + P) / 2) + 1
+    return {
+      live,
+      needed,
+      quorate: live >= neededMembers && live + p.reached.size >= needed,
+      why: `no quorum (${live} of ${members} alive, ${p.reached.size} of ${P} ping nodes reached: ${neededMembers} members and ${needed} votes needed)`,
+      ...p,
+    }
+  }
+
+  /** Two-node with ping nodes: why we defer to the peer (it has the uplink), or undefined. */
+  private defersTo(victim: NodeView, mine: number): string | undefined {
+    const names = this.pingNames
+    // a peer that does not say (a heartbeat 3 node) is taken to reach them all
+    const theirs = victim.fgping ? victim.fgping.filter((x) => names.includes(x)).length : names.length
+    if (mine >= theirs) return undefined
+    return `two-node: ${victim.name} has the uplink (it reached ${theirs} of ${names.length} ping nodes, we reach ${mine}): we do not fence it`
   }
 
   /** While a victim waits on something time can change (settling, fresh quorum), look again. */
@@ -249,15 +352,33 @@ export class FencePolicy {
       this.recheckSoon()
       return
     }
+    if (v.deferred) {
+      this.wait(v, v.deferred)
+      return
+    }
     const q = this.quorum(nodes, victim)
+    if (q.undecided.length) {
+      // our last answer from a ping node predates the death: wait for a fresh one, or deadping
+      this.recheckSoon()
+      this.cancelRace(v, `ping nodes: waiting for ${q.undecided.join(', ')} to answer since ${v.node} died`)
+      return
+    }
     if (!q.quorate) {
       this.recheckSoon()
-      this.cancelRace(v, `no quorum (${q.live} of ${this.o.nodes.length} alive, ${q.needed} needed)`)
+      this.cancelRace(v, q.why)
       return
     }
     if (this.twoNode && !victim.seenSinceStart) {
       this.cancelRace(v, 'two-node wait-for-all: the peer has not been seen since we started')
       return
+    }
+    if (this.twoNode && this.pingNames.length) {
+      const why = this.defersTo(victim, q.mine.size)
+      if (why) {
+        v.deferred = why
+        this.cancelRace(v, why)
+        return
+      }
     }
     const executor = nodes.find(
       (n) => n.state === 'up' && (n.self ? this.reach.has(v.node) : (n.fgfence ?? []).includes(v.node)),
@@ -288,6 +409,12 @@ export class FencePolicy {
         const again = this.o.view().find((n) => n.name === v.node)
         if (again?.state !== 'dead' || again.generation !== v.generation)
           return this.drop(v.node, 'alive again')
+        // our uplink may have gone while we waited
+        const why = this.pingNames.length ? this.defersTo(again, this.pings([], again).mine.size) : undefined
+        if (why) {
+          v.deferred = why
+          return this.wait(v, why)
+        }
         this.execute(v)
       }, delay)
       return
@@ -346,6 +473,7 @@ export class FencePolicy {
 
   snapshot(): FencePolicyView {
     const q = this.quorum(this.o.view())
+    const P = this.pingNames.length
     return {
       enabled: this.o.settings.enabled,
       ...(this.blockedBy ? { blockedBy: this.blockedBy } : {}),
@@ -355,7 +483,8 @@ export class FencePolicy {
       quorate: q.quorate,
       twoNode: this.twoNode,
       action: this.o.settings.action,
-      victims: [...this.victims.values()].map(({ cancel: _c, decideAt: _d, ...v }) => v),
+      victims: [...this.victims.values()].map(({ cancel: _c, decideAt: _d, deferred: _f, ...v }) => v),
+      ...(P ? { ping: { nodes: P, reached: [...q.reached] } } : {}),
     }
   }
 

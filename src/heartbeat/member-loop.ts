@@ -15,6 +15,7 @@ import {
   shutdoneMsg,
   statusMsg,
 } from './message.js'
+import { Pinger } from './ping.js'
 import type { DropCounts, FromWorker, HeartbeatSnapshot, ToWorker } from './protocol.js'
 import { PeerGenerations, bumpGeneration } from './state.js'
 
@@ -35,6 +36,8 @@ export class HeartbeatMember {
   private readonly policy: FencePolicy
   private readonly links: Link[]
   private readonly peerGens: PeerGenerations
+  /** Ping nodes (heartbeat's ping / ping_group), when configured. */
+  private readonly pinger: Pinger | undefined
   private readonly startedWall = new Date()
   private readonly drops = new Map<string, DropCounts>()
   private readonly history = new Map<number, { frames: Frames; resentAt?: number }>()
@@ -66,6 +69,22 @@ export class HeartbeatMember {
       nodeCount: config.nodes.length,
     }
     const now = performance.now()
+    const ping = config.ping?.nodes.length ? config.ping : undefined
+    this.pinger = ping
+      ? new Pinger({
+          settings: ping,
+          now: () => performance.now(),
+          log: (level, msg) => this.out({ type: 'log', level, msg }),
+          onChange: (p) => {
+            this.out({
+              type: 'event',
+              at: new Date().toISOString(),
+              event: { kind: p.state === 'up' ? 'ping-up' : 'ping-dead', ping: p.name },
+            })
+            this.policy.evaluateAll()
+          },
+        })
+      : undefined
     this.membership = new Membership({
       self: config.node,
       nodes: config.nodes,
@@ -91,6 +110,12 @@ export class HeartbeatMember {
         },
       },
       view: () => this.membership.nodes(),
+      ...(ping
+        ? {
+            ping: { nodes: ping.nodes.map((n) => n.name), deadMs: ping.deadMs },
+            pings: () => this.pinger?.views() ?? [],
+          }
+        : {}),
       fence: (node, action) =>
         new Promise((resolve) => {
           const id = ++this.fenceIds
@@ -124,6 +149,7 @@ export class HeartbeatMember {
 
   start(): void {
     for (const l of this.links) l.open()
+    this.pinger?.start()
     this.nextSendAt = performance.now()
     this.sendTick()
     this.scheduleCheck()
@@ -181,6 +207,7 @@ export class HeartbeatMember {
       dtMs: this.config.deadtimeMs,
       fence: this.policy.advertisedReach(),
       fenced: this.policy.advertisedFenced(),
+      ...(this.pinger ? { ping: this.pinger.reached() } : {}),
       loadavg: this.load(),
     })
     this.broadcast(seq, this.frames(msg))
@@ -305,14 +332,18 @@ export class HeartbeatMember {
       deadtimeMs: this.config.deadtimeMs,
       initdeadMs: this.config.initdeadMs,
       authMethod: this.auth.method,
-      nodes: this.membership.nodes().map(({ lastHeardAt, since, fgfence, fgfenced: _, links, ...n }) => ({
-        ...n,
-        ...(n.self ? { generation: this.generation, canFence: this.policy.advertisedReach() } : {}),
-        ...(fgfence ? { canFence: [...fgfence] } : {}),
-        ...heard(lastHeardAt),
-        sinceAgoMs: Math.round(now - since),
-        links: links.map(({ lastHeardAt, ...l }) => ({ ...l, ...heard(lastHeardAt) })),
-      })),
+      nodes: this.membership
+        .nodes()
+        .map(({ lastHeardAt, since, fgfence, fgfenced: _, fgping, links, ...n }) => ({
+          ...n,
+          ...(n.self && this.pinger ? { pingNodes: this.pinger.reached() } : {}),
+          ...(fgping ? { pingNodes: [...fgping] } : {}),
+          ...(n.self ? { generation: this.generation, canFence: this.policy.advertisedReach() } : {}),
+          ...(fgfence ? { canFence: [...fgfence] } : {}),
+          ...heard(lastHeardAt),
+          sinceAgoMs: Math.round(now - since),
+          links: links.map(({ lastHeardAt, ...l }) => ({ ...l, ...heard(lastHeardAt) })),
+        })),
       links: this.links.map((l) => ({ ...l.stats(), dropped: { ...(this.drops.get(l.name) ?? {}) } })),
       quorum: {
         members: pol.members,
@@ -320,7 +351,16 @@ export class HeartbeatMember {
         needed: pol.needed,
         quorate: pol.quorate,
         twoNode: pol.twoNode,
+        ...(pol.ping ? { ping: pol.ping } : {}),
       },
+      ...(this.pinger
+        ? {
+            ping: this.pinger.views().map(({ lastReplyAt, replies, ...p }) => ({
+              ...p,
+              ...(lastReplyAt !== undefined ? heard(lastReplyAt) : {}),
+            })),
+          }
+        : {}),
       fencing: {
         enabled: pol.enabled,
         ...(pol.blockedBy ? { blockedBy: pol.blockedBy } : {}),
@@ -340,6 +380,7 @@ export class HeartbeatMember {
     if (this.sendTimer) clearTimeout(this.sendTimer)
     if (this.checkTimer) clearTimeout(this.checkTimer)
     this.policy.close()
+    this.pinger?.stop()
     const seq = ++this.seq
     const bye = this.frames(shutdoneMsg(this.sender, seq, this.load()))
     for (const l of this.links) l.send(bye)

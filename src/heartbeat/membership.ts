@@ -39,7 +39,7 @@ export type MembershipEvent =
   | { kind: 'link-dead'; node: string; link: string; silentMs: number }
   | { kind: 'late-heartbeat'; node: string; intervalMs: number }
   | { kind: 'lost-packets'; node: string; count: number }
-  /** A fencegate peer changed what it advertises (whom it can fence, whom it fenced). */
+  /** A fencegate peer changed what it advertises (whom it can fence, whom it fenced, its ping nodes). */
   | { kind: 'advert'; node: string }
 
 export interface LinkView {
@@ -70,6 +70,8 @@ export interface NodeView {
   seenSinceStart: boolean
   fgfence?: readonly string[]
   fgfenced?: ReadonlyMap<string, number>
+  /** fencegate peers with ping nodes: the ping nodes it reached when it sent its newest status. */
+  fgping?: readonly string[]
   links: LinkView[]
 }
 
@@ -100,6 +102,7 @@ interface Peer {
   seenSinceStart: boolean
   fgfence?: string[]
   fgfenced?: Map<string, number>
+  fgping?: string[]
   links: Map<string, LinkTrack>
 }
 
@@ -216,12 +219,14 @@ export class Membership {
     if (c.type !== 'status' || c.seq !== p.highSeq) return { accepted: true, fresh: true }
     p.software = c.fgv !== undefined ? 'fencegate' : 'heartbeat'
     if (c.dtMs !== undefined && c.dtMs >= 100 && c.dtMs <= 3_600_000) p.dtMs = c.dtMs
-    const before = advertKey(p.fgfence, p.fgfenced)
+    const before = advertKey(p.fgfence, p.fgfenced, p.fgping)
     if (c.fgfence) p.fgfence = c.fgfence
     else delete p.fgfence
     if (c.fgfenced) p.fgfenced = c.fgfenced
     else delete p.fgfenced
-    const advertChanged = before !== advertKey(p.fgfence, p.fgfenced)
+    if (c.fgping) p.fgping = c.fgping
+    else delete p.fgping
+    const advertChanged = before !== advertKey(p.fgfence, p.fgfenced, p.fgping)
     if (p.lastHeardAt !== undefined && p.state === 'up') {
       const interval = now - p.lastHeardAt
       p.lastIntervalMs = interval
@@ -374,13 +379,18 @@ export class Membership {
       seenSinceStart: p.seenSinceStart,
       ...(p.fgfence ? { fgfence: p.fgfence } : {}),
       ...(p.fgfenced ? { fgfenced: p.fgfenced } : {}),
+      ...(p.fgping ? { fgping: p.fgping } : {}),
       links: [...p.links.values()].map(({ seqs: _, ...l }) => ({ ...l })),
     }
   }
 }
 
-function advertKey(fence?: readonly string[], fenced?: ReadonlyMap<string, number>): string {
-  return `${fence?.join(' ') ?? ''}|${fenced ? [...fenced].join(' ') : ''}`
+function advertKey(
+  fence?: readonly string[],
+  fenced?: ReadonlyMap<string, number>,
+  ping?: readonly string[],
+): string {
+  return `${fence?.join(' ') ?? ''}|${fenced ? [...fenced].join(' ') : ''}|${ping ? ping.join(' ') : '?'}`
 }
 
 /** Keep a bounded window of sequence numbers. */

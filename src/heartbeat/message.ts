@@ -24,6 +24,11 @@ export interface Control {
   fgfence?: string[]
   /** fencegate members: victims this one has fenced, `node:generation`. */
   fgfenced?: Map<string, number>
+  /**
+   * fencegate members with ping nodes: the ping nodes this one reaches now (`fgping`, names
+   * separated by spaces, `-` for none: heartbeat refuses an empty value). Absent: not told.
+   */
+  fgping?: string[]
 }
 
 export const FG_PROTOCOL = '1'
@@ -57,6 +62,8 @@ export function readControl(fields: readonly Field[]): Control | undefined {
   if (fgv !== undefined) c.fgv = fgv
   const fence = fieldText(fields, 'fgfence')
   if (fence !== undefined) c.fgfence = fence.split(' ').filter(Boolean)
+  const ping = fieldText(fields, 'fgping')
+  if (ping !== undefined) c.fgping = ping.split(' ').filter((x) => x && x !== '-')
   const fenced = fieldText(fields, 'fgfenced')
   if (fenced !== undefined) {
     c.fgfenced = new Map()
@@ -99,6 +106,8 @@ export function statusMsg(
     dtMs: number
     fence?: readonly string[]
     fenced?: ReadonlyMap<string, number>
+    /** The ping nodes we reach; undefined when we have none configured (no field sent). */
+    ping?: readonly string[]
     loadavg: string
   },
 ): HaMsg {
@@ -109,6 +118,7 @@ export function statusMsg(
     .add('fgv', FG_PROTOCOL)
   if (o.fence?.length) m.add('fgfence', o.fence.join(' '))
   if (o.fenced?.size) m.add('fgfenced', [...o.fenced].map(([n, g]) => `${n}:${g.toString(16)}`).join(' '))
+  if (o.ping) m.add('fgping', o.ping.length ? o.ping.join(' ') : '-')
   return addControl(m, s, seq, o.loadavg)
 }
 

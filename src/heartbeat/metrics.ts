@@ -94,6 +94,14 @@ export function heartbeatMetrics(registry: Registry, hb: HeartbeatService): () =
       for (const l of s.links) set({ link: l.name, kind: l.kind }, l.state === 'open' ? 1 : 0)
     },
   )
+  gauge(
+    'fencegate_heartbeat_ping_node_up',
+    '1 while the ping node (ping / ping_group) answers our probes, 0 when dead',
+    ['ping'],
+    (s, set) => {
+      for (const p of s.ping ?? []) if (p.state !== 'init') set({ ping: p.name }, p.state === 'up' ? 1 : 0)
+    },
+  )
   gauge('fencegate_heartbeat_quorate', '1 while this partition has quorum', [], (s, set) =>
     set({}, s.quorum.quorate ? 1 : 0),
   )

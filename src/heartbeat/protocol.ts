@@ -29,7 +29,10 @@ export type FromWorker =
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }
   | { type: 'stopped' }
 
-export type HeartbeatEvent = MembershipEvent | FenceDecision
+/** A ping node (heartbeat's ping / ping_group) answers again, or stopped answering for deadping. */
+export type PingEvent = { kind: 'ping-up'; ping: string } | { kind: 'ping-dead'; ping: string }
+
+export type HeartbeatEvent = MembershipEvent | FenceDecision | PingEvent
 
 export type DropCounts = Record<string, number>
 
@@ -45,13 +48,26 @@ export interface NodeLinkSnapshot extends Omit<LinkView, 'lastHeardAt'> {
 }
 
 export interface NodeSnapshot
-  extends Omit<NodeView, 'lastHeardAt' | 'since' | 'fgfence' | 'fgfenced' | 'links'> {
+  extends Omit<NodeView, 'lastHeardAt' | 'since' | 'fgfence' | 'fgfenced' | 'fgping' | 'links'> {
   lastHeard?: string
   lastHeardAgoMs?: number
   sinceAgoMs: number
   /** fencegate peers: the members whose fence devices they reach. */
   canFence?: string[]
+  /** With ping nodes: the ping nodes this member reaches (ours now; a peer's from its newest status). */
+  pingNodes?: string[]
   links: NodeLinkSnapshot[]
+}
+
+/** One ping node as this member's probes see it. */
+export interface PingSnapshot {
+  name: string
+  addresses: string[]
+  group: boolean
+  state: 'init' | 'up' | 'dead'
+  /** When its newest answered probe was sent. */
+  lastHeard?: string
+  lastHeardAgoMs?: number
 }
 
 export interface VictimSnapshot extends Omit<VictimView, 'since'> {
@@ -70,7 +86,17 @@ export interface HeartbeatSnapshot {
   authMethod: string
   nodes: NodeSnapshot[]
   links: LinkSnapshot[]
-  quorum: { members: number; live: number; needed: number; quorate: boolean; twoNode: boolean }
+  quorum: {
+    members: number
+    live: number
+    needed: number
+    quorate: boolean
+    twoNode: boolean
+    /** With ping nodes: how many, and which this partition reaches. */
+    ping?: { nodes: number; reached: string[] }
+  }
+  /** Ping nodes, when configured. */
+  ping?: PingSnapshot[]
   fencing: {
     enabled: boolean
     blockedBy?: string

@@ -45,7 +45,21 @@ const Node = Type.Object({
   deaths: Type.Integer(),
   seenSinceStart: Type.Boolean(),
   canFence: Opt(Type.Array(Type.String(), { description: 'members whose fence devices it reaches' })),
+  pingNodes: Opt(
+    Type.Array(Type.String(), {
+      description: 'with ping nodes: those it reaches (ours now; a peer: as of its newest status)',
+    }),
+  ),
   links: Type.Array(NodeLink),
+})
+
+const PingNode = Type.Object({
+  name: Type.String({ description: 'the address, or the ping group name' }),
+  addresses: Type.Array(Type.String()),
+  group: Type.Boolean(),
+  state: Type.String({ description: 'init | up | dead (no answer within deadping)' }),
+  lastHeard: Opt(Iso),
+  lastHeardAgoMs: Opt(Ms),
 })
 
 const Link = Type.Object({
@@ -95,7 +109,9 @@ export const HeartbeatReply = Type.Object({
     needed: Type.Integer(),
     quorate: Type.Boolean(),
     twoNode: Type.Boolean(),
+    ping: Opt(Type.Object({ nodes: Type.Integer(), reached: Type.Array(Type.String()) })),
   }),
+  ping: Opt(Type.Array(PingNode)),
   fencing: Type.Object({
     enabled: Type.Boolean(),
     blockedBy: Opt(Type.String()),

@@ -296,6 +296,7 @@ function eventLevel(e: HeartbeatEvent): 'info' | 'warn' | 'error' {
     case 'link-dead':
     case 'late-heartbeat':
     case 'lost-packets':
+    case 'ping-dead':
     case 'fence-waiting':
     case 'fence-dropped':
       return 'warn'
@@ -330,7 +331,11 @@ export function describeEvent(e: HeartbeatEvent): string {
     case 'lost-packets':
       return `node ${e.node}: ${e.count} lost packet(s)`
     case 'advert':
-      return `node ${e.node}: fence reach changed`
+      return `node ${e.node}: fence reach or ping nodes changed`
+    case 'ping-up':
+      return `ping node ${e.ping}: up`
+    case 'ping-dead':
+      return `ping node ${e.ping}: dead (no answer within deadping)`
     case 'fence-start':
       return `fencing ${e.node} (attempt ${e.attempt})`
     case 'fence-done':

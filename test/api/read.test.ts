@@ -161,7 +161,9 @@ describe('history', () => {
     expect(l.json().field).toBe('querystring.limit')
     const o = await get('/v1/history?outcome=maybe')
     expect(o.statusCode).toBe(400)
-    expect(o.json().message).toMatch(/querystring\.outcome: expected one of "success", "failed", "unverified", "confirmed-by-operator", "unknown"/)
+    expect(o.json().message).toMatch(
+      /querystring\.outcome: expected one of "success", "failed", "unverified", "confirmed-by-operator", "unknown"/,
+    )
     const x = await get('/v1/history?nodes=n1')
     expect(x.statusCode).toBe(400)
     expect(x.json().message).toMatch(/querystring\.nodes: unknown field/)

@@ -97,6 +97,33 @@ describe('fencegate lab', () => {
     expect(() => readFileSync(tokenFile)).toThrow(/ENOENT/)
   })
 
+  it('a device line carries what a client pins: the certificate or host key fingerprint', async () => {
+    const f = labFile(
+      'pins.yaml',
+      `control: 127.0.0.1:0
+devices:
+  idrac: { kind: redfish, listen: 127.0.0.1:0 }
+  racadm: { kind: drac-ssh, listen: 127.0.0.1:0, machineOf: idrac }
+`,
+    )
+    const { c, done } = await startLab(['--lab', f], (o) => o.includes('"control"'))
+    try {
+      const lines = c
+        .out()
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      expect(lines[0]).toMatchObject({ device: 'idrac', kind: 'redfish' })
+      expect(lines[0].endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      expect(lines[0].fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
+      expect(lines[1]).toMatchObject({ device: 'racadm', kind: 'drac-ssh' })
+      expect(lines[1].hostKeyFingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/)
+    } finally {
+      c.stop()
+      expect(await done).toBe(0)
+    }
+  })
+
   it('--write-config over every mock kind: a gateway config that reads every node', async () => {
     // the smallest section each kind accepts: a network endpoint, else a pseudo-terminal
     const devices: Record<string, Record<string, unknown>> = {}
@@ -129,12 +156,21 @@ describe('fencegate lab', () => {
       )
       // a device that cannot read back (verifies: false) reads unknown — all it can say — on a node
       // the config made fence: false; every other node reads on or off. An unknown node makes status exit 1.
+      // verifies may be a function of the device's config (usb-relay: a CH340 board): ask the
+      // factory with the section the lab wrote
+      const written = parse(readFileSync(gw, 'utf8'))
       const blind = new Set(
-        [...MOCKS.values()]
-          .filter((m) => DRIVERS.get(m.driver)?.verifies === false)
-          .map((m) => `x-${m.kind}`),
+        Object.entries(written.devices as Record<string, Record<string, unknown>>)
+          .filter(([, section]) => {
+            const { driver, ...rest } = section
+            const f = DRIVERS.get(String(driver))!
+            const v = typeof f.verifies === 'function' ? f.verifies(f.validate(rest).config) : f.verifies
+            return v === false
+          })
+          .map(([id]) => id),
       )
-      expect(parse(readFileSync(gw, 'utf8')).nodes[`x-nw-rpc100s`]).toMatchObject({ fence: false })
+      expect(blind.has('x-usb-relay')).toBe(true)
+      expect(written.nodes[`x-nw-rpc100s`]).toMatchObject({ fence: false })
       for (const n of nodes) {
         const unverified = n.plugs.every((p) => blind.has(p.device))
         if (unverified) {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -28,7 +29,9 @@ export async function fencegateBin(): Promise<string> {
     ...SOURCES.filter((s) => existsSync(path.join(ROOT, s))).map((s) => newestSource(path.join(ROOT, s))),
   )
   if (existsSync(dist) && statSync(dist).mtimeMs > newest) return dist
-  const out = path.join(tmpdir(), `fencegate-e2e-build-${process.getuid?.() ?? 0}`)
+  // one build dir per checkout: its node_modules link must be this checkout's (worktrees differ)
+  const tag = createHash('sha256').update(ROOT).digest('hex').slice(0, 8)
+  const out = path.join(tmpdir(), `fencegate-e2e-build-${process.getuid?.() ?? 0}-${tag}`)
   mkdirSync(out, { recursive: true })
   const lock = path.join(out, 'lock')
   for (let i = 0; ; i++) {

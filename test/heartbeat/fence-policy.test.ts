@@ -22,8 +22,15 @@ function member(
   settings: Partial<FenceSettings> = {},
   reach = nodes,
   deadtimeMs = 1000,
+  pingNodes: string[] = [],
 ) {
   const clock = new ManualClock()
+  /** The ping nodes that answer us now: each step of run/silence is a probe answered. */
+  const answering = new Set<string>()
+  const lastReply = new Map<string, number>()
+  const probe = () => {
+    for (const p of answering) lastReply.set(p, clock.t)
+  }
   const m = new Membership({
     self,
     nodes,
@@ -45,6 +52,12 @@ function member(
     settleMs: 400,
     clock,
     view: () => m.nodes(),
+    ...(pingNodes.length
+      ? {
+          ping: { nodes: pingNodes, deadMs: 1000 },
+          pings: () => pingNodes.map((name) => ({ name, lastReplyAt: lastReply.get(name) })),
+        }
+      : {}),
     fence: async (node) => {
       fences.push(node)
       return outcome
@@ -63,6 +76,7 @@ function member(
   const silence = async (ms: number) => {
     const end = clock.t + ms
     while (clock.t < end) {
+      probe()
       clock.advance(Math.min(10, end - clock.t), (t) => m.check(t))
       await Promise.resolve()
       await Promise.resolve()
@@ -72,6 +86,7 @@ function member(
   const run = async (ms: number, alive: string[], extra: (n: string) => Partial<Control> = () => ({})) => {
     const end = clock.t + ms
     while (clock.t < end) {
+      probe()
       for (const n of alive) hear(n, extra(n))
       clock.advance(Math.min(200, end - clock.t), (t) => m.check(t))
       await Promise.resolve()
@@ -92,6 +107,11 @@ function member(
     },
     succeed: () => {
       outcome = { ok: true }
+    },
+    /** Which ping nodes answer our probes from now on. */
+    uplink: (...names: string[]) => {
+      answering.clear()
+      for (const n of names) answering.add(n)
     },
   }
 }
@@ -289,5 +309,173 @@ describe('fence policy: two nodes', () => {
     await Promise.resolve()
     await Promise.resolve()
     expect(a.decisions.filter((d) => d.kind === 'fence-done')).toMatchObject([{ node: 'n2', ok: true }])
+  })
+})
+
+const whys = (d: FenceDecision[]) => d.flatMap((x) => (x.kind === 'fence-waiting' ? [x.why] : []))
+
+describe('fence policy: ping nodes, two nodes', () => {
+  const two = ['n1', 'n2']
+  const withPing = (self: string, settings: Partial<FenceSettings> = {}) => {
+    const m = member(self, two, { preferred: 'n1', raceDelayMs: 45_000, ...settings }, two, 1000, ['gw'])
+    m.uplink('gw')
+    return m
+  }
+  const sees =
+    (...p: string[]) =>
+    () => ({ fgping: p })
+
+  it('both see the ping node: the two-node rule stands (preferred at once, the other after raceDelay)', async () => {
+    const a = withPing('n1')
+    await a.run(1000, ['n2'], sees('gw'))
+    await a.run(2000, [])
+    expect(a.fences).toEqual(['n2'])
+
+    const b = withPing('n2')
+    await b.run(1000, ['n1'], sees('gw'))
+    await b.run(40_000, [])
+    expect(b.fences).toEqual([])
+    await b.run(10_000, [])
+    expect(b.fences).toEqual(['n1'])
+  })
+
+  it('the preferred node without its uplink defers to the peer for good, even when the ping node comes back', async () => {
+    const a = withPing('n1')
+    await a.run(1000, ['n2'], sees('gw'))
+    a.uplink() // our uplink and the heartbeat go at once
+    await a.run(5000, [])
+    expect(a.fences).toEqual([])
+    expect(whys(a.decisions)).toContain(
+      'two-node: n2 has the uplink (it reached 1 of 1 ping nodes, we reach 0): we do not fence it',
+    )
+    a.uplink('gw')
+    await a.run(100_000, [])
+    expect(a.fences).toEqual([])
+    expect(a.policy.snapshot().victims).toMatchObject([{ node: 'n2', status: 'waiting' }])
+  })
+
+  it('the other node with the uplink fences the preferred one that lost it, after raceDelay', async () => {
+    // the peer told us it had lost the ping node before it fell silent
+    const b = withPing('n2')
+    await b.run(1000, ['n1'], sees())
+    await b.run(40_000, [])
+    expect(b.fences).toEqual([])
+    expect(whys(b.decisions).some((w) => w.startsWith('two-node: not preferred'))).toBe(true)
+    await b.run(10_000, [])
+    expect(b.fences).toEqual(['n1'])
+  })
+
+  it('whose uplink goes while it waits its race delay: defers at the end of the wait, no fence', async () => {
+    const b = withPing('n2')
+    await b.run(1000, ['n1'], sees('gw'))
+    await b.run(20_000, [])
+    b.uplink()
+    await b.run(40_000, [])
+    expect(b.fences).toEqual([])
+    expect(whys(b.decisions).at(-1)).toMatch(/^two-node: n1 has the uplink/)
+  })
+
+  it('an answer from before the death does not count: we wait for a fresh one', async () => {
+    const a = withPing('n1')
+    await a.run(1000, ['n2'], sees('gw'))
+    // the peer falls silent; our probes stop being answered a little later (deadping 1 s)
+    await a.run(600, [])
+    a.uplink()
+    await a.run(1000, [])
+    expect(whys(a.decisions)).toContain('ping nodes: waiting for gw to answer since n2 died')
+    expect(a.fences).toEqual([])
+    await a.run(5000, [])
+    expect(a.fences).toEqual([])
+    expect(whys(a.decisions).at(-1)).toMatch(/^two-node: n2 has the uplink/)
+
+    // the same, but the ping node answers again soon: it counts, and the preferred node fences
+    const c = withPing('n1')
+    await c.run(1000, ['n2'], sees('gw'))
+    await c.run(800, [])
+    c.uplink()
+    await c.run(800, [])
+    expect(whys(c.decisions)).toContain('ping nodes: waiting for gw to answer since n2 died')
+    c.uplink('gw')
+    await c.run(1000, [])
+    expect(c.fences).toEqual(['n2'])
+  })
+
+  it('neither reaches it (the ping node itself is down): the two-node rule stands', async () => {
+    const a = withPing('n1')
+    a.uplink()
+    await a.run(1000, ['n2'], sees())
+    await a.run(3000, [])
+    expect(a.fences).toEqual(['n2'])
+  })
+
+  it('a peer that does not advertise ping nodes (heartbeat 3) is taken to reach them all', async () => {
+    const a = withPing('n1')
+    a.uplink()
+    await a.run(1000, ['n2'])
+    await a.run(5000, [])
+    expect(a.fences).toEqual([])
+    expect(whys(a.decisions)).toContain(
+      'two-node: n2 has the uplink (it reached 1 of 1 ping nodes, we reach 0): we do not fence it',
+    )
+  })
+})
+
+describe('fence policy: ping nodes as pseudo-members, three and four nodes', () => {
+  const three = ['n1', 'n2', 'n3']
+  const ping = (self: string, nodes = three) => {
+    const m = member(self, nodes, {}, nodes, 1000, ['gw'])
+    m.uplink('gw')
+    return m
+  }
+  const adv =
+    (nodes: string[], p: string[] = ['gw']) =>
+    (n: string) => ({ fgfence: nodes.filter((x) => x !== n), fgping: p })
+
+  it('a majority that reaches the ping node fences (2 members + 1 ping node of 4 votes)', async () => {
+    const a = ping('n1')
+    await a.run(1000, ['n2', 'n3'], adv(three))
+    await a.run(3000, ['n2'], adv(three))
+    expect(a.fences).toEqual(['n3'])
+    expect(a.policy.snapshot()).toMatchObject({
+      quorate: true,
+      live: 2,
+      needed: 3,
+      ping: { nodes: 1, reached: ['gw'] },
+    })
+  })
+
+  it('a majority that lost the ping node does not fence the member that has it; that member does not either', async () => {
+    const a = ping('n1')
+    await a.run(1000, ['n2', 'n3'], adv(three))
+    a.uplink()
+    await a.run(5000, ['n2'], adv(three, []))
+    expect(a.fences).toEqual([])
+    expect(whys(a.decisions)).toContain(
+      'no quorum (2 of 3 alive, 0 of 1 ping nodes reached: 2 members and 3 votes needed)',
+    )
+    const c = ping('n3')
+    await c.run(1000, ['n1', 'n2'], adv(three))
+    await c.run(5000, [], adv(three))
+    expect(c.fences).toEqual([])
+  })
+
+  it('a live member that reaches the ping node lends its vote to our partition', async () => {
+    const a = ping('n1')
+    await a.run(1000, ['n2', 'n3'], adv(three))
+    a.uplink()
+    await a.run(3000, ['n2'], adv(three))
+    expect(a.fences).toEqual(['n3'])
+  })
+
+  it('four members split two and two, both halves reaching the ping node: nobody fences', async () => {
+    const four = ['n1', 'n2', 'n3', 'n4']
+    const a = ping('n1', four)
+    await a.run(1000, ['n2', 'n3', 'n4'], adv(four))
+    await a.run(5000, ['n2'], adv(four))
+    expect(a.fences).toEqual([])
+    const c = ping('n3', four)
+    await c.run(1000, ['n1', 'n2', 'n4'], adv(four))
+    await c.run(5000, ['n4'], adv(four))
+    expect(c.fences).toEqual([])
   })
 })

@@ -92,6 +92,9 @@ async function main(): Promise<void> {
     process.exitCode = 3
     return
   }
+  // what happened between the membership process's ready and now (a peer already up, a ping
+  // node answering) was emitted before this listener: replay it, in the same tick, then listen
+  for (const r of hb.recent) say({ type: 'event', at: r.at, event: r.event })
   hb.on('event', (event, at) => say({ type: 'event', at, event }))
   say({ type: 'ready', generation: hb.generation, pid: process.pid })
   const rl = createInterface({ input: process.stdin })

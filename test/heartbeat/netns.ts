@@ -1,7 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import type { HeartbeatConfig, LinkConfig } from '../../src/heartbeat/config.js'
+import { fileURLToPath } from 'node:url'
+import type { HeartbeatConfig, LinkConfig, PingSettings } from '../../src/heartbeat/config.js'
 import type { HeartbeatEvent, HeartbeatSnapshot } from '../../src/heartbeat/protocol.js'
 import { memberMain } from './build.js'
 import type { MemberSpec } from './member-main.js'
@@ -12,9 +14,15 @@ import type { MemberSpec } from './member-main.js'
  * each bridge. Serial links are socat pty pairs between node pairs. Cutting a link = setting the
  * switch side of a veth down (a pulled cable) or killing the socat of a pty pair.
  *
- * Names: namespaces `fghb<tag><i>` (i = 0 for the switch), switch ports `fghb<tag><i><m|u>`,
- * inside a node `fghbm` and `fghbu`; addresses 10.231.<base>.<i> (net m) and 10.231.<base+1>.<i>.
+ * Names: namespaces `fghb<co><tag><i>` (i = 0 for the switch), switch ports
+ * `fghb<co><tag><i><m|u>`, inside a node `fghbm` and `fghbu`; addresses 10.231.<base>.<i> (net m)
+ * and 10.231.<base+1>.<i>. `<co>` is 3 hex digits of this checkout's path: namespaces are the
+ * machine's, and two work trees running the same test at once must not tear down each other's.
  */
+const CHECKOUT = createHash('sha256')
+  .update(fileURLToPath(new URL('../..', import.meta.url)))
+  .digest('hex')
+  .slice(0, 3)
 export const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'pipe' }).toString()
 const tryRun = (cmd: string, args: string[]) => {
   try {
@@ -32,11 +40,11 @@ export class NetLab {
     /** Third octet of net m; net u is base + 1. */
     readonly base: number,
   ) {
-    this.dir = `/tmp/fghb-${tag}`
+    this.dir = `/tmp/fghb-${CHECKOUT}-${tag}`
   }
 
   ns(i: number): string {
-    return `fghb${this.tag}${i}`
+    return `fghb${CHECKOUT}${this.tag}${i}`
   }
 
   ip(i: number, net: 'm' | 'u'): string {
@@ -96,6 +104,20 @@ export class NetLab {
       tryRun('ip', ['netns', 'del', this.ns(i)])
     }
     rmSync(this.dir, { recursive: true, force: true })
+  }
+
+  /**
+   * Make the switch namespace a "router" on net m: it holds `routerIp()` on that bridge and
+   * answers pings there, so net m is every node's uplink to a ping node (the ping-node tests run
+   * the heartbeat on net u only: cutting net m cuts a node's uplink, net u its heartbeat).
+   */
+  addRouter(): string {
+    run('ip', ['-n', this.ns(0), 'addr', 'add', `${this.routerIp()}/24`, 'dev', 'fghbbrm'])
+    return this.routerIp()
+  }
+
+  routerIp(): string {
+    return `10.231.${this.base}.254`
   }
 
   /** Pull (or plug back) node i's cable into net m or u. */
@@ -275,14 +297,18 @@ export interface ClusterOptions {
   initdeadMs?: number
   fence?: Partial<HeartbeatConfig['fence']>
   serial?: boolean
+  /** Multicast on net m (default true). */
+  mcast?: boolean
   authKeys?: string
+  ping?: PingSettings
 }
 
 /** Member i's heartbeat config in a NetLab: mcast on net m, ucast to every peer on net u, serial to every peer. */
 export function memberConfig(lab: NetLab, i: number, o: ClusterOptions = {}): HeartbeatConfig {
   const nodes = Array.from({ length: lab.size }, (_, k) => `n${k + 1}`)
-  const links: LinkConfig[] = [
-    {
+  const links: LinkConfig[] = []
+  if (o.mcast !== false)
+    links.push({
       kind: 'mcast',
       name: 'mcast',
       interface: 'fghbm',
@@ -290,8 +316,7 @@ export function memberConfig(lab: NetLab, i: number, o: ClusterOptions = {}): He
       port: 694,
       ttl: 1,
       loop: false,
-    },
-  ]
+    })
   for (let j = 1; j <= lab.size; j++)
     if (j !== i)
       links.push({ kind: 'ucast', name: `ucast-n${j}`, interface: 'fghbu', peer: lab.ip(j, 'u'), port: 694 })
@@ -321,6 +346,7 @@ export function memberConfig(lab: NetLab, i: number, o: ClusterOptions = {}): He
     allowCrc: false,
     stateDir: `${lab.dir}/state-n${i}`,
     fence: { ...FENCE_OFF, ...o.fence },
+    ...(o.ping ? { ping: o.ping } : {}),
   }
 }
 

@@ -2,6 +2,7 @@ import type { Call, PowerDriver } from '../../drivers/driver.js'
 import { sleep } from '../../src/core/deadline.js'
 import { FenceError } from '../../src/core/errors.js'
 import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { type TestGateway, startTestGateway } from './gateway.js'
 
 export interface FakeCall {
   kind: 'status' | 'set'
@@ -91,4 +92,39 @@ export class FakeDriver implements PowerDriver {
   sets(action?: DeviceAction): FakeCall[] {
     return this.calls.filter((c) => c.kind === 'set' && (!action || c.action === action))
   }
+}
+
+/**
+ * A test gateway whose devices are FakeDrivers (the lab's dummy devices only give the config its
+ * shape). Devices named in `blind` cannot read back (an unverified device, verifies: false).
+ */
+export async function startFakeGateway(
+  devices: Record<string, Record<string, PowerState>>,
+  nodes: Record<string, unknown>,
+  opts: { engine?: Record<string, unknown>; blind?: string[] } = {},
+): Promise<{ gw: TestGateway; fakes: Map<string, FakeDriver> }> {
+  const blind = opts.blind ?? []
+  const fakes = new Map<string, FakeDriver>()
+  const gw = await startTestGateway({
+    devices: Object.fromEntries(
+      Object.entries(devices).map(([id, plugs]) => [
+        id,
+        { kind: 'dummy', listen: '127.0.0.1:0', plugs: Object.keys(plugs).length },
+      ]),
+    ),
+    nodes,
+    engine: opts.engine ?? {},
+    engineOptions: {
+      createDriver: (dev) => {
+        const f = new FakeDriver(devices[dev.id]!)
+        f.blind = blind.includes(dev.id)
+        fakes.set(dev.id, f)
+        return f
+      },
+    },
+  })
+  const runners = (gw.engine as unknown as { runners: Map<string, { health: { verifies: boolean } }> })
+    .runners
+  for (const id of blind) runners.get(id)!.health.verifies = false
+  return { gw, fakes }
 }

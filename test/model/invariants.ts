@@ -98,7 +98,9 @@ export function checkTrace(t: Trace): Violation[] {
         life.end <= (rec.end ?? Number.POSITIVE_INFINITY)
       const gaveUp =
         rec.op.t === 'fence' && (rec.error.code === 'DEADLINE_EXCEEDED' || rec.error.code === 'ABORTED')
-      if (!hold && !closed && !gaveUp)
+      // a confirmation with no fence waiting or failed is refused: an answer
+      const nothing = rec.op.t === 'confirm' && rec.error.code === 'NOTHING_TO_CONFIRM'
+      if (!hold && !closed && !gaveUp && !nothing)
         v('answer', `${what}: rejected ${rec.error.code}: ${rec.error.message}`)
     }
     const end = rec.end ?? Number.POSITIVE_INFINITY
@@ -215,6 +217,15 @@ function checkOperation(
       !node.levels.flat().some((p) => statusReads(rec.engine, p, start, end, 'on').length)
     )
       v('read-back', `${what}: ${r.node} reported on without a plug read on during the operation`)
+    // meatware: a confirmation is a person's word, never a read-back, and only a fencer's
+    if (r.outcome === 'confirmed-by-operator') {
+      if (r.state !== 'unknown' || !r.confirmation)
+        v('read-back', `${what}: ${r.node} confirmed by hand but presented as state ${r.state}`)
+      const asked = t.calls.some(
+        (c) => c.op.t === 'confirm' && c.role === 'fencer' && c.nodes.includes(r.node) && c.start <= end,
+      )
+      if (!asked) v('read-back', `${what}: ${r.node} confirmed-by-operator without any confirm request`)
+    }
     const offLike = op.action === 'off' || (op.kind === 'fence' && op.action === 'reboot')
     if (r.outcome === 'success' && offLike && r.level === undefined)
       v('read-back', `${what}: ${r.node} succeeded without a level`)

@@ -121,6 +121,7 @@ export function buildConfig(s: Scenario, journalPath: string): GatewayConfig {
     nodes.set(n.name, {
       name: n.name,
       levels: n.levels,
+      ...(n.manual ? { manual: true } : {}),
       powerWaitMs: s.settings.powerWaitMs,
       fenceAction: i === 2 ? 'reboot' : 'off',
     })
@@ -354,6 +355,9 @@ async function issue(
         break
       case 'bulk':
         rec.operation = await engine.bulk(nodes, op.action, req)
+        break
+      case 'confirm':
+        rec.operation = await engine.confirm(nodes[0]!, { ...req, reason: 'model checker' })
         break
     }
   } catch (e) {

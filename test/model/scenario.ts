@@ -9,7 +9,8 @@ import { type CallScript, FAULTS, type Fault } from './sim-device.js'
 
 export interface Layout {
   devices: { id: string; plugs: string[]; cancel: boolean; deviceCycle: boolean }[]
-  nodes: { name: string; levels: PlugRef[][] }[]
+  /** `manual`: a last level where a fence waits for a person's confirmation (meatware). */
+  nodes: { name: string; levels: PlugRef[][]; manual?: boolean }[]
 }
 
 const ref = (s: string): PlugRef => {
@@ -42,6 +43,18 @@ export const LAYOUTS: readonly Layout[] = [
       { name: 'n3', levels: [[ref('pa:3')]] },
     ],
   },
+  {
+    // meatware: manual last levels, where fences wait for `confirm`
+    devices: [
+      { id: 'pdu', plugs: ['1', '2', '3', '4'], cancel: true, deviceCycle: false },
+      { id: 'bmc', plugs: ['chassis'], cancel: false, deviceCycle: false },
+    ],
+    nodes: [
+      { name: 'n1', levels: [[ref('pdu:1')]], manual: true },
+      { name: 'n2', levels: [[ref('bmc:chassis')], [ref('pdu:2')]], manual: true },
+      { name: 'n3', levels: [[ref('pdu:3'), ref('pdu:4')]] },
+    ],
+  },
 ]
 
 interface Common {
@@ -59,6 +72,7 @@ export type Op = Common &
     | { t: 'fence'; node: number; action?: FenceAction }
     | { t: 'bulk'; nodes: number[]; action: NodeAction }
     | { t: 'probe'; device: number }
+    | { t: 'confirm'; node: number }
   )
 
 export interface Caller {
@@ -121,12 +135,13 @@ function opFor(role: Role): fc.Arbitrary<Op> {
     },
     { requiredKeys: ['t', 'node'] },
   )
+  const confirm = fc.record({ t: fc.constant('confirm' as const), node: nodeIdx })
   const kinds: fc.Arbitrary<object>[] =
     role === 'viewer'
       ? [status, probe]
       : role === 'operator'
         ? [status, power, power, bulk, probe]
-        : [fence, fence, fence, power, status]
+        : [fence, fence, fence, power, status, confirm]
   return fc.tuple(fc.oneof(...kinds), common).map(([k, c]) => ({ ...c, ...k }) as Op)
 }
 
@@ -193,7 +208,9 @@ export function describeScenario(s: Scenario): string {
               ? `bulk ${o.action}(${o.nodes.map(node)})`
               : o.t === 'fence'
                 ? `fence ${o.action ?? 'default'}(${node(o.node)})`
-                : `${o.action}(${node(o.node)})`
+                : o.t === 'confirm'
+                  ? `confirm(${node(o.node)})`
+                  : `${o.action}(${node(o.node)})`
       return `+${o.waitMs} ${what} t/o ${o.timeoutMs}${o.abortAfterMs !== undefined ? ` abort@${o.abortAfterMs}` : ''}`
     })
     lines.push(`  caller ${i} ${c.role}: ${ops.join('; ')}`)

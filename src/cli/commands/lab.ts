@@ -8,6 +8,8 @@ import { asCliError } from '../common.js'
 import { CliError, type CliIo, EXIT } from '../io.js'
 import { generateToken, tokenHash } from './token.js'
 
+/** Facts of a device's info() printed in its lab line. */
+const PINS = ['fingerprint', 'hostKeyFingerprint'] as const
 export interface LabOptions {
   lab?: string
   control?: { host: string; port: number }
@@ -67,8 +69,14 @@ export async function labCommand(io: CliIo, o: LabOptions): Promise<number> {
     if (o.writeConfig !== undefined) writeFileSync(o.writeConfig, config!, { mode: 0o600 })
     if (o.printConfig) io.stdout.write(config!)
     else {
-      for (const [id, m] of lab.devices)
-        io.stdout.write(`${JSON.stringify({ device: id, kind: m.kind, endpoint: m.endpoint })}\n`)
+      for (const [id, m] of lab.devices) {
+        // what a client must pin to trust the device: a certificate or host key fingerprint
+        const info = m.info?.() ?? {}
+        const pins = Object.fromEntries(
+          PINS.filter((k) => typeof info[k] === 'string').map((k) => [k, info[k]]),
+        )
+        io.stdout.write(`${JSON.stringify({ device: id, kind: m.kind, endpoint: m.endpoint, ...pins })}\n`)
+      }
       io.stdout.write(`${JSON.stringify({ control: url })}\n`)
     }
     await new Promise<void>((resolve) => {

@@ -53,6 +53,8 @@ function meatclient(node: string, answer: string): Promise<{ code: number; out: 
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
       resolve({ code, out: stdout, err: stderr })
     })
+    // with nothing waiting meatclient exits before reading: the answer then meets a closed pipe
+    c.stdin!.on('error', () => {})
     c.stdin!.end(`${answer}\n`)
   })
 }
