@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ApcMenuMock } from '../../firmware-mocks/apc-menu/mock.js'
-import { buildControlApi } from '../../firmware-mocks/control-api.js'
-import { run, startMenuDevice } from './menu-lab.js'
+import type { ApcMenuMock } from '../../../firmware-mocks/apc-menu/mock.js'
+import { buildControlApi } from '../../../firmware-mocks/control-api.js'
+import { run, startMenuDevice } from '../menu-lab.js'
 
 /**
  * fence_apc (Debian fence-agents, a client nobody here wrote) against the apc-menu mock over

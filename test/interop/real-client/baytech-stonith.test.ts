@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { BaytechMock } from '../../firmware-mocks/baytech/index.js'
-import { buildControlApi } from '../../firmware-mocks/control-api.js'
-import { run, startMenuDevice } from './menu-lab.js'
+import type { BaytechMock } from '../../../firmware-mocks/baytech/index.js'
+import { buildControlApi } from '../../../firmware-mocks/control-api.js'
+import { run, startMenuDevice } from '../menu-lab.js'
 
 /**
  * cluster-glue's `stonith -t baytech` (a raw socket to port 23; it reads the model from the

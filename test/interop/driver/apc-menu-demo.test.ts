@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { expect, it } from 'vitest'
-import { DEMO_DEVICES } from '../../src/demo/demo.js'
-import { startDemo } from '../../src/demo/start.js'
-import { Engine } from '../../src/engine/engine.js'
-import { FENCER } from '../helpers/gateway.js'
+import { DEMO_DEVICES } from '../../../src/demo/demo.js'
+import { startDemo } from '../../../src/demo/start.js'
+import { Engine } from '../../../src/engine/engine.js'
+import { FENCER } from '../../helpers/gateway.js'
 
 /** The demo's APC MasterSwitch starts over telnet, its config is valid, and its node fences for real. */
 it('demo-masterswitch (AP79xx menus over telnet): demo-ms-1 fences off, the neighbour stays on', async () => {

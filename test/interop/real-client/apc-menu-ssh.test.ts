@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { apcMenuDriver } from '../../drivers/apc-menu/index.js'
-import type { ApcMenuMock } from '../../firmware-mocks/apc-menu/mock.js'
-import { buildControlApi } from '../../firmware-mocks/control-api.js'
-import { FenceError } from '../../src/core/errors.js'
-import { run, startMenuDevice } from './menu-lab.js'
+import { apcMenuDriver } from '../../../drivers/apc-menu/index.js'
+import type { ApcMenuMock } from '../../../firmware-mocks/apc-menu/mock.js'
+import { buildControlApi } from '../../../firmware-mocks/control-api.js'
+import { FenceError } from '../../../src/core/errors.js'
+import { run, startMenuDevice } from '../menu-lab.js'
 
 /**
  * The APC console over SSH: fence_apc --ssh (OpenSSH's `ssh` client, password at the SSH

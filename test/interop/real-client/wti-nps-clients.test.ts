@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildControlApi } from '../../firmware-mocks/control-api.js'
-import type { WtiNpsMock } from '../../firmware-mocks/wti-nps/index.js'
-import { run, startMenuDevice } from './menu-lab.js'
+import { buildControlApi } from '../../../firmware-mocks/control-api.js'
+import type { WtiNpsMock } from '../../../firmware-mocks/wti-nps/index.js'
+import { run, startMenuDevice } from '../menu-lab.js'
 
 /**
  * Real clients against the wti-nps mock: fence_wti (fence-agents; spawns the `telnet` client,

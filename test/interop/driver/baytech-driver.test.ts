@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { baytechDriver } from '../../drivers/baytech/index.js'
-import type { PowerDriver } from '../../drivers/driver.js'
-import type { BaytechMock } from '../../firmware-mocks/baytech/index.js'
-import { startMenuDevice } from './menu-lab.js'
+import { baytechDriver } from '../../../drivers/baytech/index.js'
+import type { PowerDriver } from '../../../drivers/driver.js'
+import type { BaytechMock } from '../../../firmware-mocks/baytech/index.js'
+import { startMenuDevice } from '../menu-lab.js'
 
 type Rig = Awaited<ReturnType<typeof startMenuDevice<BaytechMock>>> & { driver: PowerDriver }
 let rig: Rig | undefined

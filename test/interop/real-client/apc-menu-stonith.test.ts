@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ApcMenuMock } from '../../firmware-mocks/apc-menu/mock.js'
-import { run, startMenuDevice } from './menu-lab.js'
+import type { ApcMenuMock } from '../../../firmware-mocks/apc-menu/mock.js'
+import { run, startMenuDevice } from '../menu-lab.js'
 
 /**
  * cluster-glue's `stonith -t apcmaster` (Debian cluster-glue 1.0.12) against the AP9211 console.

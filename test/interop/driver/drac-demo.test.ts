@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { expect, it } from 'vitest'
-import { DEMO_DEVICES } from '../../src/demo/demo.js'
-import { startDemo } from '../../src/demo/start.js'
-import { Engine } from '../../src/engine/engine.js'
-import { FENCER } from '../helpers/gateway.js'
+import { DEMO_DEVICES } from '../../../src/demo/demo.js'
+import { startDemo } from '../../../src/demo/start.js'
+import { Engine } from '../../../src/engine/engine.js'
+import { FENCER } from '../../helpers/gateway.js'
 
 /**
  * The demo's iDRAC: one machine behind Redfish (level 1) and racadm over SSH (level 2).
