@@ -102,41 +102,9 @@ export function readDeviceSection(section: Record<string, unknown>): DeviceSecti
   }
 }
 
-/**
- * A driver for a device read by readDeviceSection. Without `deviceCycle` its `set(…, 'cycle')`
- * is refused here, before the device is asked, for every kind alike (drivers keep no guard of
- * their own). The engine decides the same from DeviceConfig.deviceCycle.
- */
-export function createDriver(
-  device: { kind: string; config: unknown; deviceCycle: boolean },
-  ctx: DriverContext,
-): PowerDriver {
+/** A driver for a device read by readDeviceSection (the engine's DeviceRunner decides on `deviceCycle`). */
+export function createDriver(device: { kind: string; config: unknown }, ctx: DriverContext): PowerDriver {
   const factory = DRIVERS.get(device.kind)
   if (!factory) throw new FenceError('CONFIG_INVALID', `${ctx.deviceId}: no driver '${device.kind}'`)
-  const driver = factory.create(device.config, ctx)
-  return device.deviceCycle ? driver : refuseDeviceCycle(driver, ctx.deviceId)
-}
-
-/** The driver as it is, except that its own cycle is refused (UNSUPPORTED_ACTION) before any request. */
-export function refuseDeviceCycle(driver: PowerDriver, deviceId: string): PowerDriver {
-  return new Proxy(driver, {
-    get(target, prop, receiver) {
-      if (prop === 'set')
-        return (
-          plug: string,
-          action: Parameters<PowerDriver['set']>[1],
-          call: Parameters<PowerDriver['set']>[2],
-        ) =>
-          action === 'cycle'
-            ? Promise.reject(
-                new FenceError(
-                  'UNSUPPORTED_ACTION',
-                  `${deviceId}: the device's own cycle is not enabled (deviceCycle: true); fencing never uses it`,
-                ),
-              )
-            : target.set(plug, action, call)
-      const v = Reflect.get(target, prop, receiver)
-      return typeof v === 'function' ? v.bind(target) : v
-    },
-  })
+  return factory.create(device.config, ctx)
 }

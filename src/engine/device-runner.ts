@@ -203,6 +203,13 @@ export class DeviceRunner {
    * inside the slot only what is left of the gap since the last `on` completed is waited.
    */
   async set(plug: string, action: DeviceAction, opts: RunOptions): Promise<StepOutcome<void>> {
+    // the one place the device's own cycle is refused, for every driver kind alike: before the
+    // slot, the count or a byte to the device (fencing never asks for it; fencing-rules.ts)
+    if (action === 'cycle' && !this.deviceCycle)
+      throw new FenceError(
+        'UNSUPPORTED_ACTION',
+        `${this.id}: the device's own cycle is not enabled (deviceCycle: true); fencing never uses it`,
+      )
     this.health.counts.commands++
     try {
       if (action === 'on') {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { PowerDriver } from '../../drivers/driver.js'
-import { DRIVERS } from '../../drivers/registry.js'
+import { createDriver } from '../../drivers/registry.js'
 import { Journal } from '../audit/journal.js'
 import type { DeviceConfig, GatewayConfig, NodeConfig } from '../config/config.js'
 import { readSecret } from '../config/secrets.js'
@@ -116,7 +116,7 @@ export class Engine implements FenceEngine {
       }
     for (const dev of config.devices.values()) {
       const plugs = [...(plugsOf.get(dev.id) ?? [])]
-      const driver = opts.createDriver ? opts.createDriver(dev, plugs) : createDriver(dev, this.log)
+      const driver = opts.createDriver ? opts.createDriver(dev, plugs) : driverFor(dev, this.log)
       const runner = new DeviceRunner(
         dev.id,
         dev.driver,
@@ -801,14 +801,15 @@ export class Engine implements FenceEngine {
   }
 }
 
-function createDriver(dev: DeviceConfig, log: Logger): PowerDriver {
-  const factory = DRIVERS.get(dev.driver)
-  if (!factory) throw new FenceError('CONFIG_INVALID', `device ${dev.id}: unknown driver ${dev.driver}`)
-  return factory.create(dev.config, {
-    deviceId: dev.id,
-    readSecret: (ref, field) => readSecret(ref, `devices.${dev.id}.${field}`),
-    log: (level, msg, fields) => log[level]({ device: dev.id, ...fields }, msg),
-  })
+function driverFor(dev: DeviceConfig, log: Logger): PowerDriver {
+  return createDriver(
+    { kind: dev.driver, config: dev.config },
+    {
+      deviceId: dev.id,
+      readSecret: (ref, field) => readSecret(ref, `devices.${dev.id}.${field}`),
+      log: (level, msg, fields) => log[level]({ device: dev.id, ...fields }, msg),
+    },
+  )
 }
 
 function info(n: NodeConfig): NodeInfo {

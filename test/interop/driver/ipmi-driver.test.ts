@@ -39,7 +39,7 @@ function makeDriver(
 ): Made {
   const passwordFile = path.join(dir, `pw${n++}`)
   writeFileSync(passwordFile, password, { mode: 0o600 })
-  const { config, deviceCycle, problems } = readDeviceSection({
+  const { config, problems } = readDeviceSection({
     driver: 'ipmi',
     host: bmc.address.host,
     port: bmc.address.port,
@@ -51,7 +51,7 @@ function makeDriver(
   expect(problems).toEqual([])
   const logs: string[] = []
   const driver = createDriver(
-    { kind: 'ipmi', config, deviceCycle },
+    { kind: 'ipmi', config },
     {
       deviceId: 'bmc1',
       readSecret,
@@ -138,12 +138,6 @@ describe('ipmi driver: refusals and typed errors', () => {
   })
   afterAll(async () => {
     await bmc.stop()
-  })
-
-  it('a cycle is refused unless deviceCycle is set', async () => {
-    const { driver } = makeDriver(bmc)
-    expect((await failure(driver.set('chassis', 'cycle', call()))).code).toBe('UNSUPPORTED_ACTION')
-    expect(bmc.controls.filter((c) => c.action === 'cycle')).toHaveLength(0)
   })
 
   it('a BMC has one plug', async () => {

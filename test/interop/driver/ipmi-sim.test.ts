@@ -32,7 +32,7 @@ async function freeUdpPort(): Promise<number> {
 function driver(over: Record<string, unknown> = {}): IpmiDriver {
   const passwordFile = path.join(dir, 'pw')
   writeFileSync(passwordFile, 'opsecret', { mode: 0o600 })
-  const { config, deviceCycle, problems } = readDeviceSection({
+  const { config, problems } = readDeviceSection({
     driver: 'ipmi',
     host: '127.0.0.1',
     port,
@@ -44,7 +44,7 @@ function driver(over: Record<string, unknown> = {}): IpmiDriver {
   })
   expect(problems).toEqual([])
   return createDriver(
-    { kind: 'ipmi', config, deviceCycle },
+    { kind: 'ipmi', config },
     { deviceId: 'ipmisim', readSecret, log: (level, msg) => logs.push(`${level} ${msg}`) },
   ) as IpmiDriver
 }
