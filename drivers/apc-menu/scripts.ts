@@ -1,3 +1,4 @@
+import { UNIT_HANGS_UP } from '../expect/console-session.js'
 import type { AnswerRule, FailRule, Script } from '../expect/expect.js'
 
 /**
@@ -168,12 +169,6 @@ export function cliCommand(name: string, command: string, timeoutMs: number): Sc
     ],
   }
 }
-
-/**
- * After logout, wait for the unit to close the connection (the wait ends in CONNECTION_LOST, or
- * times out): the next session is only taken once this one is gone.
- */
-const UNIT_HANGS_UP = { expect: /(?!)/, name: 'the unit closing the session', optional: true }
 
 /** Leave the menus (ESC up to the main menu, six levels at most, `4` Logout); best effort, the line is dropped after. */
 export function menuLogout(timeoutMs: number): Script {

@@ -80,10 +80,10 @@ const cfg = {
   transport: 'telnet' as const,
   user: 'apc',
   password: {},
+  hostKey: undefined,
   connectTimeoutMs: 100,
   loginTimeoutMs: 300,
   replyTimeoutMs: 150,
-  deviceCycle: false,
 }
 
 async function outcome(p: Promise<Map<string, string>>): Promise<Map<string, string> | FenceError> {
@@ -155,12 +155,12 @@ describe('wti-nps parsing under bad input', () => {
   const wcfg = {
     host: 'fake',
     port: 23,
+    user: undefined,
     password: {},
     connectTimeoutMs: 100,
     loginTimeoutMs: 300,
     replyTimeoutMs: 150,
     commandTimeoutMs: 300,
-    deviceCycle: false,
   }
 
   it('corrupted tables: a row is read only when whole, everything else is unknown or a typed error', async () => {

@@ -84,10 +84,4 @@ describe('wti-nps driver', () => {
     await new Promise((res) => setTimeout(res, 100))
     expect((await r.driver.status(['1'], call())).get('1')).toBe('on')
   })
-
-  it('/BOOT only with deviceCycle', async () => {
-    const r = await start({})
-    await expect(r.driver.set('1', 'cycle', call())).rejects.toMatchObject({ code: 'UNSUPPORTED_ACTION' })
-    expect(r.mock.sim.commands).toHaveLength(0)
-  })
 })
