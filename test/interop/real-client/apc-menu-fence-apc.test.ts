@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ApcMenuMock } from '../../../firmware-mocks/apc-menu/mock.js'
-import { buildControlApi } from '../../../firmware-mocks/control-api.js'
-import { run, startMenuDevice } from '../menu-lab.js'
+import { outletState, run, startMenuDevice } from '../menu-lab.js'
 
 /**
  * fence_apc (Debian fence-agents, a client nobody here wrote) against the apc-menu mock over
@@ -17,14 +16,6 @@ afterEach(async () => {
   await rig?.stop()
   rig = undefined
 })
-
-async function outletState(r: Rig, plug: string): Promise<string> {
-  const api = buildControlApi(r.lab)
-  const res = await api.inject({ method: 'GET', url: '/devices/d' })
-  await api.close()
-  const body = res.json() as { plugs: { id: string; state: string }[] }
-  return body.plugs.find((p) => p.id === plug)!.state
-}
 
 function fenceApc(r: Rig, ...args: string[]) {
   const { host, port } = r.mock.address

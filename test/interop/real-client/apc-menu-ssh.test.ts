@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { apcMenuDriver } from '../../../drivers/apc-menu/index.js'
 import type { ApcMenuMock } from '../../../firmware-mocks/apc-menu/mock.js'
-import { buildControlApi } from '../../../firmware-mocks/control-api.js'
 import { FenceError } from '../../../src/core/errors.js'
-import { run, startMenuDevice } from '../menu-lab.js'
+import { outletState, run, startMenuDevice } from '../menu-lab.js'
 
 /**
  * The APC console over SSH: fence_apc --ssh (OpenSSH's `ssh` client, password at the SSH
@@ -17,13 +16,6 @@ afterEach(async () => {
   await rig?.stop()
   rig = undefined
 })
-
-async function outletState(r: Rig, plug: string): Promise<string> {
-  const api = buildControlApi(r.lab)
-  const res = await api.inject({ method: 'GET', url: '/devices/d' })
-  await api.close()
-  return (res.json() as { plugs: { id: string; state: string }[] }).plugs.find((p) => p.id === plug)!.state
-}
 
 describe('fence_apc --ssh', () => {
   for (const firmware of ['ap79xx-v3', 'aos'])

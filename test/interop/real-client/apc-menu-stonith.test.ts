@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ApcMenuMock } from '../../../firmware-mocks/apc-menu/mock.js'
-import { run, startMenuDevice } from '../menu-lab.js'
+import { loopback, run, startMenuDevice } from '../menu-lab.js'
 
 /**
  * cluster-glue's `stonith -t apcmaster` (Debian cluster-glue 1.0.12) against the AP9211 console.
@@ -18,9 +18,6 @@ afterEach(async () => {
   await rig?.stop()
   rig = undefined
 })
-
-const loopback = () =>
-  `127.${100 + Math.floor(Math.random() * 100)}.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`
 
 describe('cluster-glue stonith -t apcmaster', () => {
   it('is a known plugin here', async () => {

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { BaytechMock } from '../../../firmware-mocks/baytech/index.js'
-import { buildControlApi } from '../../../firmware-mocks/control-api.js'
-import { run, startMenuDevice } from '../menu-lab.js'
+import { loopback, outletState, run, startMenuDevice } from '../menu-lab.js'
 
 /**
  * cluster-glue's `stonith -t baytech` (a raw socket to port 23; it reads the model from the
@@ -18,15 +17,6 @@ afterEach(async () => {
   rig = undefined
 })
 
-async function outletState(r: Rig, plug: string): Promise<string> {
-  const api = buildControlApi(r.lab)
-  const res = await api.inject({ method: 'GET', url: '/devices/d' })
-  await api.close()
-  return (res.json() as { plugs: { id: string; state: string }[] }).plugs.find((p) => p.id === plug)!.state
-}
-
-const loopback = () =>
-  `127.${100 + Math.floor(Math.random() * 100)}.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`
 const NAMED = Array.from({ length: 8 }, (_, i) => ({ id: String(i + 1), name: `node${i + 1}` }))
 
 describe('cluster-glue stonith -t baytech', () => {

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildControlApi } from '../../../firmware-mocks/control-api.js'
 import type { WtiNpsMock } from '../../../firmware-mocks/wti-nps/index.js'
-import { run, startMenuDevice } from '../menu-lab.js'
+import { loopback, outletState, run, startMenuDevice } from '../menu-lab.js'
 
 /**
  * Real clients against the wti-nps mock: fence_wti (fence-agents; spawns the `telnet` client,
@@ -17,16 +16,7 @@ afterEach(async () => {
   rig = undefined
 })
 
-async function outletState(r: Rig, plug: string): Promise<string> {
-  const api = buildControlApi(r.lab)
-  const res = await api.inject({ method: 'GET', url: '/devices/d' })
-  await api.close()
-  return (res.json() as { plugs: { id: string; state: string }[] }).plugs.find((p) => p.id === plug)!.state
-}
-
 const NAMED = Array.from({ length: 8 }, (_, i) => ({ id: String(i + 1), name: `node${i + 1}` }))
-const loopback = () =>
-  `127.${100 + Math.floor(Math.random() * 100)}.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`
 
 describe('fence_wti over telnet', () => {
   for (const variant of [{ confirm: true }, { user: 'fence', prompt: 'IPS' }] as const)
