@@ -11,6 +11,7 @@ export const APC_MENU_OPTIONS = {
   }),
   hostKey: Opt.optionalString(
     "SSH only (required there): the unit's host key `SHA256:…` as `ssh-keygen -lf` prints it, or `any` written out",
+    { hint: '`SHA256:…` or `any`' },
   ),
 }
 
