@@ -158,11 +158,6 @@ export class DracSshDriver implements PowerDriver {
   }
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: device cycle is not enabled (deviceCycle: true)`,
-      )
     await this.withSession(call, async (s) => {
       const op = OPS[action]
       const text = await this.racadm(s, op, plug, call)

@@ -261,11 +261,6 @@ export class RedfishDriver implements PowerDriver {
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
     this.checkPlug(plug)
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: device cycle is not enabled (deviceCycle: true)`,
-      )
     this.check(call)
     const system = await this.system(call.signal)
     const actions = isObj(system.Actions) ? system.Actions : {}

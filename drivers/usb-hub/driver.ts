@@ -19,7 +19,7 @@ import {
   powerBit,
 } from '../../protocols/usb.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
-import type { UsbHubConfig } from './config.js'
+import type { UsbHubConfig } from './options.js'
 import { bridgeHost } from './sim-client.js'
 import { type ControlSetup, type UsbDeviceLike, type UsbHost, realHost, simulatedHost } from './host.js'
 

@@ -11,7 +11,7 @@ import {
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import { openSerialTarget } from '../transport/serial-target.js'
-import type { UsbRelayConfig } from './config.js'
+import type { UsbRelayConfig } from './options.js'
 import { type HidDeviceLike, type HidHost, realHidHost, simulatedHidHost } from './hid.js'
 
 function channel(plug: string, channels: number, label: string): number {

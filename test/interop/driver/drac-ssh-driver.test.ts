@@ -195,7 +195,7 @@ describe('drac-ssh driver', () => {
 
   it('a racadm error line is a typed error; "already powered off" for an off is not', async () => {
     drac5.sim.setPhysical('system', 'off')
-    const d = driver(drac5, { deviceCycle: true })
+    const d = driver(drac5)
     await d.set('system', 'off', call()) // ERROR: Server is already powered OFF.
     const err = await d.set('system', 'cycle', call()).catch((e) => e)
     expect(err).toMatchObject({ code: 'DEVICE_ERROR' })

@@ -141,7 +141,8 @@ describe('redfish driver against the iDRAC mock', () => {
   })
 
   it('off sends ForceOff, on sends On, never GracefulShutdown; an operator cycle sends PowerCycle', async () => {
-    const d = driver({ ...base, deviceCycle: true })
+    // the driver does the device's own cycle when asked (the engine decides on deviceCycle)
+    const d = driver(base)
     const from = mock.records.length
     mock.sim.setPhysical('system', 'on')
     await d.set('system', 'off', call())
