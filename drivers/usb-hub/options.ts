@@ -50,12 +50,12 @@ export const USB_HUB_OPTIONS = {
   ),
   serial: Opt.optionalString("with `id`: the hub's serial number, when several hubs share vendor:product"),
   sysfs: Opt.bool(
-    'switch through sysfs `disable` files first (kernel 6.0 and later), falling back to hub requests',
+    'try the sysfs `disable` files first (kernel 6.0 and later); `false`: hub requests only (uhubctl `-S`)',
     {
       default: true,
     },
   ),
-  sysfsRoot: Opt.string('where the USB devices are in sysfs', { default: '/sys/bus/usb/devices' }),
+  sysfsRoot: Opt.string('where the `disable` files are', { default: '/sys/bus/usb/devices' }),
   companion: Opt.custom<string>(
     Type.String({ default: 'auto' }),
     'the USB 2 companion of a USB 3 hub: `auto` (container ID, else the same port path), `none`, or its location',
@@ -73,12 +73,15 @@ export const USB_HUB_OPTIONS = {
       },
     },
   ),
-  offRepeat: Opt.int('how often off is sent over hub requests (the kernel may power a port back on)', {
-    default: 3,
-    min: 1,
-    max: 1000,
-  }),
-  offRepeatGap: Opt.duration('the gap between two of those', { default: 20, max: 1000 }),
+  offRepeat: Opt.int(
+    'how many times off is sent over hub requests: the kernel may power a port back on (uhubctl `-r`)',
+    {
+      default: 3,
+      min: 1,
+      max: 1000,
+    },
+  ),
+  offRepeatGap: Opt.duration('the pause between repeats (uhubctl `-w`)', { default: 20, max: 1000 }),
   transferTimeout: Opt.duration("each control transfer's timeout (uhubctl: 5 s)", {
     default: DEFAULT_TRANSFER_TIMEOUT_MS,
     min: 10,
@@ -105,7 +108,7 @@ export const USB_HUB_OPTIONS = {
     },
   ),
   simulated: Opt.optionalString(
-    "the name of an in-process simulated host (the lab's usb-hub mock); absent: this machine's USB",
+    "the lab's simulated bus (a name in-process, `tcp://HOST:PORT` from `fencegate lab`); not for real hubs",
   ),
 }
 
