@@ -1,7 +1,7 @@
 import { FenceError } from '../../src/core/errors.js'
 import type { DeviceAction, PowerState } from '../../src/core/types.js'
 import type { Call, PlugInfo, PowerDriver } from '../driver.js'
-import { type ConsoleDriverOptions, ConsoleSession, type Run } from '../expect/console-session.js'
+import { type ConsoleDriverOptions, ConsoleSession, type Run } from '../console/session.js'
 import type { Script, ScriptResult } from '../expect/expect.js'
 import { SshStream } from '../transport/ssh-stream.js'
 import { TelnetStream } from '../transport/telnet-stream.js'
@@ -101,7 +101,7 @@ export class ApcMenuDriver implements PowerDriver {
     return `${this.deviceId} (${this.line.label})`
   }
 
-  /** One session: login, `fn`, logout (drivers/expect/console-session.ts). */
+  /** One session: login, `fn`, logout (drivers/console/session.ts). */
   private session<T>(call: Call, fn: (run: Run) => Promise<T>): Promise<T> {
     return this.line.run(call.signal, (run) => {
       if (/MasterSwitch plus/i.test(this.banner))

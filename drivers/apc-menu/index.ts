@@ -1,7 +1,7 @@
 import { Fields } from '../../src/config/fields.js'
 import { readOptions } from '../../src/config/options.js'
 import type { DriverFactory } from '../driver.js'
-import { consolePassword } from '../expect/console-session.js'
+import { consolePassword } from '../console/options.js'
 import { ApcMenuDriver } from './driver.js'
 import { APC_MENU_OPTIONS, type ApcMenuConfig, HOST_KEY } from './options.js'
 

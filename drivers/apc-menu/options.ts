@@ -1,5 +1,5 @@
 import { Opt, type OptionValues } from '../../src/config/options.js'
-import { consoleOptions } from '../expect/console-session.js'
+import { consoleOptions } from '../console/options.js'
 
 /** The apc-menu driver's config section (besides `driver` and the common `deviceCycle`). */
 export const APC_MENU_OPTIONS = {

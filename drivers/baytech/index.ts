@@ -1,7 +1,7 @@
 import { Fields } from '../../src/config/fields.js'
 import { readOptions } from '../../src/config/options.js'
 import type { DriverFactory } from '../driver.js'
-import { consolePassword } from '../expect/console-session.js'
+import { consolePassword } from '../console/options.js'
 import { BaytechDriver } from './driver.js'
 import { BAYTECH_OPTIONS, type BaytechConfig } from './options.js'
 

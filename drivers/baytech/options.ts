@@ -1,5 +1,5 @@
 import { Opt, type OptionValues } from '../../src/config/options.js'
-import { commandTimeoutOption, consoleOptions } from '../expect/console-session.js'
+import { commandTimeoutOption, consoleOptions } from '../console/options.js'
 
 /** The baytech driver's config section (besides `driver` and the common `deviceCycle`). */
 export const BAYTECH_OPTIONS = {

@@ -1,4 +1,4 @@
-import { UNIT_HANGS_UP } from '../expect/console-session.js'
+import { UNIT_HANGS_UP } from '../console/session.js'
 import type { Script } from '../expect/expect.js'
 
 /**

@@ -1,8 +1,5 @@
-import {
-  ConsoleSwitchDriver,
-  type ConsoleDriverOptions,
-  type ConsoleSwitchModel,
-} from '../expect/console-session.js'
+import { ConsoleSwitchDriver, type ConsoleSwitchModel } from '../console/switch-driver.js'
+import type { ConsoleDriverOptions } from '../console/session.js'
 import type { WtiNpsConfig } from './options.js'
 import { commandScript, loginScript, logoutScript, statusScript } from './scripts.js'
 

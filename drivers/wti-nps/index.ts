@@ -1,7 +1,7 @@
 import { Fields } from '../../src/config/fields.js'
 import { readOptions } from '../../src/config/options.js'
 import type { DriverFactory } from '../driver.js'
-import { consolePassword } from '../expect/console-session.js'
+import { consolePassword } from '../console/options.js'
 import { WtiNpsDriver } from './driver.js'
 import { WTI_NPS_OPTIONS, type WtiNpsConfig } from './options.js'
 
