@@ -44,7 +44,7 @@ export const USB_HUB_LAB_OPTIONS = {
   switching: Opt.oneOf(['per-port', 'ganged', 'none'], 'how the hub switches port power', {
     default: 'per-port',
   }),
-  serial: Opt.string("the hub's serial number (empty: none)", { default: '' }),
+  serial: Opt.string("the hub's serial number", { default: '', defaultText: 'none' }),
   containerId: Opt.bool('a USB 3 hub reports a container ID (the two halves are found by it)', {
     default: true,
   }),
