@@ -119,7 +119,12 @@ function readCommonFields(
       path: [...path, 'listen'],
       message: 'a lab device listens on loopback or a test namespace address',
     })
-  if (factory && factory.endpoint !== 'network' && (pty === undefined) === (listen === undefined))
+  if (
+    factory &&
+    factory.endpoint !== 'network' &&
+    (pty === undefined) === (listen === undefined) &&
+    !(factory.endpoint.optional && pty === undefined)
+  )
     problems.push({
       path: [...path, 'pty'],
       message: `${factory.endpoint.serial} is either pty: PATH or listen: HOST:PORT`,

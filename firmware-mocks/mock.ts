@@ -49,9 +49,10 @@ export interface MockFactory<S = unknown> {
    * How clients reach it, checked by the lab before `validate`: `network` = `listen: HOST:PORT`
    * only (default 127.0.0.1, any free port); `serial` = a serial line, exactly one of
    * `pty: PATH` or `listen: HOST:PORT` (a raw TCP terminal server); `line` names it in the
-   * error ("an RPS-10 line").
+   * error ("an RPS-10 line"); `optional`: the line is the kind's choice (a usb-relay: a CH340
+   * board has one, a dcttech board none), the lab refuses only both, `validate` the rest.
    */
-  readonly endpoint: 'network' | { serial: string }
+  readonly endpoint: 'network' | { serial: string; optional?: true }
   /**
    * A single-target device (a BMC, a UPS): its one plug id and what to call the device in an
    * error. The lab accepts `plugs` left out, `1`, or `[id]`, and the mock gets `[id]`.
