@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: [
+      'core/**/*.test.ts',
       'src/**/*.test.ts',
       'drivers/**/*.test.ts',
       'firmware-mocks/**/*.test.ts',

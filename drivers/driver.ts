@@ -6,9 +6,9 @@
  *
  * Rules every driver follows:
  * - Every call takes a {@link Call}; when `call.signal` aborts, the call rejects promptly with
- *   the signal's reason turned into a FenceError (`abortError(signal)` in src/core/errors)
+ *   the signal's reason turned into a FenceError (`abortError(signal)` in core/errors)
  *   and leaves the connection usable or closed, never half-read.
- * - Errors are FenceErrors with a code from src/core/errors: transient ones
+ * - Errors are FenceErrors with a code from core/errors: transient ones
  *   (DEVICE_TIMEOUT, DEVICE_UNREACHABLE, DEVICE_BUSY, CONNECTION_LOST, PROTOCOL_ERROR)
  *   may be retried by the engine; permanent ones (AUTH_REFUSED, NO_SUCH_PLUG,
  *   UNSUPPORTED_ACTION, DEVICE_ERROR, INSECURE_DEVICE) are not.
@@ -19,8 +19,9 @@
  * - A driver never retries by itself; one command at a time (the engine serialises calls).
  * - Secrets a driver was given never appear in its errors or logs.
  */
-import type { OptionDecl } from '../src/config/options.js'
-import type { DeviceAction, PowerState } from '../src/core/types.js'
+import type { FieldProblem, SecretRef } from '../core/problems.js'
+import type { OptionDecl } from '../core/options.js'
+import type { DeviceAction, PowerState } from '../core/types.js'
 
 export interface Call {
   /** Aborts on the caller's deadline or when the caller goes away. */
@@ -57,6 +58,8 @@ export interface PowerDriver {
 }
 
 /** What a driver gets besides its own config section. */
+export type { FieldProblem, SecretRef }
+
 export interface DriverContext {
   /** The device id in the config (`pdu1`), for error messages. */
   deviceId: string
@@ -64,17 +67,6 @@ export interface DriverContext {
   readSecret(ref: SecretRef, field: string): string
   /** Structured log; never pass secrets. */
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void
-}
-
-export interface SecretRef {
-  file?: string
-  env?: string
-}
-
-/** A validation problem in a device config section: the field (path below the device) and what was expected. */
-export interface FieldProblem {
-  path: (string | number)[]
-  message: string
 }
 
 /**
@@ -94,7 +86,7 @@ export interface DriverFactory<C = unknown> {
    */
   readonly singlePlug?: string
   /**
-   * The driver's own fields, declared once (src/config/options.ts): `validate` reads them,
+   * The driver's own fields, declared once (core/options.ts): `validate` reads them,
    * the config type is derived from them, and the docs' option tables and
    * `fencegate list --drivers` are generated from them.
    */

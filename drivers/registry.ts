@@ -2,9 +2,9 @@
  * Every driver kind the gateway knows. A driver issue adds one line here.
  * The pairing of drivers and their mock firmware is listed in firmware-mocks/registry.ts.
  */
-import { Fields, describe } from '../src/config/fields.js'
-import { Opt, readOptions } from '../src/config/options.js'
-import { FenceError } from '../src/core/errors.js'
+import { Fields, describe } from '../core/fields.js'
+import { Opt, readOptions } from '../core/options.js'
+import { FenceError } from '../core/errors.js'
 import { apcMenuDriver } from './apc-menu/index.js'
 import { baytechDriver } from './baytech/index.js'
 import { wtiNpsDriver } from './wti-nps/index.js'

@@ -1,6 +1,6 @@
 import { chmodSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { type Option, Opt } from '../src/config/options.js'
+import { type Option, Opt } from '../core/options.js'
 import type { CommonLabSpec, MockDevice } from './mock.js'
 import { type PromptFirmware, type SessionSlots, TelnetPromptServer, type Terminal } from './prompt-server.js'
 import { DeviceSimulator } from './simulator.js'

@@ -1,8 +1,8 @@
-import type { FieldProblem } from '../drivers/driver.js'
+import type { FieldProblem } from '../core/problems.js'
 import { Type } from 'typebox'
-import { Fields, describe } from '../src/config/fields.js'
-import { Opt, readOptions } from '../src/config/options.js'
-import { YamlSource, asMapping } from '../src/config/yaml.js'
+import { Fields, describe } from '../core/fields.js'
+import { Opt, readOptions } from '../core/options.js'
+import { YamlSource, asMapping } from '../core/yaml.js'
 import { COMMON_LAB_FIELDS, type CommonLabSpec } from './mock.js'
 import { MOCKS } from './registry.js'
 

@@ -1,5 +1,5 @@
-import type { FieldProblem } from '../drivers/driver.js'
-import type { OptionDecl } from '../src/config/options.js'
+import type { FieldProblem } from '../core/problems.js'
+import type { OptionDecl } from '../core/options.js'
 import type { DeviceSimulator, PhysicalState } from './simulator.js'
 
 /**
@@ -59,7 +59,7 @@ export interface MockFactory<S = unknown> {
    */
   readonly singlePlug?: { id: string; noun: string }
   /**
-   * The kind's own lab fields, declared once (src/config/options.ts): `validate` reads them
+   * The kind's own lab fields, declared once (core/options.ts): `validate` reads them
    * with readOptions, and docs/lab.md's table of the kind is generated from them.
    */
   readonly options: OptionDecl

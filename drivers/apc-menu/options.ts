@@ -1,4 +1,4 @@
-import { Opt, type OptionValues } from '../../src/config/options.js'
+import { Opt, type OptionValues } from '../../core/options.js'
 import { consoleOptions } from '../console/options.js'
 
 /** The apc-menu driver's config section (besides `driver` and the common `deviceCycle`). */

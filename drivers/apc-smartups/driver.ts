@@ -1,6 +1,6 @@
 import { REG1_LOAD_OFF, parseRegister } from '../../protocols/apc-smart.js'
-import { FenceError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import { ExpectLine } from '../expect/expect-line.js'

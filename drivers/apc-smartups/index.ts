@@ -1,5 +1,5 @@
-import { Fields } from '../../src/config/fields.js'
-import { readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
 import { LOAD, SmartUpsDriver } from './driver.js'
 import { SMARTUPS_OPTIONS, type SmartUpsConfig } from './options.js'

@@ -1,5 +1,5 @@
 import { DEFAULT_BAUD, REPEAT_MIN_MS } from '../../protocols/apc-smart.js'
-import { Opt, type OptionValues } from '../../src/config/options.js'
+import { Opt, type OptionValues } from '../../core/options.js'
 import { serialTargetOptions } from '../transport/serial-target.js'
 
 /** The apc-smartups driver's config section (besides `driver` and the common `deviceCycle`). */

@@ -1,6 +1,6 @@
 import { APC_FAMILIES } from '../../protocols/apc-mib.js'
-import { Fields } from '../../src/config/fields.js'
-import { Opt, readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
 import { SNMP_OPTIONS, readSnmpTarget } from '../snmp/config.js'
 import { type ApcSnmpConfig, ApcSnmpDriver } from './driver.js'

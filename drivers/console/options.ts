@@ -1,5 +1,5 @@
-import { type Option, Opt } from '../../src/config/options.js'
-import { FenceError } from '../../src/core/errors.js'
+import { type Option, Opt } from '../../core/options.js'
+import { FenceError } from '../../core/errors.js'
 import type { DriverContext, SecretRef } from '../driver.js'
 
 /**

@@ -1,5 +1,5 @@
-import { sleep } from '../../src/core/deadline.js'
-import { FenceError } from '../../src/core/errors.js'
+import { sleep } from '../../core/deadline.js'
+import { FenceError } from '../../core/errors.js'
 import type { DriverContext } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import type { Script, ScriptResult } from '../expect/expect.js'

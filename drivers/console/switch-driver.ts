@@ -1,5 +1,5 @@
-import { FenceError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, PlugInfo, PowerDriver } from '../driver.js'
 import type { Script } from '../expect/expect.js'
 import { TelnetStream } from '../transport/telnet-stream.js'

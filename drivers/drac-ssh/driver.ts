@@ -7,8 +7,8 @@ import {
   parseStatus,
   serverAction,
 } from '../../protocols/racadm.js'
-import { FenceError, throwIfAborted } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError, throwIfAborted } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { DracSshConfig } from './options.js'
 import { DracSession, type SessionOptions } from './session.js'

@@ -1,9 +1,9 @@
 /**
- * The drac-ssh driver's config section, declared once (src/config/options.ts): the docs'
+ * The drac-ssh driver's config section, declared once (core/options.ts): the docs'
  * tables and `fencegate list --drivers` come from it. Docs: docs/drivers/drac-ssh.md.
  */
 import { Type } from 'typebox'
-import { Opt, type OptionValues } from '../../src/config/options.js'
+import { Opt, type OptionValues } from '../../core/options.js'
 
 /** The drac-ssh driver's config section (besides `driver` and the common `deviceCycle`). */
 export const DRAC_SSH_OPTIONS = {

@@ -5,7 +5,7 @@
  * read up to the prompt.
  */
 import type ssh2 from 'ssh2'
-import { FenceError, abortError } from '../../src/core/errors.js'
+import { FenceError, abortError } from '../../core/errors.js'
 import { type SshLogin, openSshShell } from '../transport/ssh-stream.js'
 
 /** Where and how to log in (the SSH transport's SshLogin), the prompt, and the login's deadline. */

@@ -1,5 +1,5 @@
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
-import { FenceError, type ErrorCode, ERRORS, abortError } from '../../src/core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
+import { FenceError, type ErrorCode, ERRORS, abortError } from '../../core/errors.js'
 import { type DummyVerb, decodeAnswer, encodeRequest } from '../../protocols/dummy-line.js'
 import type { Call, PlugInfo, PowerDriver } from '../driver.js'
 import { TcpLineClient } from '../transport/tcp-line-client.js'

@@ -1,5 +1,5 @@
-import { Fields } from '../../src/config/fields.js'
-import { readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
 import { DummyDriver } from './driver.js'
 import { DUMMY_OPTIONS, type DummyConfig } from './options.js'

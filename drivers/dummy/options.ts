@@ -1,4 +1,4 @@
-import { Opt, type OptionValues } from '../../src/config/options.js'
+import { Opt, type OptionValues } from '../../core/options.js'
 
 /** The dummy driver's config section (besides `driver` and the common `deviceCycle`). */
 export const DUMMY_OPTIONS = {

@@ -1,5 +1,5 @@
-import { monotonicNow, sleep } from '../../src/core/deadline.js'
-import { FenceError, abortError, toFenceError } from '../../src/core/errors.js'
+import { monotonicNow, sleep } from '../../core/deadline.js'
+import { FenceError, abortError, toFenceError } from '../../core/errors.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import { type Script, type ScriptResult, checkScript, runScript } from './expect.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import { type ByteStream, ReceiveBuffer } from '../transport/byte-stream.js'
 import { type Script, checkScript, runScript } from './expect.js'
 

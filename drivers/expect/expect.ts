@@ -1,5 +1,5 @@
-import { monotonicNow, sleep } from '../../src/core/deadline.js'
-import { type ErrorCode, FenceError, abortError } from '../../src/core/errors.js'
+import { monotonicNow, sleep } from '../../core/deadline.js'
+import { type ErrorCode, FenceError, abortError } from '../../core/errors.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 
 /**

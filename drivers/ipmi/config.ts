@@ -1,7 +1,7 @@
 import { RMCP_PORT } from '../../protocols/ipmi/constants.js'
 import { Type } from 'typebox'
-import { Fields } from '../../src/config/fields.js'
-import { Opt, type OptionValues, readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { Opt, type OptionValues, readOptions } from '../../core/options.js'
 import type { FieldProblem } from '../driver.js'
 
 export type IpmiPrivilege = 'operator' | 'administrator'

@@ -8,8 +8,8 @@ import {
   PROFILES,
   decodeChassisStatus,
 } from '../../protocols/ipmi/index.js'
-import { FenceError, abortError, throwIfAborted } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError, abortError, throwIfAborted } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { IpmiConfig } from './config.js'
 import { completionError } from './errors.js'

@@ -15,7 +15,7 @@ import {
   secureRandom,
   sessionFormat,
 } from '../../protocols/ipmi/index.js'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import type { DriverContext } from '../driver.js'
 import type { UdpChannel } from './udp.js'
 

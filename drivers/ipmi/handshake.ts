@@ -34,7 +34,7 @@ import {
   suiteIdOf,
   weakness,
 } from '../../protocols/ipmi/index.js'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import { completionError, rakpError } from './errors.js'
 import type { BmcExchange, SessionOptions } from './exchange.js'
 

@@ -1,4 +1,4 @@
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import type { DriverFactory } from '../driver.js'
 import { IPMI_OPTIONS, type IpmiConfig, readIpmiConfig } from './config.js'
 import { CHASSIS, IpmiCredentials, IpmiDriver } from './driver.js'

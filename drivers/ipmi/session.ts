@@ -16,7 +16,7 @@ import {
   privilegeName,
   request,
 } from '../../protocols/ipmi/index.js'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import { completionError } from './errors.js'
 import { BmcExchange, type SessionOptions } from './exchange.js'
 import { Handshake } from './handshake.js'

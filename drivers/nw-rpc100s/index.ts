@@ -1,6 +1,6 @@
 import { OUTLET } from '../../protocols/nw-rpc100s.js'
-import { Fields } from '../../src/config/fields.js'
-import { readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
 import { NwRpc100sDriver } from './driver.js'
 import { NW_RPC100S_OPTIONS, type NwRpc100sConfig } from './options.js'

@@ -1,5 +1,5 @@
 import { BAUD } from '../../protocols/nw-rpc100s.js'
-import { Opt, type OptionValues } from '../../src/config/options.js'
+import { Opt, type OptionValues } from '../../core/options.js'
 import { serialTargetOptions } from '../transport/serial-target.js'
 
 /** The nw-rpc100s driver's config section (besides `driver` and the common `deviceCycle`). */

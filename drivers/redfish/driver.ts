@@ -8,8 +8,8 @@ import {
   powerStateOf,
   redfishErrorText,
 } from '../../protocols/redfish.js'
-import { FenceError, throwIfAborted } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError, throwIfAborted } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import { type HttpAnswer, RedfishHttp } from './http.js'
 import type { RedfishConfig } from './options.js'

@@ -1,9 +1,9 @@
 /**
- * The redfish driver's config section, declared once (src/config/options.ts): the docs'
+ * The redfish driver's config section, declared once (core/options.ts): the docs'
  * tables and `fencegate list --drivers` come from it. Docs: docs/drivers/redfish.md.
  */
 import { Type } from 'typebox'
-import { Opt, type OptionValues } from '../../src/config/options.js'
+import { Opt, type OptionValues } from '../../core/options.js'
 
 /** The redfish driver's config section (besides `driver` and the common `deviceCycle`). */
 export const REDFISH_OPTIONS = {

@@ -1,5 +1,5 @@
-import { Fields } from '../../src/config/fields.js'
-import { readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
 import { Rps10Driver } from './driver.js'
 import { RPS10_OPTIONS, type Rps10Config } from './options.js'

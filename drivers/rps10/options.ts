@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { BAUD_RATES, type Unit, isUnit } from '../../protocols/rps10.js'
-import { Opt, type OptionValues } from '../../src/config/options.js'
+import { Opt, type OptionValues } from '../../core/options.js'
 import { serialTargetOptions } from '../transport/serial-target.js'
 
 export type Rps10Handshake = 'dtr' | 'banner' | 'none'

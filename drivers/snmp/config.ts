@@ -5,9 +5,9 @@
  * read when a session is opened, so a rotated key file is picked up by the next session.
  */
 import { Type } from 'typebox'
-import type { Fields } from '../../src/config/fields.js'
-import { Opt, type OptionValues, readOptions } from '../../src/config/options.js'
-import { FenceError } from '../../src/core/errors.js'
+import type { Fields } from '../../core/fields.js'
+import { Opt, type OptionValues, readOptions } from '../../core/options.js'
+import { FenceError } from '../../core/errors.js'
 import type { DriverContext } from '../driver.js'
 
 export type SnmpVersion = '1' | '2c' | '3'

@@ -12,7 +12,7 @@
  * - Secrets never appear in messages: everything net-snmp says is scrubbed first.
  */
 import snmp from 'net-snmp'
-import { FenceError, abortError, throwIfAborted } from '../../src/core/errors.js'
+import { FenceError, abortError, throwIfAborted } from '../../core/errors.js'
 import type { Call } from '../driver.js'
 import type { SnmpCredentials, SnmpTargetConfig } from './config.js'
 import { secretValues } from './config.js'

@@ -5,7 +5,7 @@
  * INTEGER for the asked OID whose value is exactly the family's on or off value.
  * Pure functions, no net-snmp runtime: the fuzz tests drive them with random input.
  */
-import type { PowerState } from '../../src/core/types.js'
+import type { PowerState } from '../../core/types.js'
 
 /** net-snmp's ObjectType numbers (the BER tags), as far as decoding needs them. */
 export const SNMP_TYPE = {

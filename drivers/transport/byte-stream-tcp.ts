@@ -1,6 +1,6 @@
 import type net from 'node:net'
-import { FenceError, abortError } from '../../src/core/errors.js'
-import { untilAborted } from '../../src/core/deadline.js'
+import { FenceError, abortError } from '../../core/errors.js'
+import { untilAborted } from '../../core/deadline.js'
 import { type ByteStream, ReceiveBuffer } from './byte-stream.js'
 import { connectTcp } from './tcp-connect.js'
 

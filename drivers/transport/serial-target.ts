@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
-import { Opt } from '../../src/config/options.js'
-import { FenceError } from '../../src/core/errors.js'
+import { Opt } from '../../core/options.js'
+import { FenceError } from '../../core/errors.js'
 import type { ByteStream } from './byte-stream.js'
 import { TcpByteStream } from './byte-stream-tcp.js'
 import { SerialStream } from './serial-stream.js'

@@ -4,8 +4,8 @@ import ssh2, { type ClientChannel } from 'ssh2'
 
 const { Client } = ssh2
 type Client = ssh2.Client
-import { untilAborted } from '../../src/core/deadline.js'
-import { FenceError, abortError } from '../../src/core/errors.js'
+import { untilAborted } from '../../core/deadline.js'
+import { FenceError, abortError } from '../../core/errors.js'
 import { type ByteStream, ReceiveBuffer } from './byte-stream.js'
 
 /** The fingerprint OpenSSH prints for a host key blob: `SHA256:` and unpadded base64. */

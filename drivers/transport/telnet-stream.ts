@@ -1,5 +1,5 @@
 import type net from 'node:net'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import { OPT, TelnetCodec } from '../../protocols/telnet.js'
 import { type SocketFraming, TcpByteStream, type TcpByteStreamOptions } from './byte-stream-tcp.js'
 

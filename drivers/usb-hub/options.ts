@@ -1,10 +1,10 @@
 /**
- * The usb-hub driver's config section, declared once (src/config/options.ts): the docs'
+ * The usb-hub driver's config section, declared once (core/options.ts): the docs'
  * tables and `fencegate list --drivers` come from it. Docs: docs/drivers/usb-hub.md.
  */
 import { Type } from 'typebox'
 import { DEFAULT_TRANSFER_TIMEOUT_MS, parseLocation } from '../../protocols/usb.js'
-import { Opt, type OptionValues } from '../../src/config/options.js'
+import { Opt, type OptionValues } from '../../core/options.js'
 
 const VIDPID = /^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$/
 

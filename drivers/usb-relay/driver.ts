@@ -1,5 +1,5 @@
-import { FenceError, abortError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError, abortError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import {
   DCTTECH_PID,
   DCTTECH_VID,

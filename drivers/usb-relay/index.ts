@@ -1,5 +1,5 @@
-import { Fields } from '../../src/config/fields.js'
-import { readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
 import { Ch340RelayDriver, DctRelayDriver } from './driver.js'
 import { CH340_LINE_OPTIONS, RELAY_BOARD_OPTIONS, USB_RELAY_OPTIONS, type UsbRelayConfig } from './options.js'

@@ -1,10 +1,10 @@
 /**
- * The usb-relay driver's config section, declared once (src/config/options.ts): the docs'
+ * The usb-relay driver's config section, declared once (core/options.ts): the docs'
  * tables and `fencegate list --drivers` come from it. Docs: docs/drivers/usb-relay.md.
  */
 import { Type } from 'typebox'
 import { CH340_BAUD } from '../../protocols/usb.js'
-import { Opt, type OptionValues } from '../../src/config/options.js'
+import { Opt, type OptionValues } from '../../core/options.js'
 import { type SerialTarget, serialTargetOptions } from '../transport/serial-target.js'
 
 export type RelayBoard = 'ch340' | 'dcttech'

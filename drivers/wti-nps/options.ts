@@ -1,4 +1,4 @@
-import { Opt, type OptionValues } from '../../src/config/options.js'
+import { Opt, type OptionValues } from '../../core/options.js'
 import { commandTimeoutOption, consoleOptions } from '../console/options.js'
 
 /** The wti-nps driver's config section (besides `driver` and the common `deviceCycle`). */

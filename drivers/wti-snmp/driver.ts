@@ -7,8 +7,8 @@ import {
   type WtiGroupTable,
   type WtiMibVersion,
 } from '../../protocols/wti-mib.js'
-import { FenceError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import { type SnmpTargetConfig, resolveCredentials, warnWeakTarget } from '../snmp/config.js'
 import { SnmpClient } from '../snmp/session.js'

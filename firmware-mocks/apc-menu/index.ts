@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
-import { Fields } from '../../src/config/fields.js'
-import { Opt, readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
 import { consoleLabOptions } from '../console-mock.js'
 import type { MockFactory } from '../mock.js'
 import { APC_FIRMWARES } from './firmware.js'

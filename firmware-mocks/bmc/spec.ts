@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import type { FieldProblem } from '../../drivers/driver.js'
+import type { FieldProblem } from '../../core/problems.js'
 import { PRIVILEGE_BY_NAME, type PrivilegeName } from '../../protocols/ipmi/constants.js'
 import { type TSchema, Type } from 'typebox'
-import { Fields, describe } from '../../src/config/fields.js'
-import { Opt, readOptions } from '../../src/config/options.js'
-import { asMapping } from '../../src/config/yaml.js'
+import { Fields, describe } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
+import { asMapping } from '../../core/yaml.js'
 
 /** A BMC user account. Lab passwords are test data, not secrets of a real device. */
 export interface BmcUser {

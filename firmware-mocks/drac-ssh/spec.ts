@@ -1,9 +1,9 @@
-import type { FieldProblem } from '../../drivers/driver.js'
+import type { FieldProblem } from '../../core/problems.js'
 import { Type } from 'typebox'
 import type { DracModel } from '../../protocols/racadm.js'
-import { Fields, describe } from '../../src/config/fields.js'
-import { Opt, readOptions } from '../../src/config/options.js'
-import { asMapping } from '../../src/config/yaml.js'
+import { Fields, describe } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
+import { asMapping } from '../../core/yaml.js'
 import type { CommonLabSpec } from '../mock.js'
 
 /** A DRAC account. Lab passwords are test data, not secrets of a real device. */

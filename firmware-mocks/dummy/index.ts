@@ -1,4 +1,4 @@
-import { Fields } from '../../src/config/fields.js'
+import { Fields } from '../../core/fields.js'
 import type { MockFactory } from '../mock.js'
 import { DummyMock } from './mock.js'
 

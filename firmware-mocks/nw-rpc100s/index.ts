@@ -1,6 +1,6 @@
 import { BAUD, OUTLET } from '../../protocols/nw-rpc100s.js'
-import { Fields } from '../../src/config/fields.js'
-import { Opt, readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
 import type { MockFactory } from '../mock.js'
 import { NwRpc100sMock, type NwRpc100sSpec } from './mock.js'
 

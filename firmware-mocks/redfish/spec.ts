@@ -1,9 +1,9 @@
 import { Type } from 'typebox'
-import type { FieldProblem } from '../../drivers/driver.js'
+import type { FieldProblem } from '../../core/problems.js'
 import { RESET_TYPES, type ResetType } from '../../protocols/redfish.js'
-import { Fields, describe } from '../../src/config/fields.js'
-import { Opt, readOptions } from '../../src/config/options.js'
-import { asMapping } from '../../src/config/yaml.js'
+import { Fields, describe } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
+import { asMapping } from '../../core/yaml.js'
 
 export const ROLES = ['Administrator', 'Operator', 'ReadOnly'] as const
 export type RedfishRole = (typeof ROLES)[number]

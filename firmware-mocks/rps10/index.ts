@@ -1,8 +1,8 @@
 import { Type } from 'typebox'
-import { Fields } from '../../src/config/fields.js'
-import { Opt, readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
 import { BAUD_RATES, isUnit } from '../../protocols/rps10.js'
-import type { FieldProblem } from '../../drivers/driver.js'
+import type { FieldProblem } from '../../core/problems.js'
 import type { MockFactory } from '../mock.js'
 import { Rps10Mock, type Rps10MockSpec } from './mock.js'
 

@@ -11,11 +11,11 @@
  */
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { FieldProblem } from '../../drivers/driver.js'
+import type { FieldProblem } from '../../core/problems.js'
 import { Type } from 'typebox'
-import { Fields, describe } from '../../src/config/fields.js'
-import { Opt } from '../../src/config/options.js'
-import { asMapping } from '../../src/config/yaml.js'
+import { Fields, describe } from '../../core/fields.js'
+import { Opt } from '../../core/options.js'
+import { asMapping } from '../../core/yaml.js'
 import type { AgentAccess, AgentUser } from './agent.js'
 
 const AUTH = ['sha', 'sha224', 'sha256', 'sha384', 'sha512', 'md5'] as const

@@ -1,5 +1,5 @@
-import { Fields } from '../../src/config/fields.js'
-import { Opt, readOptions } from '../../src/config/options.js'
+import { Fields } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
 import { ConsoleMock, consoleLabOptions } from '../console-mock.js'
 import type { CommonLabSpec, MockFactory } from '../mock.js'
 import { WtiNpsFirmware, type WtiNpsSpec } from './firmware.js'

@@ -1,5 +1,5 @@
 import type { NodeView } from '../api/views.js'
-import type { Role } from '../core/types.js'
+import type { Role } from '../../core/types.js'
 import type { DeviceHealth, NodeResult, Operation } from '../engine/types.js'
 import { AgentFailure, GatewayHttpError } from './failure.js'
 import { type GatewayClient, fmt } from './http.js'

@@ -7,9 +7,9 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TokenConfig } from '../config/config.js'
-import { FenceError } from '../core/errors.js'
-import { compressHostlist } from '../core/hostlist.js'
-import type { Role } from '../core/types.js'
+import { FenceError } from '../../core/errors.js'
+import { compressHostlist } from '../../core/hostlist.js'
+import type { Role } from '../../core/types.js'
 
 /** The SHA-256 of a bearer token, as the config's `hash: sha256:…` holds it (tokens are long random strings: a fast hash is enough). */
 export function hashToken(token: string): Buffer {

@@ -1,12 +1,12 @@
 /**
  * One error handler for the whole API: every error answer is
  * `{statusCode, error, code, message}` (+ `field` when a request field is at fault), with the
- * HTTP status of the code in src/core/errors.ts. Fastify's own validation errors become
+ * HTTP status of the code in core/errors.ts. Fastify's own validation errors become
  * BAD_REQUEST naming the field and what was expected.
  */
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { FenceError } from '../core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 export interface ErrorBodyT {
   statusCode: number

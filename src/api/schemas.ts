@@ -4,7 +4,7 @@
  * leaks) and make the OpenAPI document. The shapes follow src/engine/types.ts.
  */
 import { type Static, Type } from 'typebox'
-import { ERRORS } from '../core/errors.js'
+import { ERRORS } from '../../core/errors.js'
 
 export const NODE_ACTIONS = ['on', 'off', 'cycle', 'reboot'] as const
 export const FENCE_ACTIONS = ['off', 'reboot'] as const
@@ -21,7 +21,7 @@ export const ErrorBody = Type.Object(
   {
     statusCode: Type.Integer(),
     error: Type.String({ description: 'the HTTP reason phrase' }),
-    code: Type.String({ description: 'a code of the error table (src/core/errors.ts)' }),
+    code: Type.String({ description: 'a code of the error table (core/errors.ts)' }),
     message: Type.String({ description: 'what went wrong, which field, what was expected' }),
     field: Type.Optional(Type.String({ description: 'the request field at fault, e.g. body.action' })),
     simulated: Type.Optional(Simulated),

@@ -6,7 +6,7 @@
  * (scripts/install-agent.sh) compiles only what it imports. The schemas the server validates
  * against are in ./schemas.ts; keep the two in step.
  */
-import type { FenceAction, PlugRef, PowerState } from '../core/types.js'
+import type { FenceAction, PlugRef, PowerState } from '../../core/types.js'
 import type { NodeInfo, NodeStatus } from '../engine/types.js'
 
 /** One plug of a node, as read by the status that answered. */

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander'
-import { parseDuration } from '../core/duration.js'
-import { HostlistError, expandHostlist } from '../core/hostlist.js'
+import { parseDuration } from '../../core/duration.js'
+import { HostlistError, expandHostlist } from '../../core/hostlist.js'
 import type { Backend } from './backend.js'
 import { CliError, type CliIo, FileProblems, UsageError } from './io.js'
 import { resolveToken, resolveUrl } from './settings.js'

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
-import type { FenceAction, NodeAction } from '../core/types.js'
+import type { FenceAction, NodeAction } from '../../core/types.js'
 import { type ClientOptions, clientOptions } from './common.js'
 import { parseLimit, parseWhen } from './commands/history.js'
 import type { CliIo } from './io.js'

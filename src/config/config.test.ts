@@ -2,10 +2,10 @@ import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { FenceError } from '../core/errors.js'
+import type { FenceError } from '../../core/errors.js'
 import { hashToken } from '../api/auth.js'
 import { loadConfig } from './config.js'
-import { Fields } from './fields.js'
+import { Fields } from '../../core/fields.js'
 import { checkSecretFile, readSecret } from './secrets.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-config-'))

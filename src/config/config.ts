@@ -1,10 +1,10 @@
-import type { FieldProblem } from '../../drivers/driver.js'
+import type { FieldProblem } from '../../core/problems.js'
 import { DRIVERS, readDeviceSection } from '../../drivers/registry.js'
-import { HostlistError, expandHostlist } from '../core/hostlist.js'
-import type { FenceAction, PlugRef, Role } from '../core/types.js'
+import { HostlistError, expandHostlist } from '../../core/hostlist.js'
+import type { FenceAction, PlugRef, Role } from '../../core/types.js'
 import { readHeartbeatConfig } from '../heartbeat/config.js'
-import { Fields, describe } from './fields.js'
-import { YamlSource, asMapping } from './yaml.js'
+import { Fields, describe } from '../../core/fields.js'
+import { YamlSource, asMapping } from '../../core/yaml.js'
 
 export interface TokenConfig {
   name: string

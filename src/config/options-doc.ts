@@ -1,5 +1,5 @@
 /**
- * The option tables of the docs, generated from the declarations (src/config/options.ts).
+ * The option tables of the docs, generated from the declarations (core/options.ts).
  * A docs file holds generated blocks between markers:
  *
  *     <!-- options: driver rps10 -->   (or device, lab, mock <kind>)
@@ -13,7 +13,7 @@
 import { COMMON_DEVICE_OPTIONS, DRIVERS } from '../../drivers/registry.js'
 import { COMMON_LAB_OPTIONS } from '../../firmware-mocks/lab-file.js'
 import { MOCKS } from '../../firmware-mocks/registry.js'
-import { type OptionDecl, renderOptionTable } from './options.js'
+import { type OptionDecl, renderOptionTable } from '../../core/options.js'
 
 /**
  * Every block a docs file may hold, by name: `device` (the fields of every device section),

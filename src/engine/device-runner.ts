@@ -1,9 +1,9 @@
 import PQueue from 'p-queue'
 import pRetry from 'p-retry'
 import type { PowerDriver } from '../../drivers/driver.js'
-import { monotonicNow, sleep, untilAborted } from '../core/deadline.js'
-import { FenceError, abortError, isTransient, toFenceError } from '../core/errors.js'
-import type { DeviceAction, PowerState } from '../core/types.js'
+import { monotonicNow, sleep, untilAborted } from '../../core/deadline.js'
+import { FenceError, abortError, isTransient, toFenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { EngineSettings } from '../config/config.js'
 import type { DeviceHealth } from './types.js'
 

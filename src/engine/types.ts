@@ -3,8 +3,8 @@
  * and the heartbeat use. The rules behind it are in design.md ("The fencing rules") and
  * live only in src/engine.
  */
-import type { ErrorCode } from '../core/errors.js'
-import type { FenceAction, Initiator, NodeAction, PlugRef, PowerState } from '../core/types.js'
+import type { ErrorCode } from '../../core/errors.js'
+import type { FenceAction, Initiator, NodeAction, PlugRef, PowerState } from '../../core/types.js'
 
 /** `confirm`: an operator confirmed a node off by hand (meatware), completing a fence that failed. */
 export type OperationKind = 'status' | 'power' | 'fence' | 'bulk' | 'confirm'

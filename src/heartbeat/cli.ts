@@ -3,7 +3,7 @@
  * table for people or JSON for scripts. Exit 0 when every member is up, 1 otherwise (a script
  * can alert on it), 2 on a bad command line.
  */
-import { formatDuration } from '../core/duration.js'
+import { formatDuration } from '../../core/duration.js'
 import { table } from '../cli/format.js'
 import { type CliIo, EXIT } from '../cli/io.js'
 import { resolveToken, resolveUrl } from '../cli/settings.js'

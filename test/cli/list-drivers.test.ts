@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DRIVERS } from '../../drivers/registry.js'
-import { optionFieldNames } from '../../src/config/options.js'
+import { optionFieldNames } from '../../core/options.js'
 import { run } from './helpers.js'
 
 describe('fencegate list --drivers', () => {

@@ -6,7 +6,7 @@ import type { Rps10Driver } from '../../drivers/rps10/driver.js'
 import { readLab } from '../../firmware-mocks/lab-file.js'
 import { Lab } from '../../firmware-mocks/lab.js'
 import type { Rps10Mock } from '../../firmware-mocks/rps10/mock.js'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 /** A started RPS-10 mock and a driver that reaches it; `stop()` ends both and removes the temp dir. */
 export interface Rps10Rig {

@@ -9,7 +9,7 @@ import { Lab } from '../../firmware-mocks/lab.js'
 import type { UsbHubMock } from '../../firmware-mocks/usb-hub/mock.js'
 import * as usb from '../../protocols/usb.js'
 import { readConfig } from '../../src/config/config.js'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 /** Values as the specifications print them (USB 2.0 ch. 11.24, USB 3.2 ch. 10.16). */
 const SPEC = {

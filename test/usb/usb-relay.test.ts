@@ -9,7 +9,7 @@ import { Lab } from '../../firmware-mocks/lab.js'
 import type { UsbRelayMock } from '../../firmware-mocks/usb-relay/mock.js'
 import { ch340Frame, dctCommand, parseCh340Frame, parseDctStatus } from '../../protocols/usb.js'
 import { readConfig } from '../../src/config/config.js'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import type { PowerDriver } from '../../drivers/driver.js'
 
 /** Frames as the boards' documentation prints them (LCUS-1/2 manual; dcttech usbrelay). */

@@ -1,5 +1,5 @@
 import { COMMON_DEVICE_OPTIONS, DRIVERS } from '../../../drivers/registry.js'
-import { type OptionDecl, optionDefault, optionFieldNames, optionType } from '../../config/options.js'
+import { type OptionDecl, optionDefault, optionFieldNames, optionType } from '../../../core/options.js'
 import { type ClientOptions, expandTargets, withBackend } from '../common.js'
 import { devicesTable, json, nodesTable } from '../format.js'
 import { type CliIo, EXIT } from '../io.js'

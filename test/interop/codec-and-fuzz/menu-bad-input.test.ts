@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ApcMenuDriver } from '../../../drivers/apc-menu/driver.js'
 import { type ByteStream, ReceiveBuffer } from '../../../drivers/transport/byte-stream.js'
 import { WtiNpsDriver } from '../../../drivers/wti-nps/driver.js'
-import { ERRORS, FenceError } from '../../../src/core/errors.js'
+import { ERRORS, FenceError } from '../../../core/errors.js'
 import { prng, randomBytes } from '../../helpers/fuzz.js'
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { commandScript, judgeReply } from '../../../drivers/rps10/scripts.js'
 import { type ByteStream, ReceiveBuffer } from '../../../drivers/transport/byte-stream.js'
 import { runScript } from '../../../drivers/expect/expect.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import {
   type Unit,
   UNITS,

@@ -14,7 +14,7 @@ import {
   decodeString,
 } from '../../../drivers/snmp/varbind.js'
 import { readSecret } from '../../../src/config/secrets.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { prng } from '../../helpers/fuzz.js'
 
 /**

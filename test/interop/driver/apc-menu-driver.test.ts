@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { apcMenuDriver } from '../../../drivers/apc-menu/index.js'
 import type { PowerDriver } from '../../../drivers/driver.js'
 import type { ApcMenuMock } from '../../../firmware-mocks/apc-menu/mock.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { startMenuDevice } from '../menu-lab.js'
 
 type Rig = Awaited<ReturnType<typeof startMenuDevice<ApcMenuMock>>> & { driver: PowerDriver }

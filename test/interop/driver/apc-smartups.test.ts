@@ -8,7 +8,7 @@ import type { PowerDriver } from '../../../drivers/driver.js'
 import type { SmartUpsMock } from '../../../firmware-mocks/apc-smartups/mock.js'
 import { readLab } from '../../../firmware-mocks/lab-file.js'
 import { Lab } from '../../../firmware-mocks/lab.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { FENCER, type TestGateway, startTestGateway } from '../../helpers/gateway.js'
 
 /**

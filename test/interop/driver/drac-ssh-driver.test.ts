@@ -16,7 +16,7 @@ import { readLab } from '../../../firmware-mocks/lab-file.js'
 import { Lab } from '../../../firmware-mocks/lab.js'
 import { errorLine, parseModules, parseServerAction, parseStatus } from '../../../protocols/racadm.js'
 import { readSecret } from '../../../src/config/secrets.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { prng, randomBytes } from '../../helpers/fuzz.js'
 
 const call = (ms = 5000) => ({ signal: AbortSignal.timeout(ms) })

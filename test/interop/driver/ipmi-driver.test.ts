@@ -14,7 +14,7 @@ import { createDriver, readDeviceSection } from '../../../drivers/registry.js'
 import { ipmiDriver } from '../../../drivers/ipmi/index.js'
 import type { IpmiDriver } from '../../../drivers/ipmi/driver.js'
 import { readSecret } from '../../../src/config/secrets.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { encodeResponse, encodeV2Protected, responseTo } from '../../../protocols/ipmi/index.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-ipmi-'))

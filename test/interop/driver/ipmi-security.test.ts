@@ -34,7 +34,7 @@ import {
   responseTo,
 } from '../../../protocols/ipmi/index.js'
 import { readSecret } from '../../../src/config/secrets.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-ipmisec-'))
 const PASSWORD = 'Sec-pass-0perator'

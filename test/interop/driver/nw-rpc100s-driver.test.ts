@@ -9,7 +9,7 @@ import { Lab } from '../../../firmware-mocks/lab.js'
 import type { NwRpc100sMock } from '../../../firmware-mocks/nw-rpc100s/mock.js'
 import type { NwRpc100sSession } from '../../../firmware-mocks/nw-rpc100s/session.js'
 import { parseCommand } from '../../../protocols/nw-rpc100s.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 
 /**
  * The nw-rpc100s driver and mock beyond the shared suites: the grammar both sides share, the bytes

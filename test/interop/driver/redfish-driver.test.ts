@@ -17,7 +17,7 @@ import { Lab } from '../../../firmware-mocks/lab.js'
 import type { RedfishMock } from '../../../firmware-mocks/redfish/mock.js'
 import { type SelfSigned, selfSigned } from '../../../firmware-mocks/self-signed.js'
 import { readSecret } from '../../../src/config/secrets.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { prng, randomBytes } from '../../helpers/fuzz.js'
 
 /** Mutations of a valid body: bytes flipped, cut short, random bytes spliced in (seeded). */

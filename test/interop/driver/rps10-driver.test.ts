@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { type Rps10Rig, call, startRps10 } from '../rps10-lab.js'
 
 let rig: Rps10Rig | undefined

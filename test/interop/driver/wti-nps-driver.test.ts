@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { PowerDriver } from '../../../drivers/driver.js'
 import { wtiNpsDriver } from '../../../drivers/wti-nps/index.js'
 import type { WtiNpsMock } from '../../../firmware-mocks/wti-nps/index.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { startMenuDevice } from '../menu-lab.js'
 
 type Rig = Awaited<ReturnType<typeof startMenuDevice<WtiNpsMock>>> & { driver: PowerDriver }

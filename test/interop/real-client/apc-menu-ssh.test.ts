@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { apcMenuDriver } from '../../../drivers/apc-menu/index.js'
 import type { ApcMenuMock } from '../../../firmware-mocks/apc-menu/mock.js'
-import { FenceError } from '../../../src/core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { outletState, run, startMenuDevice } from '../menu-lab.js'
 
 /**

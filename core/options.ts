@@ -15,8 +15,8 @@
  * `readOptions`.
  */
 import { type TSchema, Type } from 'typebox'
-import type { SecretRef } from '../../drivers/driver.js'
-import { MAX_TIMER_MS, showMs } from '../core/duration.js'
+import type { SecretRef } from './problems.js'
+import { MAX_TIMER_MS, showMs } from './duration.js'
 import type { Fields } from './fields.js'
 
 type OptionKind = 'string' | 'int' | 'bool' | 'duration' | 'oneOf' | 'secret' | 'hostPort' | 'custom'

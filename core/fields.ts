@@ -1,5 +1,5 @@
-import type { FieldProblem, SecretRef } from '../../drivers/driver.js'
-import { MAX_TIMER_MS, parseDuration, parseSize, showMs, showSize } from '../core/duration.js'
+import type { FieldProblem, SecretRef } from './problems.js'
+import { MAX_TIMER_MS, parseDuration, parseSize, showMs, showSize } from './duration.js'
 
 /**
  * A small reader for one config section that collects problems instead of throwing, so that

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { LineCounter, type Node, isCollection, parseDocument } from 'yaml'
-import type { FieldProblem } from '../../drivers/driver.js'
-import { FenceError } from '../core/errors.js'
+import type { FieldProblem } from './problems.js'
+import { FenceError } from './errors.js'
 
 /**
  * A YAML document that can say on which line a field stands, so every config problem reads
