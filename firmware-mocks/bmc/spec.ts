@@ -4,7 +4,7 @@ import { PRIVILEGE_BY_NAME, type PrivilegeName } from '../../protocols/ipmi/cons
 import { type TSchema, Type } from 'typebox'
 import { Fields, describe } from '../../core/fields.js'
 import { Opt, readOptions } from '../../core/options.js'
-import { asMapping } from '../../core/yaml.js'
+import { USER_NAME, readLabUsers } from '../lab-users.js'
 
 /** A BMC user account. Lab passwords are test data, not secrets of a real device. */
 export interface BmcUser {
@@ -90,37 +90,22 @@ export function readBmcSpec(
   const problems: FieldProblem[] = []
   const at = (...p: (string | number)[]) => [...path, ...p]
 
-  let users = DEFAULT_USERS
-  if (section.users !== undefined) {
-    if (!Array.isArray(section.users) || section.users.length === 0) {
-      problems.push({
-        path: at('users'),
-        message: `expected a list of {name, password, privilege}, got ${describe(section.users)}`,
-      })
-    } else {
-      users = section.users.map((raw, i) => {
-        const u = new Fields(asMapping(raw) ?? {}, at('users', i))
-        const name = u.str('name', {
-          pattern: /^[\x21-\x7e]{1,16}$/,
-          hint: '1 to 16 printable ASCII characters',
-        })
-        const password = u.str('password', {
-          pattern: /^.{1,20}$/s,
-          hint: '1 to 20 characters (IPMI v2.0 limit)',
-        })
-        if (Buffer.byteLength(password) > 20)
-          problems.push({ path: at('users', i, 'password'), message: 'at most 20 bytes (IPMI v2.0 limit)' })
-        const privilege = PRIVILEGE_BY_NAME[u.oneOf('privilege', PRIVS, 'administrator') as PrivilegeName]
-        u.noOthers()
-        problems.push(...u.problems)
-        return { name, password, privilege }
-      })
-      const names = users.map((u) => u.name)
-      if (new Set(names).size !== names.length)
-        problems.push({ path: at('users'), message: 'user names must be unique' })
-    }
-  }
   f.mark('users')
+  const users = readLabUsers(f, 'users', {
+    shape: 'name, password, privilege',
+    defaults: DEFAULT_USERS,
+    readUser: (u, userAt) => {
+      const name = u.str('name', USER_NAME)
+      const password = u.str('password', {
+        pattern: /^.{1,20}$/s,
+        hint: '1 to 20 characters (IPMI v2.0 limit)',
+      })
+      if (Buffer.byteLength(password) > 20)
+        u.problems.push({ path: [...userAt, 'password'], message: 'at most 20 bytes (IPMI v2.0 limit)' })
+      const privilege = PRIVILEGE_BY_NAME[u.oneOf('privilege', PRIVS, 'administrator') as PrivilegeName]
+      return { name, password, privilege }
+    },
+  })
 
   const kgHex = f.optStr('kg')
   let kg: Buffer | undefined

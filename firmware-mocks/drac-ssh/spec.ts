@@ -1,9 +1,9 @@
 import type { FieldProblem } from '../../core/problems.js'
 import { Type } from 'typebox'
 import type { DracModel } from '../../protocols/racadm.js'
-import { Fields, describe } from '../../core/fields.js'
+import { Fields } from '../../core/fields.js'
 import { Opt, readOptions } from '../../core/options.js'
-import { asMapping } from '../../core/yaml.js'
+import { USER_NAME, readLabUsers } from '../lab-users.js'
 import type { CommonLabSpec } from '../mock.js'
 
 /** A DRAC account. Lab passwords are test data, not secrets of a real device. */
@@ -51,34 +51,23 @@ export const DRAC_LAB_OPTIONS = {
 }
 
 function readUsers(f: Fields, name: string): DracUser[] {
-  const list = f.section[name]
-  if (list === undefined) return DEFAULT_USERS
-  const at = (...p: (string | number)[]) => [...f.base, name, ...p]
-  if (!Array.isArray(list) || list.length === 0) {
-    f.problems.push({
-      path: at(),
-      message: `expected a list of {name, password and/or publicKey}, got ${describe(list)}`,
-    })
-    return DEFAULT_USERS
-  }
-  return list.map((raw, i) => {
-    const u = new Fields(asMapping(raw) ?? {}, at(i))
-    const user: DracUser = {
-      name: u.str('name', { pattern: /^[\x21-\x7e]{1,16}$/, hint: '1 to 16 printable ASCII characters' }),
-    }
-    const password = u.optStr('password')
-    const publicKey = u.optStr('publicKey')
-    if (password !== undefined) user.password = password
-    if (publicKey !== undefined) {
-      if (!/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+/.test(publicKey))
-        f.problems.push({ path: at(i, 'publicKey'), message: 'expected one OpenSSH public key line' })
-      user.publicKey = publicKey
-    }
-    if (password === undefined && publicKey === undefined)
-      f.problems.push({ path: at(i), message: 'a user needs a password or a publicKey' })
-    u.noOthers()
-    f.problems.push(...u.problems)
-    return user
+  return readLabUsers(f, name, {
+    shape: 'name, password and/or publicKey',
+    defaults: DEFAULT_USERS,
+    readUser: (u, at) => {
+      const user: DracUser = { name: u.str('name', USER_NAME) }
+      const password = u.optStr('password')
+      const publicKey = u.optStr('publicKey')
+      if (password !== undefined) user.password = password
+      if (publicKey !== undefined) {
+        if (!/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+/.test(publicKey))
+          u.problems.push({ path: [...at, 'publicKey'], message: 'expected one OpenSSH public key line' })
+        user.publicKey = publicKey
+      }
+      if (password === undefined && publicKey === undefined)
+        u.problems.push({ path: at, message: 'a user needs a password or a publicKey' })
+      return user
+    },
   })
 }
 

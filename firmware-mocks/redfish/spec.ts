@@ -3,7 +3,7 @@ import type { FieldProblem } from '../../core/problems.js'
 import { RESET_TYPES, type ResetType } from '../../protocols/redfish.js'
 import { Fields, describe } from '../../core/fields.js'
 import { Opt, readOptions } from '../../core/options.js'
-import { asMapping } from '../../core/yaml.js'
+import { USER_NAME, readLabUsers } from '../lab-users.js'
 
 export const ROLES = ['Administrator', 'Operator', 'ReadOnly'] as const
 export type RedfishRole = (typeof ROLES)[number]
@@ -101,28 +101,15 @@ export const REDFISH_LAB_OPTIONS = {
 }
 
 function readUsers(f: Fields, name: string): RedfishUser[] {
-  const list = f.section[name]
-  if (list === undefined) return DEFAULT_USERS
-  const at = (...p: (string | number)[]) => [...f.base, name, ...p]
-  if (!Array.isArray(list) || list.length === 0) {
-    f.problems.push({
-      path: at(),
-      message: `expected a list of {name, password, role}, got ${describe(list)}`,
-    })
-    return DEFAULT_USERS
-  }
-  const users = list.map((raw, i) => {
-    const u = new Fields(asMapping(raw) ?? {}, at(i))
-    const user = u.str('name', { pattern: /^[\x21-\x7e]{1,16}$/, hint: '1 to 16 printable ASCII characters' })
-    const password = u.str('password', { pattern: /^.{1,40}$/s, hint: '1 to 40 characters' })
-    const role = u.oneOf('role', ROLES, 'Administrator')
-    u.noOthers()
-    f.problems.push(...u.problems)
-    return { name: user, password, role }
+  return readLabUsers(f, name, {
+    shape: 'name, password, role',
+    defaults: DEFAULT_USERS,
+    readUser: (u) => ({
+      name: u.str('name', USER_NAME),
+      password: u.str('password', { pattern: /^.{1,40}$/s, hint: '1 to 40 characters' }),
+      role: u.oneOf('role', ROLES, 'Administrator'),
+    }),
   })
-  if (new Set(users.map((u) => u.name)).size !== users.length)
-    f.problems.push({ path: at(), message: 'user names must be unique' })
-  return users
 }
 
 /** Read the own fields of a `kind: redfish` lab device (the common ones are the lab's). */

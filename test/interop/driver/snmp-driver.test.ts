@@ -140,13 +140,6 @@ describe('apc-snmp: families, plugs, round trips', () => {
     ])
     expect((await driver.status(['1:2', '2:1', '1'], call())).get('1')).toBe('on')
   })
-
-  it('the device cycle needs deviceCycle: true, and is refused before any request', async () => {
-    const { driver, mock } = await rig({ kind: 'apc-pdu', model: 'rPDU', plugs: 2 })
-    await expect(driver.set('1', 'cycle', call())).rejects.toMatchObject({ code: 'UNSUPPORTED_ACTION' })
-    expect(requests(driver)).toBe(0)
-    expect(mock.sim.commands).toEqual([])
-  })
 })
 
 describe('apc-snmp: pending and delayed commands', () => {
