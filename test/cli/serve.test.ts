@@ -58,7 +58,7 @@ describe('fencegate serve --config', () => {
       await engine.close()
       const gone = await run(['status', 'n1', '--url', s.url], { env: { FENCEGATE_TOKEN: token } })
       expect(gone.code).toBe(1)
-      expect(gone.err).toMatch(/ECONNREFUSED/)
+      expect(gone.err).toMatch(/connection refused \(is fencegate running\?\)/)
     } finally {
       await g.stop()
     }

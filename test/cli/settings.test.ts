@@ -58,7 +58,7 @@ describe('where the CLI finds the gateway and its token', () => {
     const r = await run(['status', 'n1', '--url', `http://127.0.0.1:${port}`])
     expect(r.code).toBe(1)
     expect(r.err).toBe(
-      `fencegate: cannot reach the gateway at http://127.0.0.1:${port}: ECONNREFUSED (is \`fencegate serve\` running? set --url or FENCEGATE_URL)\n`,
+      `fencegate: cannot reach the gateway at http://127.0.0.1:${port}: connection refused (is fencegate running?)\n`,
     )
   })
 })
