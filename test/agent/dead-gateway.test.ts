@@ -99,6 +99,29 @@ describe('a dead gateway', () => {
     expect(r.ms).toBeLessThan(60_000)
   })
 
+  it('several black-holed replicas: each gets connect_timeout, one failure names them all', async () => {
+    const r = await runAgent(
+      {
+        stdin: {
+          action: 'off',
+          plug: 'node1',
+          url: 'http://10.254.77.2:8443,http://10.254.77.2:9443',
+          token_file: token,
+          connect_timeout: 1,
+          power_timeout: 60,
+        },
+      },
+      { prefix: inNs },
+    )
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      'Failed: GET /v1/nodes?targets=node1: no gateway of 2 could take it: ' +
+        'cannot reach the gateway at http://10.254.77.2:8443: no connection within 1s (connect timed out); ' +
+        'cannot reach the gateway at http://10.254.77.2:9443: no connection within 1s (connect timed out)\n',
+    )
+    expect(r.ms).toBeLessThan(30_000)
+  })
+
   it('no route to the gateway: an immediate, clear failure', async () => {
     const r = await runAgent(
       { stdin: { action: 'status', plug: 'node1', url: 'http://10.253.0.9:8443', token_file: token } },
@@ -108,6 +131,39 @@ describe('a dead gateway', () => {
     expect(r.stderr).toBe(
       'Failed: cannot reach the gateway at http://10.253.0.9:8443: no route to the gateway (ENETUNREACH)\n',
     )
+  })
+
+  it('a server that accepts and never answers: read-only calls end at read_timeout, even before off', async () => {
+    const sockets = new Set<net.Socket>()
+    const server = net.createServer((s) => sockets.add(s)) // reads nothing, answers nothing
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address() as net.AddressInfo
+    try {
+      for (const [action, path] of [
+        ['status', '/v1/nodes/node1'],
+        ['off', '/v1/nodes?targets=node1'],
+      ] as const) {
+        const r = await runAgent({
+          stdin: {
+            action,
+            plug: 'node1',
+            url: `http://127.0.0.1:${port}`,
+            token_file: token,
+            power_timeout: 60,
+            read_timeout: 1,
+          },
+        })
+        expect(r.code).toBe(1)
+        expect(r.stderr).toBe(
+          `Failed: GET ${path}: timed out after 1s waiting for the gateway at http://127.0.0.1:${port} to answer (read_timeout)\n`,
+        )
+        // the read bound ended it, well before power_timeout (60 s) + the grace
+        expect(r.ms).toBeLessThan(30_000)
+      }
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((r) => server.close(() => r()))
+    }
   })
 
   it('a server that accepts and never answers: bounded by power_timeout plus the grace', async () => {

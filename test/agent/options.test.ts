@@ -238,6 +238,10 @@ describe('help and version (getopt only)', () => {
       '--power-timeout=[seconds]',
     ])
       expect(h.out).toContain(flag)
+    // the URL default once, not twice
+    const urlLine = h.out.split('\n').find((l) => l.includes('--url='))!
+    expect(urlLine.split('http://127.0.0.1:8443')).toHaveLength(2)
+    expect(urlLine).toMatch(/comma-separated list of its replicas/)
     const v = await run('', ['-V'])
     expect(v).toMatchObject({ code: 0, out: expect.stringMatching(/^fence_fencegate \d+\.\d+\.\d+$/) })
   })

@@ -186,6 +186,14 @@ describe('the CLI over REST', () => {
     )
   })
 
+  it('an unknown token: said once, with where the token came from', async () => {
+    const r = await run(['status', 'n1', ...url()], as('not-a-known-token'))
+    expect(r.code).toBe(1)
+    expect(r.err).toBe(
+      'fencegate: UNAUTHORIZED: unknown token (the token is not in the gateway config); the token came from FENCEGATE_TOKEN\n',
+    )
+  })
+
   it('a viewer may not switch: 403, nothing switched', async () => {
     const r = await run(['off', 'n1', ...url()], as(VIEWER))
     expect(r.code).toBe(1)
