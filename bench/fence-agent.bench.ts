@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import type { ApcPduMock } from '../firmware-mocks/apc-pdu/mock.js'
 import { readLab } from '../firmware-mocks/lab-file.js'
 import { Lab } from '../firmware-mocks/lab.js'
-import { type TimedRun, median, printTable, timeProcess } from './lib.js'
+import { type CpuTimedRun, median, printTable, timeProcess, timeProcessCpu } from './lib.js'
 import { startServer } from '../src/api/server.js'
 import { readConfig } from '../src/config/config.js'
 
@@ -70,16 +70,16 @@ async function instantGateway(): Promise<{ url: string; close(): Promise<void> }
  * bare `node -e 0`, the unbundled build, and fence_apc_snmp `-o status` / `-o off` on the mock
  * (its own start-up is most of what it costs). Every command once per round, rounds interleaved.
  */
-async function startup(tokenFile: string, apc: ((action: string) => Promise<TimedRun>) | undefined) {
+async function startup(tokenFile: string, apc: ((action: string) => Promise<CpuTimedRun>) | undefined) {
   const gw = await instantGateway()
   const agent = (file: string, action: string) => () =>
-    timeProcess(
+    timeProcessCpu(
       process.execPath,
       [file],
       `action=${action}\nplug=node1\nurl=${gw.url}\ntoken_file=${tokenFile}\n`,
     )
-  const cases: [string, () => Promise<TimedRun>][] = [
-    ['node -e 0 (bare Node)', () => timeProcess(process.execPath, ['-e', '0'])],
+  const cases: [string, () => Promise<CpuTimedRun>][] = [
+    ['node -e 0 (bare Node)', () => timeProcessCpu(process.execPath, ['-e', '0'])],
     ['fence_fencegate -o status (bundle, the bin)', agent(AGENT, 'status')],
     ['fence_fencegate -o off (bundle, the bin)', agent(AGENT, 'off')],
     ['fence_fencegate -o status (unbundled tsc output)', agent(UNBUNDLED, 'status')],
@@ -88,10 +88,11 @@ async function startup(tokenFile: string, apc: ((action: string) => Promise<Time
       ? ([
           ['fence_apc_snmp -o status', () => apc('status')],
           ['fence_apc_snmp -o off', () => apc('off')],
-        ] as [string, () => Promise<TimedRun>][])
+        ] as [string, () => Promise<CpuTimedRun>][])
       : []),
   ]
   const ms = cases.map(() => [] as number[])
+  const cpu = cases.map(() => [] as number[])
   try {
     for (let i = 0; i < START_RUNS; i++)
       for (const [j, [name, run]] of cases.entries()) {
@@ -99,22 +100,34 @@ async function startup(tokenFile: string, apc: ((action: string) => Promise<Time
         if (r.code !== 0 && !(name.includes('status') && r.code === 2))
           throw new Error(`${name}: exit ${r.code}: ${r.out}`)
         ms[j]!.push(r.ms)
+        if (r.cpuMs !== undefined) cpu[j]!.push(r.cpuMs)
       }
   } finally {
     await gw.close()
   }
   const bare = median(ms[0]!)
+  const hasCpu = cpu[0]!.length > 0
+  const bareCpu = hasCpu ? median(cpu[0]!) : 0
+  const over = (x: number, base: number) => `${x - base >= 0 ? '+' : ''}${(x - base).toFixed(1)}`
   console.log(
     `\nfence agent start-up: one process per action, instant stub gateway (median ms of ${START_RUNS}, interleaved)`,
   )
   printTable(
-    [48, 10, 12],
-    ['case', 'median', 'over bare'],
+    [48, 9, 10, 9, 10],
+    ['case', 'wall', 'over bare', 'cpu', 'over bare'],
     cases.map(([name], j) => {
       const m = median(ms[j]!)
-      return [name, m.toFixed(1), j === 0 ? '' : `+${(m - bare).toFixed(1)}`]
+      const c = hasCpu ? median(cpu[j]!) : undefined
+      return [
+        name,
+        m.toFixed(1),
+        j === 0 ? '' : over(m, bare),
+        c === undefined ? '-' : c.toFixed(0),
+        c === undefined || j === 0 ? '' : over(c, bareCpu),
+      ]
     }),
   )
+  if (!hasCpu) console.log('(cpu: install the Debian package `time` for /usr/bin/time)')
 }
 
 const hasApcAgent = () =>
@@ -156,7 +169,7 @@ export default async function run(): Promise<void> {
       `action=${action}\nplug=node1\nurl=${server.url}\ntoken_file=${tokenFile}\n`,
     )
   const apc = (action: string) =>
-    timeProcess('fence_apc_snmp', [
+    timeProcessCpu('fence_apc_snmp', [
       '-a',
       '127.0.0.1',
       '-u',

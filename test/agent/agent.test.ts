@@ -1,9 +1,10 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import net from 'node:net'
+import type net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { PhysicalState } from '../../firmware-mocks/simulator.js'
+import { closedPort } from '../helpers/net.js'
 import { type AgentGateway, buildAgent, runAgent, startAgentGateway } from './harness.js'
 
 /**
@@ -264,17 +265,8 @@ describe('refusals and bad input: clear, exit 1, nothing done', () => {
 })
 
 describe('several gateway URLs (replicas): failover', () => {
-  /** A loopback port nothing listens on. */
-  async function refusedUrl(): Promise<string> {
-    const s = net.createServer()
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-    const { port } = s.address() as net.AddressInfo
-    await new Promise<void>((r) => s.close(() => r()))
-    return `http://127.0.0.1:${port}`
-  }
-
   it('url=A,B with A gone: the fence goes through B, the outlet really goes off', async () => {
-    const dead = await refusedUrl()
+    const dead = `http://127.0.0.1:${await closedPort()}`
     const r = await runAgent({
       stdin: { action: 'off', plug: 'node1', url: `${dead},${g.url}`, token_file: g.tokenFile.pacemaker! },
     })
@@ -283,7 +275,7 @@ describe('several gateway URLs (replicas): failover', () => {
   })
 
   it('--url repeated (getopt form) is the same list', async () => {
-    const dead = await refusedUrl()
+    const dead = `http://127.0.0.1:${await closedPort()}`
     const r = await runAgent({
       argv: [
         '-o',

@@ -1,8 +1,9 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
-import net from 'node:net'
+import type net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AgentFailure } from '../../src/agent/failure.js'
 import { GatewayClient } from '../../src/agent/http.js'
+import { closedPort } from '../helpers/net.js'
 
 /**
  * The client's failover between replicas of the gateway (issue 14), in-process against small
@@ -57,14 +58,7 @@ const ok = (_req: IncomingMessage, res: ServerResponse) => {
 /** Takes the request, then the gateway "dies": the connection closes without an answer. */
 const dies = (req: IncomingMessage) => req.socket.destroy()
 
-/** A loopback port nothing listens on. */
-async function refusedUrl(): Promise<string> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address() as net.AddressInfo
-  await new Promise<void>((r) => s.close(() => r()))
-  return `http://127.0.0.1:${port}`
-}
+const refusedUrl = async () => `http://127.0.0.1:${await closedPort()}`
 
 const client = (urls: string[], extra: { readTimeoutMs?: number } = {}) =>
   GatewayClient.create({

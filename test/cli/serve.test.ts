@@ -136,7 +136,9 @@ describe('fencegate serve --demo', () => {
       const banner = s.c.out()
       expect(banner).toMatch(/simulated/)
       // the one way to run the CLI that works after the quick start (README, --help, this line)
-      expect(banner).toMatch(/\n {2}try: {3}npx fencegate status 'demo-\[1-4\],[^']*' {4}npx fencegate fence demo-3 {4}npx fencegate history\n/)
+      expect(banner).toMatch(
+        /\n {2}try: {3}npx fencegate status 'demo-\[1-4\],[^']*' {4}npx fencegate fence demo-3 {4}npx fencegate history\n/,
+      )
       const tokenFile = path.join(home, '.config', 'fencegate', 'token')
       const token = readFileSync(tokenFile, 'utf8').trim()
       expect(statSync(tokenFile).mode & 0o777).toBe(0o600)

@@ -4,6 +4,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { resolveToken, resolveUrl } from '../../src/cli/settings.js'
+import { closedPort } from '../helpers/net.js'
 import { capture, run, tempDir } from './helpers.js'
 
 const tmp = tempDir()
@@ -92,12 +93,3 @@ describe('where the CLI finds the gateway and its token', () => {
     }
   })
 })
-
-/** A loopback port nobody listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
-}
