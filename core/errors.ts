@@ -41,6 +41,7 @@ export const ERRORS = {
   // input
   BAD_REQUEST: { status: 400, transient: false, title: 'bad request' },
   HOSTLIST_SYNTAX: { status: 400, transient: false, title: 'malformed hostlist' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, transient: false, title: 'the body is not sent as JSON' },
   CONFIG_INVALID: { status: 400, transient: false, title: 'invalid configuration' },
   SECRET_UNSAFE: { status: 400, transient: false, title: 'secret file readable by others' },
   // auth

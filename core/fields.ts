@@ -200,11 +200,53 @@ export class Fields {
     return undefined
   }
 
-  /** Report every key nobody asked for (a typo like `hots:` must not pass silently). */
+  /**
+   * Report every key nobody asked for (a typo like `hots:` must not pass silently), with the
+   * known field it is closest to: `hots: unknown field (did you mean host?)`.
+   */
   noOthers(allowed: readonly string[] = []): void {
+    const known = [...new Set([...this.used, ...allowed])]
     for (const k of Object.keys(this.section))
-      if (!this.used.has(k) && !allowed.includes(k)) this.problem(k, 'unknown field')
+      if (!this.used.has(k) && !allowed.includes(k)) {
+        const near = didYouMean(k, known)
+        this.problem(k, `unknown field${near ? ` (did you mean ${near}?)` : ''}`)
+      }
   }
+}
+
+/**
+ * The known name closest to a misspelt one, if it is close: at most one edit for names of up
+ * to 4 characters, two for longer ones (an edit: a letter added, dropped, changed, or two
+ * neighbours swapped). Case is ignored. Ties go to the first known name.
+ */
+export function didYouMean(name: string, known: readonly string[]): string | undefined {
+  const max = name.length <= 4 ? 1 : 2
+  let best: string | undefined
+  let bestD = max + 1
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase())
+    if (d < bestD) {
+      best = k
+      bestD = d
+    }
+  }
+  return best
+}
+
+/** Optimal string alignment distance (Levenshtein plus adjacent transpositions). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  )
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1)
+      d[i]![j] = v
+    }
+  return d[a.length]![b.length]!
 }
 
 export function describe(v: unknown): string {

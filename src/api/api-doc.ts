@@ -57,6 +57,24 @@ constant time. Roles, each including the one before:
 A token with \`nodes:\` (a hostlist) sees and acts on those nodes only: naming another node is
 403 (whether it exists or not); lists and history are filtered.
 
+## With curl
+
+The demo (\`npx fencegate serve --demo\`) leaves its URL and token in \`~/.config/fencegate/\`:
+
+\`\`\`sh
+URL=$(cat ~/.config/fencegate/url); TOKEN=$(cat ~/.config/fencegate/token)
+curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/nodes?targets=demo-[1-4]"
+curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/nodes/demo-1"                  # read now
+curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+     -d '{"action": "off", "timeout": 30}' "$URL/v1/nodes/demo-1/power"
+curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+     -H "Idempotency-Key: $(uuidgen)" -d '{"action": "reboot"}' "$URL/v1/nodes/demo-3/fence"
+curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/history?node=demo-3&limit=5"
+\`\`\`
+
+A \`POST\` with a body needs \`-H 'Content-Type: application/json'\`: curl's \`-d\` alone sends
+\`application/x-www-form-urlencoded\`, which is refused with \`415 UNSUPPORTED_MEDIA_TYPE\`.
+
 ## Errors
 
 Every error answer has the same shape, with the HTTP status of its code:
@@ -77,6 +95,7 @@ Every error answer has the same shape, with the HTTP status of its code:
 | 409 | FENCE_HOLD | \`on\` of a node being fenced or fenced less than \`fenceHold\` ago (fencers excepted) |
 | 409 | PREEMPTED | a fence of the node began while this operation ran: it was stopped before its next command (the message names the fence) |
 | 409 | NOTHING_TO_CONFIRM | \`confirm\` of a node with no fence waiting for a confirmation and no failed fence |
+| 415 | UNSUPPORTED_MEDIA_TYPE | a \`POST\` with a body but without \`Content-Type: application/json\` (send the body as JSON, with that header) |
 | 429 | QUEUE_FULL | too many commands already wait for one device (fence work is never refused) |
 | 429 | TOO_MANY_OPERATIONS | the token already has \`api.maxInFlightPerToken\` operations in flight, or \`api.maxInFlightPerNode\` on one node (the message names the bound); fence requests count in a budget of their own, so power traffic never refuses a fence. Header \`Retry-After: 1\` |
 | 5xx | ENGINE_CLOSED, INTERNAL… | the gateway is stopping, or a bug (see its log) |

@@ -43,6 +43,16 @@ export function errorBody(err: unknown, req: FastifyRequest): ErrorBodyT {
     return { statusCode: 400, error: 'Bad Request', code: 'BAD_REQUEST', message, field }
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
+  if (status === 415) {
+    const sent = req.headers['content-type']
+    return {
+      statusCode: 415,
+      error: STATUS_CODES[415]!,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: `body: send it as JSON with the header 'Content-Type: application/json' (${sent ? `got '${sent}'` : 'no Content-Type was sent'})`,
+      field: 'body',
+    }
+  }
   if (status >= 400 && status < 500) {
     // fastify's own client errors (bad JSON, body too large, content type): keep the status
     const code = status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST'

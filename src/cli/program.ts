@@ -19,11 +19,11 @@ FENCEGATE_TOKEN, --token-file or ~/.config/fencegate/token), or with --config FI
 the engine in this process. Exit status: 0 every target succeeded, 1 something failed,
 2 bad command line.
 
-Quick start:
-  fencegate serve --demo          # in one terminal: a gateway on simulated devices
-  fencegate status demo-[1-4]     # in another
-  fencegate fence demo-3
-  fencegate history
+Quick start (in the checkout; \`npx fencegate\` also finds a global install):
+  npx fencegate serve --demo          # in one terminal: a gateway on simulated devices
+  npx fencegate status 'demo-[1-4]'   # in another
+  npx fencegate fence demo-3
+  npx fencegate history
 `
 
 /**

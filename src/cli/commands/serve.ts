@@ -139,7 +139,7 @@ function announceDemo(
       : '  token: from FENCEGATE_TOKEN',
     `  nodes: ${demo.nodes.join(' ')}`,
     `  lab control API: ${demo.controlUrl}  (inject faults: see docs/lab.md)`,
-    `  try:   fencegate status '${compressHostlist(demo.nodes)}'    fencegate fence ${demo.nodes[2] ?? demo.nodes[0]}    fencegate history`,
+    `  try:   npx fencegate status '${compressHostlist(demo.nodes)}'    npx fencegate fence ${demo.nodes[2] ?? demo.nodes[0]}    npx fencegate history`,
   ]
   io.stdout.write(`${lines.join('\n')}\n`)
 }

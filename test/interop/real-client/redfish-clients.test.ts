@@ -4,7 +4,7 @@
  * sushy library. Every state a client reports or sets is confirmed on the lab's control API.
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -242,6 +242,7 @@ else:
     caFile = path.join(mkdtempSync(path.join(tmpdir(), 'fencegate-rf-')), 'idrac.pem')
     writeFileSync(caFile, mock.certificate)
   })
+  afterAll(() => rmSync(path.dirname(caFile), { recursive: true, force: true }))
   const sushy = (action: string) =>
     exec(
       '/usr/bin/python3',
