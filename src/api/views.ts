@@ -28,6 +28,8 @@ export interface NodeView {
   powerWaitMs: number
   /** A fence waits at its manual level for `fencegate confirm`. */
   awaitingConfirmation?: { op: string; since: string }
+  /** Fenced: `on` is refused (except to fencers) until this time. */
+  fenceHold?: { until: string }
 }
 
 /** A node's config (levels, fence action, power wait) with the state a status read gave it. */
@@ -37,6 +39,7 @@ export function nodeView(info: NodeInfo, status: NodeStatus) {
     state: status.state,
     plugs: status.plugs,
     ...(status.awaitingConfirmation ? { awaitingConfirmation: status.awaitingConfirmation } : {}),
+    ...(status.fenceHold ? { fenceHold: status.fenceHold } : {}),
     levels: info.levels,
     fenceAction: info.fenceAction,
     powerWaitMs: info.powerWaitMs,
