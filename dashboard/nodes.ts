@@ -32,6 +32,13 @@ const VERB: Record<Action, string> = {
   fence: 'Fence',
 }
 
+/** The operation under way on a node that has not finished with it yet. */
+function runningOn(node: string): Operation | undefined {
+  for (const o of store.ops.values())
+    if (o.status === 'running' && o.nodes.includes(node) && !o.results.some((r) => r.node === node)) return o
+  return undefined
+}
+
 export function mountNodes(el: HTMLElement): View {
   let filter: Set<string> | undefined
   let stateFilter = ''
@@ -109,11 +116,8 @@ export function mountNodes(el: HTMLElement): View {
 
   function tile(n: NodeView): HTMLElement {
     const st = tileState(n)
-    const running = [...store.ops.values()].find(
-      (o) => o.status === 'running' && o.nodes.includes(n.name) && !o.results.some((r) => r.node === n.name),
-    )
-    const body = [
-      h('span', { class: 'name' }, n.name),
+    const running = runningOn(n.name)
+    const rest = [
       h('span', { class: `badge st-${st}` }, st),
       running
         ? h('span', { class: 'busy' }, `${running.kind === 'fence' ? 'fencing' : running.action}…`)
@@ -121,27 +125,44 @@ export function mountNodes(el: HTMLElement): View {
       h('span', { class: 'plugs' }, n.plugs.map((p) => `${p.device}:${p.plug} ${p.state}`).join(', ')),
       n.awaitingConfirmation ? h('span', { class: 'warn' }, 'waits for manual confirmation') : null,
     ]
-    if (!can('operator'))
-      return h(
-        'li',
-        { class: `tile st-${st}`, 'data-node': n.name, 'data-state': st },
-        h('div', { class: 'tile-body' }, body),
-      )
+    const name = h('span', { class: 'name' }, n.name)
+    const attrs = { class: `tile st-${st}`, 'data-node': n.name, 'data-state': st }
+    if (!can('operator')) return h('li', attrs, h('div', { class: 'tile-body' }, name, rest))
     const box = h('input', { type: 'checkbox', id: `sel-${n.name}`, checked: store.selected.has(n.name) })
     box.addEventListener('change', () => {
       if (box.checked) store.selected.add(n.name)
       else store.selected.delete(n.name)
-      actions()
+      changed()
     })
     return h(
       'li',
-      { class: `tile st-${st}`, 'data-node': n.name, 'data-state': st },
-      h('label', { class: 'tile-body', for: `sel-${n.name}` }, box, body),
+      attrs,
+      h(
+        'label',
+        { class: 'tile-body', for: `sel-${n.name}` },
+        h('span', { class: 'tile-head' }, box, name),
+        rest,
+      ),
     )
   }
 
+  /** What a tile shows, to leave the grid alone when nothing it shows has changed. */
+  const shown = (n: NodeView) => [
+    n.name,
+    tileState(n),
+    runningOn(n.name)?.id,
+    store.selected.has(n.name),
+    n.plugs.map((p) => p.state),
+    !!n.awaitingConfirmation,
+  ]
+  let lastGrid = ''
+  let lastBar = ''
+
   function grid(): void {
     const nodes = visible()
+    const key = JSON.stringify([groupBy, store.nodes.size, nodes.map(shown)])
+    if (key === lastGrid) return
+    lastGrid = key
     const groups = new Map<string, NodeView[]>()
     for (const n of nodes) {
       const g = groupBy === 'device' ? deviceOf(n) : 'all nodes'
@@ -169,6 +190,9 @@ export function mountNodes(el: HTMLElement): View {
     if (!can('operator')) return
     const sel = [...store.selected].filter((n) => store.nodes.has(n))
     const acts: Action[] = ['on', 'off', 'cycle', 'reboot', ...(can('fencer') ? (['fence'] as const) : [])]
+    const key = JSON.stringify(sel)
+    if (key === lastBar) return
+    lastBar = key
     fill(
       bar,
       h(
