@@ -137,6 +137,7 @@ function announceDemo(
     generatedToken !== undefined
       ? `  token: ${generatedToken}  (saved to ${tokenFile}; the CLI finds it there)`
       : '  token: from FENCEGATE_TOKEN',
+    `  dashboard: ${url}/  (open it in a browser and paste the token; see docs/dashboard.md)`,
     `  nodes: ${demo.nodes.join(' ')}`,
     `  lab control API: ${demo.controlUrl}  (inject faults: see docs/lab.md)`,
     `  try:   fencegate status '${compressHostlist(demo.nodes)}'    fencegate fence ${demo.nodes[2] ?? demo.nodes[0]}    fencegate history`,
