@@ -74,6 +74,9 @@ async function subscribe(base: string, token: string) {
 }
 
 const op = (e: Ev) => e.data.operation as { id: string; nodes: string[]; status: string; results: unknown[] }
+/** Matches the event of operation `id` at `phase`. */
+const phaseOf = (id: string, phase: string) => (e: Ev) =>
+  e.event === 'operation' && op(e).id === id && e.data.phase === phase
 
 describe('GET /v1/events', () => {
   let api: ApiGateway
@@ -86,6 +89,14 @@ describe('GET /v1/events', () => {
   afterAll(async () => {
     await api?.stop()
   })
+  /** An operator powers a node off (the answer once the operation has ended). */
+  const powerOff = (node: string) =>
+    api.app.inject({
+      method: 'POST',
+      url: `/v1/nodes/${node}/power`,
+      headers: bearer('operator'),
+      payload: { action: 'off' },
+    })
 
   it('needs a token (401, JSON error, not a stream)', async () => {
     const res = await fetch(`${base}/v1/events`)
@@ -100,25 +111,14 @@ describe('GET /v1/events', () => {
         name: 'viewer',
         role: 'viewer',
       })
-      const r = await api.app.inject({
-        method: 'POST',
-        url: '/v1/nodes/n1/power',
-        headers: bearer('operator'),
-        payload: { action: 'off' },
-      })
+      const r = await powerOff('n1')
       expect(r.statusCode).toBe(200)
       const id = r.json().operation.id as string
-      const started = await s.until(
-        (e) => e.event === 'operation' && op(e).id === id && e.data.phase === 'started',
-      )
+      const started = await s.until(phaseOf(id, 'started'))
       expect(op(started).status).toBe('running')
-      const progress = await s.until(
-        (e) => e.event === 'operation' && op(e).id === id && e.data.phase === 'progress',
-      )
+      const progress = await s.until(phaseOf(id, 'progress'))
       expect(op(progress).results).toMatchObject([{ node: 'n1', outcome: 'success' }])
-      const finished = await s.until(
-        (e) => e.event === 'operation' && op(e).id === id && e.data.phase === 'finished',
-      )
+      const finished = await s.until(phaseOf(id, 'finished'))
       expect(op(finished).status).toBe('succeeded')
       const node = await s.until((e) => e.event === 'node' && e.data.name === 'n1' && e.data.state === 'off')
       expect(node.data.plugs).toMatchObject([{ device: 'pdu', plug: '1', state: 'off' }])
@@ -131,21 +131,11 @@ describe('GET /v1/events', () => {
     const s = await subscribe(base, TOKENS.lab) // operator allowed n1 and dual only
     try {
       await s.until((e) => e.event === 'hello')
-      const other = await api.app.inject({
-        method: 'POST',
-        url: '/v1/nodes/lv/power',
-        headers: bearer('operator'),
-        payload: { action: 'off' },
-      })
+      const other = await powerOff('lv')
       expect(other.json().operation.status).toBe('succeeded')
-      const mine = await api.app.inject({
-        method: 'POST',
-        url: '/v1/nodes/dual/power',
-        headers: bearer('operator'),
-        payload: { action: 'off' },
-      })
+      const mine = await powerOff('dual')
       const id = mine.json().operation.id as string
-      await s.until((e) => e.event === 'operation' && op(e).id === id && e.data.phase === 'finished')
+      await s.until(phaseOf(id, 'finished'))
       await s.until((e) => e.event === 'node' && e.data.name === 'dual' && e.data.state === 'off')
       const leaked = s.events.filter(
         (e) =>
