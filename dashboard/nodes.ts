@@ -18,6 +18,8 @@ export function tileState(n: NodeView, now = Date.now()): TileState {
   return n.state
 }
 
+type GroupBy = 'device' | 'group' | 'none'
+
 /** The device a node is grouped under: the first plug of its first level. */
 function deviceOf(n: NodeView): string {
   return n.levels[0]?.[0]?.device ?? '(none)'
@@ -42,7 +44,7 @@ function runningOn(node: string): Operation | undefined {
 export function mountNodes(el: HTMLElement): View {
   let filter: Set<string> | undefined
   let stateFilter = ''
-  let groupBy: 'device' | 'none' = 'device'
+  let groupBy: GroupBy = [...store.nodes.values()].some((n) => n.group) ? 'group' : 'device'
   const hostlist = h('input', {
     id: 'f-hostlist',
     type: 'text',
@@ -76,11 +78,12 @@ export function mountNodes(el: HTMLElement): View {
   const groupSel = h(
     'select',
     { id: 'f-group' },
-    h('option', { value: 'device' }, 'by device'),
+    h('option', { value: 'device', selected: groupBy === 'device' }, 'by device'),
+    h('option', { value: 'group', selected: groupBy === 'group' }, 'by group label'),
     h('option', { value: 'none' }, 'no grouping'),
   )
   groupSel.addEventListener('change', () => {
-    groupBy = groupSel.value as 'device' | 'none'
+    groupBy = groupSel.value as GroupBy
     grid()
   })
 
@@ -165,7 +168,8 @@ export function mountNodes(el: HTMLElement): View {
     lastGrid = key
     const groups = new Map<string, NodeView[]>()
     for (const n of nodes) {
-      const g = groupBy === 'device' ? deviceOf(n) : 'all nodes'
+      const g =
+        groupBy === 'device' ? deviceOf(n) : groupBy === 'group' ? (n.group ?? '(no group)') : 'all nodes'
       groups.set(g, [...(groups.get(g) ?? []), n])
     }
     const focused = document.activeElement?.id

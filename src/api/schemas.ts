@@ -129,6 +129,9 @@ export const NodeItem = Type.Object({
   levels: Type.Array(Type.Array(PlugRef), { description: 'fencing levels, first tried first' }),
   fenceAction: Type.Enum(FENCE_ACTIONS),
   powerWaitMs: Type.Number(),
+  group: Type.Optional(
+    Type.String({ description: "the config's group: label (the dashboard groups by it)" }),
+  ),
 })
 
 export const DeviceHealth = Type.Object({

@@ -26,6 +26,8 @@ export interface NodeView {
   levels: PlugRef[][]
   fenceAction: FenceAction
   powerWaitMs: number
+  /** The config's `group:` label. */
+  group?: string
   /** A fence waits at its manual level for `fencegate confirm`. */
   awaitingConfirmation?: { op: string; since: string }
   /** Fenced: `on` is refused (except to fencers) until this time. */
@@ -43,5 +45,6 @@ export function nodeView(info: NodeInfo, status: NodeStatus) {
     levels: info.levels,
     fenceAction: info.fenceAction,
     powerWaitMs: info.powerWaitMs,
+    ...(info.group !== undefined ? { group: info.group } : {}),
   }
 }

@@ -853,7 +853,13 @@ function createDriver(dev: DeviceConfig, log: Logger): PowerDriver {
 }
 
 function info(n: NodeConfig): NodeInfo {
-  return { name: n.name, levels: n.levels, powerWaitMs: n.powerWaitMs, fenceAction: n.fenceAction }
+  return {
+    name: n.name,
+    levels: n.levels,
+    powerWaitMs: n.powerWaitMs,
+    fenceAction: n.fenceAction,
+    ...(n.group !== undefined ? { group: n.group } : {}),
+  }
 }
 
 function failed(

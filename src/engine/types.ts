@@ -165,6 +165,8 @@ export interface NodeInfo {
   levels: PlugRef[][]
   powerWaitMs: number
   fenceAction: FenceAction
+  /** The config's `group:` label. */
+  group?: string
 }
 
 export interface FenceEngine {

@@ -117,6 +117,42 @@ describe('dashboard (Chromium against the demo gateway)', { timeout: 90_000 }, (
     expect(timing.load).toBeGreaterThan(0)
   })
 
+  it('groups tiles by the config group label, filters by hostlist and state, and works from the keyboard', async () => {
+    // the demo labels demo-1 and demo-2 rack-a, demo-3 and demo-4 rack-b
+    const rackA = page.locator('section.group[aria-label="rack-a"] li.tile')
+    await rackA.first().waitFor(WAIT)
+    expect(await rackA.evaluateAll((els) => els.map((e) => e.getAttribute('data-node')))).toEqual([
+      'demo-1',
+      'demo-2',
+    ])
+    await page.getByLabel('Group').selectOption('device')
+    await page.locator('section.group[aria-label="demo-pdu-a"]').waitFor(WAIT)
+    await page.getByLabel('Hostlist').fill('demo-[2-3]')
+    await expect.poll(() => page.locator('li.tile').count(), WAIT).toBe(2)
+    await page.getByLabel('Hostlist').fill('demo-[2-')
+    await expect.poll(() => page.locator('#f-hostlist-err').textContent(), WAIT).not.toBe('')
+    await page.getByLabel('Hostlist').fill('')
+    await page.getByLabel('State').selectOption('fenced-on-hold')
+    await page.getByText('No node matches the filter.').waitFor(WAIT)
+    await page.getByLabel('State').selectOption('')
+    await expect.poll(() => page.locator('li.tile').count(), WAIT).toBe(4)
+    // keyboard only: select a tile, open the confirmation, Escape cancels it
+    await page.locator('#sel-demo-4').focus()
+    await page.keyboard.press('Space')
+    await expect.poll(() => page.locator('.sel-count').textContent(), WAIT).toBe('1 selected: demo-4')
+    await page.locator('button[data-action="cycle"]').focus()
+    await page.keyboard.press('Enter')
+    const dialog = page.locator('dialog.confirm')
+    await dialog.waitFor(WAIT)
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Power cycle demo-4')
+    await page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden', ...WAIT })
+    await page.locator('#sel-demo-4').press('Space')
+    await expect
+      .poll(() => page.locator('.sel-count').textContent(), WAIT)
+      .toBe('Select nodes to act on them')
+  })
+
   it('powers a node off from its tile; the tile changes without a reload', async () => {
     const on = await rest('POST', '/v1/nodes/demo-1/power', { action: 'on' })
     expect((on.body.operation as { status: string }).status).toBe('succeeded')
