@@ -125,6 +125,51 @@ and \`operation.results[].outcome\`. A node counts as off only when read back of
 In the demo (\`fencegate serve --demo\`) every answer has \`"simulated": true\` and the header
 \`Fencegate-Simulated: true\`.
 
+## Live events
+
+\`GET /v1/events\` (role viewer) stays open and sends what happens as
+[server-sent events](https://html.spec.whatwg.org/multipage/server-sent-events.html): an
+\`event:\` line (the name) and a \`data:\` line (one JSON object) per event, a blank line after
+each, and a \`: keepalive\` comment every 15 s. Each event carries what the token could read with
+a GET: nodes outside its \`nodes:\` allow-list, and operations on them, are left out. Nothing is
+replayed: on (re)connect, read the current state with GETs after \`hello\`.
+
+| event | data |
+|---|---|
+| \`hello\` | \`{simulated, name, role}\`: the stream is open |
+| \`node\` | a node as \`GET /v1/nodes\` lists it (last known state, plugs, \`fenceHold\`, \`awaitingConfirmation\`), when any of that changed |
+| \`device\` | a device as \`GET /v1/devices/{id}\` answers, after each probe |
+| \`operation\` | \`{phase, operation}\`: \`started\` (no results yet), \`progress\` (\`results\` holds the node that just finished), \`finished\` (every result) |
+| \`heartbeat\` | \`{at, event}\`: a membership event, as \`GET /v1/heartbeat/events\` (gateways with a heartbeat) |
+
+\`\`\`sh
+# everything, as it comes (-N: no buffering)
+curl -N -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8443/v1/events
+
+# each operation as it ends: id, action, nodes, status
+curl -sN -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8443/v1/events \\
+  | sed -un 's/^data: //p' | jq -c 'select(.phase == "finished") | .operation | {id, action, nodes, status}'
+\`\`\`
+
+\`\`\`text
+event: hello
+data: {"simulated":true,"name":"demo","role":"fencer"}
+
+event: operation
+data: {"phase":"started","operation":{"id":"7c0e…","kind":"power","action":"off","nodes":["demo-1"],"status":"running","results":[],…}}
+
+event: node
+data: {"name":"demo-1","state":"off","plugs":[{"device":"demo-pdu-a","plug":"1","level":1,"state":"off"}],…}
+\`\`\`
+
+A browser's \`EventSource\` cannot send an \`Authorization\` header: read the stream with
+\`fetch()\` (as the dashboard does). Tokens never go in a URL.
+
+## The web dashboard
+
+\`GET /\` serves the dashboard (no token needed for the page itself; it signs in against
+\`/v1\` with a token kept in the browser tab's session storage): see docs/dashboard.md.
+
 ## Routes
 `
 

@@ -120,9 +120,18 @@ export const NodeItem = Type.Object({
       { description: 'a fence of the node waits at its manual level for `confirm`' },
     ),
   ),
+  fenceHold: Type.Optional(
+    Type.Object(
+      { until: Type.String({ description: 'ISO time' }) },
+      { description: 'the node was fenced: `on` is refused (except to fencers) until then (fenceHold)' },
+    ),
+  ),
   levels: Type.Array(Type.Array(PlugRef), { description: 'fencing levels, first tried first' }),
   fenceAction: Type.Enum(FENCE_ACTIONS),
   powerWaitMs: Type.Number(),
+  group: Type.Optional(
+    Type.String({ description: "the config's group: label (the dashboard groups by it)" }),
+  ),
 })
 
 export const DeviceHealth = Type.Object({

@@ -60,6 +60,8 @@ export interface NodeConfig {
   fence?: boolean
   powerWaitMs: number
   fenceAction: FenceAction
+  /** A label to group nodes by in the dashboard (a rack, a room, a role). */
+  group?: string
 }
 
 export interface JournalConfig {
@@ -443,6 +445,7 @@ function readNode(
     fence,
     powerWaitMs: n.duration('powerWait', engine.powerWaitMs, ENGINE_RANGES.powerWait),
     fenceAction: n.oneOf('fenceAction', ['off', 'reboot'] as const, 'off'),
+    ...optional('group', n.optStr('group')),
   }
   n.noOthers()
   problems.push(...n.problems)
@@ -537,4 +540,9 @@ export function loadConfig(file: string): GatewayConfig {
   }
   src.assertNone(problems)
   return config
+}
+
+/** `{[key]: value}`, or nothing when the value is absent. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [k in K]?: V })
 }

@@ -16,6 +16,7 @@ import type {
   Attempt,
   Confirmation,
   DeviceHealth,
+  EngineEvent,
   FenceEngine,
   HistoryEntry,
   HistoryQuery,
@@ -91,8 +92,13 @@ export class Engine implements FenceEngine {
   private readonly lastFence = new Map<string, Operation>()
   private readonly holdUntil = new Map<string, number>()
   private readonly listeners = new Set<(op: Operation) => void>()
+  private readonly eventListeners = new Set<(e: EngineEvent) => void>()
+  /** The nodes each plug (`device:plug`) powers, to tell observers which nodes a read changed. */
+  private readonly nodesOfPlug = new Map<string, string[]>()
   /** Last read state of every plug; `unknown` after a set until read back. Never used to decide off. */
-  private readonly known = new Map<string, PowerState>()
+  private readonly known: Map<string, PowerState> = new WatchedStates((key) => {
+    for (const node of this.nodesOfPlug.get(key) ?? []) this.emit({ type: 'node', node })
+  })
   private readonly probeTimer: NodeJS.Timeout | undefined
   private closed = false
   /** Operations under way (close() waits for them). */
@@ -113,6 +119,9 @@ export class Engine implements FenceEngine {
       for (const r of n.levels.flat()) {
         if (!plugsOf.has(r.device)) plugsOf.set(r.device, new Set())
         plugsOf.get(r.device)!.add(r.plug)
+        const users = this.nodesOfPlug.get(plugKey(r)) ?? []
+        if (!users.includes(n.name)) users.push(n.name)
+        this.nodesOfPlug.set(plugKey(r), users)
       }
     for (const dev of config.devices.values()) {
       const plugs = [...(plugsOf.get(dev.id) ?? [])]
@@ -183,6 +192,7 @@ export class Engine implements FenceEngine {
     for (const r of this.runners.values())
       void r.probe().then((h) => {
         if (h.state === 'failing') this.log.warn({ device: h.id, error: h.lastError }, 'device probe failed')
+        this.emit({ type: 'device', id: h.id })
       })
   }
 
@@ -216,10 +226,14 @@ export class Engine implements FenceEngine {
     })
   }
 
-  /** The fence waiting at the node's manual level, for the node's views. */
-  private awaitingView(name: string): Pick<NodeStatus, 'awaitingConfirmation'> {
+  /** The fence waiting at the node's manual level, and the node's fence hold, for its views. */
+  private awaitingView(name: string): Pick<NodeStatus, 'awaitingConfirmation' | 'fenceHold'> {
     const w = this.awaiting.get(name)
-    return w ? { awaitingConfirmation: { op: w.op, since: w.since } } : {}
+    const left = (this.holdUntil.get(name) ?? 0) - monotonicNow()
+    return {
+      ...(w ? { awaitingConfirmation: { op: w.op, since: w.since } } : {}),
+      ...(left > 0 ? { fenceHold: { until: new Date(Date.now() + left).toISOString() } } : {}),
+    }
   }
 
   async status(names: readonly string[], req: OperationRequest): Promise<NodeStatus[]> {
@@ -278,12 +292,31 @@ export class Engine implements FenceEngine {
   async probe(id: string, req: OperationRequest): Promise<DeviceHealth> {
     const r = this.runners.get(id)
     if (!r) throw new FenceError('UNKNOWN_DEVICE', `no device '${id}' in the config`)
-    return { ...(await r.probe(req.timeoutMs ?? this.config.engine.probeTimeoutMs, PRIORITY.operator)) }
+    const health = {
+      ...(await r.probe(req.timeoutMs ?? this.config.engine.probeTimeoutMs, PRIORITY.operator)),
+    }
+    this.emit({ type: 'device', id })
+    return health
   }
 
   onOperation(listener: (op: Operation) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
+  }
+
+  onEvent(listener: (e: EngineEvent) => void): () => void {
+    this.eventListeners.add(listener)
+    return () => this.eventListeners.delete(listener)
+  }
+
+  /** Tell the observers; one that throws never disturbs the engine or the others. */
+  private emit(e: EngineEvent): void {
+    for (const l of this.eventListeners)
+      try {
+        l(e)
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, event: e.type }, 'event observer failed')
+      }
   }
 
   // ---- actions ----------------------------------------------------------------------------
@@ -353,6 +386,7 @@ export class Engine implements FenceEngine {
       callers.leave(req.signal)
       if (this.fencing.get(name) === inflight) this.fencing.delete(name)
       this.holdUntil.set(name, monotonicNow() + this.config.engine.fenceHoldMs)
+      this.emit({ type: 'node', node: name })
     }
   }
 
@@ -462,6 +496,7 @@ export class Engine implements FenceEngine {
     return new Promise<Confirmation>((resolve, reject) => {
       const onAbort = () => {
         this.awaiting.delete(name)
+        this.emit({ type: 'node', node: name })
         const err = abortError(signal)
         ctx.attempts.push({
           level,
@@ -484,6 +519,7 @@ export class Engine implements FenceEngine {
         confirm: (c) => {
           signal.removeEventListener('abort', onAbort)
           this.awaiting.delete(name)
+          this.emit({ type: 'node', node: name })
           ctx.attempts.push({
             level,
             device: 'manual',
@@ -497,6 +533,7 @@ export class Engine implements FenceEngine {
           resolve(c)
         },
       })
+      this.emit({ type: 'node', node: name })
     })
   }
 
@@ -555,6 +592,7 @@ export class Engine implements FenceEngine {
     )
     this.lastFence.set(name, op)
     this.holdUntil.set(name, monotonicNow() + this.config.engine.fenceHoldMs)
+    this.emit({ type: 'node', node: name })
     return op
   }
 
@@ -668,6 +706,7 @@ export class Engine implements FenceEngine {
     // only now is the operation's id handed out (a 202 names an operation that survives a crash)
     hooks.created?.(op)
     req.onStart?.(op)
+    this.emit({ type: 'operation', phase: 'started', op })
     let done = 0
     op.results = await Promise.all(
       nodes.map(async (node) => {
@@ -738,6 +777,7 @@ export class Engine implements FenceEngine {
             this.log.error({ op: op.id, err: (e as Error).message }, 'journal result write failed'),
           )
         req.onProgress?.(++done, nodes.length, result)
+        this.emit({ type: 'operation', phase: 'progress', op: { ...op, results: [result] } })
         return result
       }),
     )
@@ -782,6 +822,7 @@ export class Engine implements FenceEngine {
         )
     }
     for (const l of this.listeners) l(op)
+    this.emit({ type: 'operation', phase: 'finished', op })
     return op
   }
 
@@ -813,7 +854,13 @@ function driverFor(dev: DeviceConfig, log: Logger): PowerDriver {
 }
 
 function info(n: NodeConfig): NodeInfo {
-  return { name: n.name, levels: n.levels, powerWaitMs: n.powerWaitMs, fenceAction: n.fenceAction }
+  return {
+    name: n.name,
+    levels: n.levels,
+    powerWaitMs: n.powerWaitMs,
+    fenceAction: n.fenceAction,
+    ...(n.group !== undefined ? { group: n.group } : {}),
+  }
 }
 
 function failed(
@@ -833,6 +880,20 @@ function failed(
     error: { code: err.code, message: err.message },
     attempts,
     durationMs,
+  }
+}
+
+/** The last-known plug states, telling `changed` of every plug whose state is new. */
+class WatchedStates extends Map<string, PowerState> {
+  constructor(private readonly changed: (key: string) => void) {
+    super()
+  }
+
+  override set(key: string, state: PowerState): this {
+    const before = this.get(key)
+    super.set(key, state)
+    if (before !== state) this.changed(key)
+    return this
   }
 }
 

@@ -111,6 +111,8 @@ export interface NodeStatus {
   plugs: PlugStatus[]
   /** A fence of the node is at its manual level, waiting for `fencegate confirm`. */
   awaitingConfirmation?: { op: string; since: string }
+  /** The node was fenced: `on` is refused (except to fencers) until this ISO time (fenceHold). */
+  fenceHold?: { until: string }
 }
 
 export interface DeviceHealth {
@@ -163,6 +165,8 @@ export interface NodeInfo {
   levels: PlugRef[][]
   powerWaitMs: number
   fenceAction: FenceAction
+  /** The config's `group:` label. */
+  group?: string
 }
 
 export interface FenceEngine {
@@ -190,5 +194,19 @@ export interface FenceEngine {
   probe(id: string, req: OperationRequest): Promise<DeviceHealth>
   /** Subscribe to finished operations (metrics, logs). */
   onOperation(listener: (op: Operation) => void): () => void
+  /** Subscribe to everything as it happens (the API's event stream): see EngineEvent. */
+  onEvent(listener: (e: EngineEvent) => void): () => void
   close(): Promise<void>
 }
+
+/**
+ * What the engine tells its observers as it happens. Small on purpose: an observer reads the
+ * details it needs (`cached([node])`, `device(id)`) when told something changed.
+ * - `node`: its last known state, plugs, fence hold or awaited confirmation may have changed;
+ * - `device`: a probe updated its health;
+ * - `operation`: one started (intent durable), a node of it finished (`progress`), or it ended.
+ */
+export type EngineEvent =
+  | { type: 'node'; node: string }
+  | { type: 'device'; id: string }
+  | { type: 'operation'; phase: 'started' | 'progress' | 'finished'; op: Operation }

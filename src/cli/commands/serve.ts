@@ -137,6 +137,7 @@ function announceDemo(
     generatedToken !== undefined
       ? `  token: ${generatedToken}  (saved to ${tokenFile}; the CLI finds it there)`
       : '  token: from FENCEGATE_TOKEN',
+    `  dashboard: ${url}/  (open it in a browser and paste the token; see docs/dashboard.md)`,
     `  nodes: ${demo.nodes.join(' ')}`,
     `  lab control API: ${demo.controlUrl}  (inject faults: see docs/lab.md)`,
     `  try:   npx fencegate status '${compressHostlist(demo.nodes)}'    npx fencegate fence ${demo.nodes[2] ?? demo.nodes[0]}    npx fencegate history`,
