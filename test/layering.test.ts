@@ -16,6 +16,7 @@ const RANK: Record<string, number> = {
   drivers: 1,
   'firmware-mocks': 2,
   src: 3,
+  dashboard: 3,
   bench: 4,
 }
 const SPECIFIER = /(?:\bfrom|\bimport)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g
