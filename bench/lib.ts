@@ -59,3 +59,28 @@ export function printTable(
   console.log(line(header))
   for (const r of rows) console.log(line(r))
 }
+
+export interface CpuTimedRun extends TimedRun {
+  /** user + system CPU time of the child, ms (10 ms resolution); undefined without /usr/bin/time */
+  cpuMs: number | undefined
+}
+
+/**
+ * timeProcess, plus the child's CPU time read by GNU time (Debian package `time`): on a machine
+ * shared with other work, CPU time hardly moves while wall time swings with the load.
+ */
+export async function timeProcessCpu(cmd: string, args: string[], stdin?: string): Promise<CpuTimedRun> {
+  const { existsSync, mkdtempSync, readFileSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const path = await import('node:path')
+  if (!existsSync('/usr/bin/time')) return { ...(await timeProcess(cmd, args, stdin)), cpuMs: undefined }
+  const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-time-'))
+  const file = path.join(dir, 'time')
+  try {
+    const r = await timeProcess('/usr/bin/time', ['-q', '-o', file, '-f', '%U %S', cmd, ...args], stdin)
+    const [user, sys] = readFileSync(file, 'utf8').trim().split(/\s+/).slice(-2).map(Number)
+    return { ...r, cpuMs: ((user ?? 0) + (sys ?? 0)) * 1000 }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -10,7 +10,7 @@ import { readLab } from '../firmware-mocks/lab-file.js'
 import { Lab } from '../firmware-mocks/lab.js'
 import { readConfig } from '../src/config/config.js'
 import { readSecret } from '../src/config/secrets.js'
-import type { Initiator } from '../src/core/types.js'
+import type { Initiator } from '../core/types.js'
 import { Engine } from '../src/engine/engine.js'
 import { median, timeProcess } from './lib.js'
 

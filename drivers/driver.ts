@@ -6,9 +6,9 @@
  *
  * Rules every driver follows:
  * - Every call takes a {@link Call}; when `call.signal` aborts, the call rejects promptly with
- *   the signal's reason turned into a FenceError (`abortError(signal)` in src/core/errors)
+ *   the signal's reason turned into a FenceError (`abortError(signal)` in core/errors)
  *   and leaves the connection usable or closed, never half-read.
- * - Errors are FenceErrors with a code from src/core/errors: transient ones
+ * - Errors are FenceErrors with a code from core/errors: transient ones
  *   (DEVICE_TIMEOUT, DEVICE_UNREACHABLE, DEVICE_BUSY, CONNECTION_LOST, PROTOCOL_ERROR)
  *   may be retried by the engine; permanent ones (AUTH_REFUSED, NO_SUCH_PLUG,
  *   UNSUPPORTED_ACTION, DEVICE_ERROR, INSECURE_DEVICE) are not.
@@ -19,7 +19,9 @@
  * - A driver never retries by itself; one command at a time (the engine serialises calls).
  * - Secrets a driver was given never appear in its errors or logs.
  */
-import type { DeviceAction, PowerState } from '../src/core/types.js'
+import type { FieldProblem, SecretRef } from '../core/problems.js'
+import type { OptionDecl } from '../core/options.js'
+import type { DeviceAction, PowerState } from '../core/types.js'
 
 export interface Call {
   /** Aborts on the caller's deadline or when the caller goes away. */
@@ -56,6 +58,8 @@ export interface PowerDriver {
 }
 
 /** What a driver gets besides its own config section. */
+export type { FieldProblem, SecretRef }
+
 export interface DriverContext {
   /** The device id in the config (`pdu1`), for error messages. */
   deviceId: string
@@ -65,20 +69,12 @@ export interface DriverContext {
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void
 }
 
-export interface SecretRef {
-  file?: string
-  env?: string
-}
-
-/** A validation problem in a device config section: the field (path below the device) and what was expected. */
-export interface FieldProblem {
-  path: (string | number)[]
-  message: string
-}
-
 /**
  * How a driver kind is registered (drivers/registry.ts). The config loader calls `validate`
- * on the device's section (with `driver` removed) and reports problems with file and line.
+ * on the device's section without the fields every device has (`driver`, `deviceCycle`:
+ * COMMON_DEVICE_FIELDS, read by drivers/registry.ts readDeviceSection) and reports problems
+ * with file and line. A driver's `set(…, 'cycle')` does the device's own cycle; whether an
+ * operator may use it (`deviceCycle`) is decided outside the driver.
  */
 export interface DriverFactory<C = unknown> {
   readonly kind: string
@@ -89,6 +85,12 @@ export interface DriverFactory<C = unknown> {
    * alone (`bmc3`). Absent for multi-outlet devices.
    */
   readonly singlePlug?: string
+  /**
+   * The driver's own fields, declared once (core/options.ts): `validate` reads them,
+   * the config type is derived from them, and the docs' option tables and
+   * `fencegate list --drivers` are generated from them.
+   */
+  readonly options: OptionDecl
   /**
    * Can the device read its outlets back? `false` (or a function of the config saying so) makes it
    * an *unverified* device: it can switch power but its status reads `unknown`, so it can never
@@ -101,8 +103,6 @@ export interface DriverFactory<C = unknown> {
    * on it). Reported by the config loader and check-config under the device's section.
    */
   checkNodes?(config: C, uses: readonly { node: string; plugs: string[]; fence: boolean }[]): FieldProblem[]
-  /** May this device's own cycle serve an operator's cycle (never a fence)? Read from config. */
-  deviceCycleAllowed?(config: C): boolean
   validate(section: Record<string, unknown>): { config: C; problems: FieldProblem[] }
   create(config: C, ctx: DriverContext): PowerDriver
 }

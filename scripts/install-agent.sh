@@ -1,10 +1,11 @@
 #!/bin/sh
 # Install fence_fencegate where Pacemaker's fencer finds agents: a regular file named fence_*
 # in /usr/sbin (PCMK__FENCE_BINDIR). The installed file is a two-line wrapper that runs the
-# built agent with an absolute node path (the fencer's environment has a minimal PATH).
+# built agent (one bundled file, dist/fence_fencegate.cjs) with an absolute node path (the
+# fencer's environment has a minimal PATH).
 #
-#   scripts/install-agent.sh              build the agent (only it: a few seconds) and install it
-#   scripts/install-agent.sh --no-build   install the already built dist/src/agent/main.js
+#   scripts/install-agent.sh              build the agent (only it: under a second) and install it
+#   scripts/install-agent.sh --no-build   install the already built dist/fence_fencegate.cjs
 #   scripts/install-agent.sh --build-only build the agent to dist/ and install nothing (tests)
 #   scripts/install-agent.sh --uninstall  remove the wrapper
 #
@@ -14,7 +15,7 @@ set -eu
 ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 BINDIR=${FENCE_BINDIR:-/usr/sbin}
 TARGET=$BINDIR/fence_fencegate
-AGENT=$ROOT/dist/src/agent/main.js
+AGENT=$ROOT/dist/fence_fencegate.cjs
 
 case "${1:-}" in
 --uninstall)
@@ -24,18 +25,9 @@ case "${1:-}" in
   ;;
 --no-build) ;;
 "" | --build-only)
-  # Compile src/agent/main.ts and what it imports, with the repo's compiler options, to dist/.
-  # (The full `npm run build` does the same for everything; this is quicker and does not
-  # depend on unrelated code compiling.)
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  cat >"$tmp/tsconfig.json" <<EOF
-{ "extends": "$ROOT/tsconfig.json", "compilerOptions": { "typeRoots": ["$ROOT/node_modules/@types"] },
-  "files": ["$ROOT/src/agent/main.ts"], "include": [] }
-EOF
-  # one build at a time: parallel test files build too
-  flock /tmp/fencegate-agent-build.lock "$ROOT/node_modules/.bin/tsc" -p "$tmp/tsconfig.json"
-  chmod 755 "$AGENT"
+  # Bundle src/agent/main.ts and what it imports into one file (scripts/build-agent.mjs, esbuild;
+  # `npm run build` does it too). One build at a time: parallel test files build too.
+  flock /tmp/fencegate-agent-build.lock node "$ROOT/scripts/build-agent.mjs"
   [ "${1:-}" = --build-only ] && exit 0
   ;;
 *)

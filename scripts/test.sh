@@ -34,7 +34,7 @@ fi
 #    are reported but do not stop the tests from running
 npm run build
 checks=0
-npx biome check . || { checks=1; echo "lint/format: FAILED (see above)"; }
+npx biome check --error-on-warnings . || { checks=1; echo "lint/format: FAILED (see above)"; }
 npx tsc -p tsconfig.json --noEmit || { checks=1; echo "type-check: FAILED (see above)"; }
 
 # 4. tests; the last line is the plain count CI reads

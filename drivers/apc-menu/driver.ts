@@ -1,12 +1,11 @@
-import { FenceError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
-import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
-import type { ByteStream } from '../transport/byte-stream.js'
-import type { Script, ScriptResult } from '../transport/expect.js'
-import { ConsoleSession, type Run } from '../transport/console-session.js'
+import { FenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
+import type { Call, PlugInfo, PowerDriver } from '../driver.js'
+import { type ConsoleDriverOptions, ConsoleSession, type Run } from '../console/session.js'
+import type { Script, ScriptResult } from '../expect/expect.js'
 import { SshStream } from '../transport/ssh-stream.js'
 import { TelnetStream } from '../transport/telnet-stream.js'
-import type { ApcMenuConfig } from './config.js'
+import type { ApcMenuConfig } from './options.js'
 import {
   ACTION_LABEL,
   CLI_OK,
@@ -54,10 +53,10 @@ export class ApcMenuDriver implements PowerDriver {
   }
 
   constructor(
-    private readonly cfg: ApcMenuConfig,
+    cfg: ApcMenuConfig,
     private readonly deviceId: string,
     private readonly password: string,
-    opts: { stream?: ByteStream; log?: DriverContext['log'] } = {},
+    opts: ConsoleDriverOptions = {},
   ) {
     const t = cfg.replyTimeoutMs
     this.s = {
@@ -102,7 +101,7 @@ export class ApcMenuDriver implements PowerDriver {
     return `${this.deviceId} (${this.line.label})`
   }
 
-  /** One session: login, `fn`, logout (drivers/transport/console-session.ts). */
+  /** One session: login, `fn`, logout (drivers/console/session.ts). */
   private session<T>(call: Call, fn: (run: Run) => Promise<T>): Promise<T> {
     return this.line.run(call.signal, (run) => {
       if (/MasterSwitch plus/i.test(this.banner))
@@ -167,11 +166,6 @@ export class ApcMenuDriver implements PowerDriver {
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
     if (!/^\d{1,3}$/.test(plug))
       throw new FenceError('NO_SUCH_PLUG', `${this.label}: no outlet '${plug}' (outlets are numbers)`)
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: the unit's Immediate Reboot is not enabled (deviceCycle: true); the engine cycles as off, wait, on`,
-      )
     await this.act(plug, action, call)
   }
 

@@ -1,7 +1,8 @@
-import type { AnswerRule, FailRule, Script } from '../transport/expect.js'
+import { UNIT_HANGS_UP } from '../console/session.js'
+import type { AnswerRule, FailRule, Script } from '../expect/expect.js'
 
 /**
- * The APC console dialogue as data for the expect engine (drivers/transport/expect.ts): the
+ * The APC console dialogue as data for the expect engine (drivers/expect/expect.ts): the
  * login, one menu step, the outlet list, a command with its confirmation, the AOS CLI commands,
  * and the logout. Which menu item leads on is not a fixed key: it is read off the screen by its
  * label (MENU_PATH), so a firmware that moved its items ("menu drift") is walked all the same.
@@ -168,12 +169,6 @@ export function cliCommand(name: string, command: string, timeoutMs: number): Sc
     ],
   }
 }
-
-/**
- * After logout, wait for the unit to close the connection (the wait ends in CONNECTION_LOST, or
- * times out): the next session is only taken once this one is gone.
- */
-const UNIT_HANGS_UP = { expect: /(?!)/, name: 'the unit closing the session', optional: true }
 
 /** Leave the menus (ESC up to the main menu, six levels at most, `4` Logout); best effort, the line is dropped after. */
 export function menuLogout(timeoutMs: number): Script {

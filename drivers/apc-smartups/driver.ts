@@ -1,19 +1,17 @@
 import { REG1_LOAD_OFF, parseRegister } from '../../protocols/apc-smart.js'
-import { FenceError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
-import { ExpectLine } from '../transport/expect-line.js'
-import type { Script, ScriptResult } from '../transport/expect.js'
-import { type SerialTarget, openSerialTarget } from '../transport/serial-target.js'
-import { type SmartUpsTiming, cycleScript, handshakeScript, loadScript, statusScript } from './scripts.js'
+import { ExpectLine } from '../expect/expect-line.js'
+import type { Script, ScriptResult } from '../expect/expect.js'
+import { openSerialTarget } from '../transport/serial-target.js'
+import type { SmartUpsConfig } from './options.js'
+import { cycleScript, handshakeScript, loadScript, statusScript } from './scripts.js'
 
 export const LOAD = 'load'
 
-export interface SmartUpsConfig extends SmartUpsTiming, SerialTarget {
-  /** May the UPS's own shutdown-and-return (`@000`) serve an operator's cycle? Never a fence. */
-  deviceCycle: boolean
-}
+export type { SmartUpsConfig }
 
 /**
  * An APC Smart-UPS as a single-plug power switch (plug `load`): load off (`Z` twice), load on
@@ -25,7 +23,7 @@ export class SmartUpsDriver implements PowerDriver {
   private readonly scripts: Record<'status' | 'on' | 'off' | 'cycle', Script>
 
   constructor(
-    private readonly cfg: SmartUpsConfig,
+    cfg: SmartUpsConfig,
     private readonly deviceId: string,
     opts: { stream?: ByteStream; log?: DriverContext['log'] } = {},
   ) {
@@ -71,11 +69,6 @@ export class SmartUpsDriver implements PowerDriver {
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
     this.plug(plug)
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.deviceId}: the UPS's own shutdown-and-return is not enabled (deviceCycle: true)`,
-      )
     await this.run(action, call)
   }
 

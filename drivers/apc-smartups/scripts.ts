@@ -1,5 +1,5 @@
 import { CMD } from '../../protocols/apc-smart.js'
-import type { LineRules, Script, Step } from '../transport/expect.js'
+import type { LineRules, Script, Step } from '../expect/expect.js'
 
 /**
  * The APC Smart-UPS dialogue as data for the expect engine. Byte facts in protocols/apc-smart.ts.

@@ -7,25 +7,17 @@ import {
   apcPlugId,
   apcRowIndex,
 } from '../../protocols/apc-mib.js'
-import { FenceError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
-import { type SnmpTargetConfig, resolveCredentials, warnWeakTarget } from '../transport/snmp-config.js'
-import { SnmpClient } from '../transport/snmp-session.js'
-import {
-  decodeInt,
-  decodeOidValue,
-  decodePowerState,
-  decodeString,
-  isMissing,
-} from '../transport/snmp-varbind.js'
+import { type SnmpTargetConfig, resolveCredentials, warnWeakTarget } from '../snmp/config.js'
+import { SnmpClient } from '../snmp/session.js'
+import { decodeInt, decodeOidValue, decodePowerState, decodeString, isMissing } from '../snmp/varbind.js'
 
 export interface ApcSnmpConfig {
   target: SnmpTargetConfig
   /** `auto`: identified by sysObjectID on first use. */
   model: 'auto' | ApcFamily
-  /** The PDU's own reboot may serve an operator's cycle (never a fence). */
-  deviceCycle: boolean
 }
 
 /** Objects per GET: well under any agent's PDU size limit (24 outlets go in one request). */
@@ -52,7 +44,7 @@ export class ApcSnmpDriver implements PowerDriver {
   private readonly label: string
 
   constructor(
-    private readonly cfg: ApcSnmpConfig,
+    cfg: ApcSnmpConfig,
     private readonly ctx: DriverContext,
   ) {
     this.label = `${ctx.deviceId} (${cfg.target.host}:${cfg.target.port})`
@@ -161,11 +153,6 @@ export class ApcSnmpDriver implements PowerDriver {
   }
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: the PDU's own reboot is not enabled (deviceCycle: true); fencing never uses it`,
-      )
     const mib = await this.family(call)
     const row = (await this.rows(mib, [plug], call)).get(plug)!
     if (mib.pending) {

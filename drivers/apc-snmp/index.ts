@@ -1,20 +1,28 @@
-import { APC_FAMILIES, type ApcFamily } from '../../protocols/apc-mib.js'
-import { Fields } from '../../src/config/fields.js'
+import { APC_FAMILIES } from '../../protocols/apc-mib.js'
+import { Fields } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
-import { readSnmpTarget } from '../transport/snmp-config.js'
+import { SNMP_OPTIONS, readSnmpTarget } from '../snmp/config.js'
 import { type ApcSnmpConfig, ApcSnmpDriver } from './driver.js'
+
+/** The apc-snmp driver's config section: the SNMP options and the PDU family. */
+export const APC_SNMP_OPTIONS = {
+  ...SNMP_OPTIONS,
+  model: Opt.oneOf(['auto', ...APC_FAMILIES], 'the PDU family (MIB); `auto` reads sysObjectID', {
+    default: 'auto',
+  }),
+}
 
 export const apcSnmpDriver: DriverFactory<ApcSnmpConfig> = {
   kind: 'apc-snmp',
   description: 'APC switched PDUs over SNMP v1/v2c/v3: MasterSwitch (sPDU), MasterSwitch Plus, rPDU, rPDU2',
-  deviceCycleAllowed: (c) => c.deviceCycle,
+  options: APC_SNMP_OPTIONS,
   validate(section) {
     const f = new Fields(section)
     const target = readSnmpTarget(f, { defaultVersion: '1' })
-    const model = f.oneOf('model', ['auto', ...APC_FAMILIES] as ('auto' | ApcFamily)[], 'auto')
-    const deviceCycle = f.bool('deviceCycle', false)
+    const { model } = readOptions(f, { model: APC_SNMP_OPTIONS.model })
     f.noOthers()
-    return { config: { target, model, deviceCycle }, problems: f.problems }
+    return { config: { target, model }, problems: f.problems }
   },
   create: (config, ctx) => new ApcSnmpDriver(config, ctx),
 }

@@ -1,16 +1,20 @@
-import { FenceError } from '../../src/core/errors.js'
+import { Fields } from '../../core/fields.js'
+import { readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
-import { type BaytechConfig, readBaytechConfig } from './config.js'
+import { consolePassword } from '../console/options.js'
 import { BaytechDriver } from './driver.js'
+import { BAYTECH_OPTIONS, type BaytechConfig } from './options.js'
 
 export const baytechDriver: DriverFactory<BaytechConfig> = {
   kind: 'baytech',
   description: 'BayTech RPC power controllers over their telnet console (RPC-x> prompt, STATUS, ON n, OFF n)',
-  deviceCycleAllowed: (c) => c.deviceCycle,
-  validate: (section) => readBaytechConfig(section),
-  create(config, ctx) {
-    const password = ctx.readSecret(config.password, 'password').replace(/\r?\n$/, '')
-    if (!password) throw new FenceError('CONFIG_INVALID', `${ctx.deviceId}: password: the secret is empty`)
-    return new BaytechDriver(config, ctx.deviceId, password, { log: ctx.log })
+  options: BAYTECH_OPTIONS,
+  validate(section) {
+    const f = new Fields(section)
+    const config = readOptions(f, BAYTECH_OPTIONS)
+    f.noOthers()
+    return { config, problems: f.problems }
   },
+  create: (config, ctx) =>
+    new BaytechDriver(config, ctx.deviceId, consolePassword(config.password, ctx), { log: ctx.log }),
 }

@@ -1,4 +1,5 @@
-import type { Script } from '../transport/expect.js'
+import { UNIT_HANGS_UP } from '../console/session.js'
+import type { Script } from '../expect/expect.js'
 
 /**
  * The BayTech RPC console dialogue as data for the expect engine. Sources:
@@ -10,7 +11,6 @@ const SELECTION = /Selection> ?/
 const OUTLET_PROMPT = /\bRPC[-\w]*> ?/
 /** A STATUS row: `      3       node3               On` (cluster-glue: `%7d`, the name at column 14). */
 export const STATUS_ROW = /^(?<n>\d+)\s+(?<name>.*?)\s+(?<state>On|Off)$/i
-const UNIT_HANGS_UP = { expect: /(?!)/, name: 'the unit closing the session', optional: true }
 
 /**
  * Log in and open Outlet Control: `username>`, `password>`, the main menu (`Enter

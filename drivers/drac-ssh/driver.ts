@@ -7,8 +7,8 @@ import {
   parseStatus,
   serverAction,
 } from '../../protocols/racadm.js'
-import { FenceError, throwIfAborted } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError, throwIfAborted } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { DracSshConfig } from './options.js'
 import { DracSession, type SessionOptions } from './session.js'
@@ -158,11 +158,6 @@ export class DracSshDriver implements PowerDriver {
   }
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: device cycle is not enabled (deviceCycle: true)`,
-      )
     await this.withSession(call, async (s) => {
       const op = OPS[action]
       const text = await this.racadm(s, op, plug, call)

@@ -1,16 +1,28 @@
 import ssh2 from 'ssh2'
-import { FenceError } from '../../src/core/errors.js'
+import { Fields } from '../../core/fields.js'
+import { readOptions } from '../../core/options.js'
+import { FenceError } from '../../core/errors.js'
 import type { DriverFactory } from '../driver.js'
 import { DracCredentials, DracSshDriver, SYSTEM } from './driver.js'
-import { type DracSshConfig, readDracSshConfig } from './options.js'
+import { DRAC_SSH_OPTIONS, type DracSshConfig } from './options.js'
 
 export const dracSshDriver: DriverFactory<DracSshConfig> = {
   kind: 'drac-ssh',
   description:
     'a Dell DRAC 5 / iDRAC racadm shell or a CMC over SSH (racadm serveraction); plug system, or server-N on a CMC',
   singlePlug: SYSTEM,
-  deviceCycleAllowed: (c) => c.deviceCycle,
-  validate: (section) => readDracSshConfig(section),
+  options: DRAC_SSH_OPTIONS,
+  validate(section) {
+    const f = new Fields(section)
+    const config = readOptions(f, DRAC_SSH_OPTIONS)
+    if (!config.password && !config.key)
+      f.problems.push({
+        path: ['passwordFile'],
+        message: 'required: passwordFile/passwordEnv or keyFile/keyEnv',
+      })
+    f.noOthers()
+    return { config, problems: f.problems }
+  },
   create(config, ctx) {
     const password = config.password ? ctx.readSecret(config.password, 'password') : undefined
     // the key goes through the secret reader: a key file readable by group or others is refused

@@ -1,31 +1,21 @@
 /**
  * One SSH connection to a DRAC with one interactive shell on it (a pty, as fence_drac5's ssh
- * asks for): commands are written as lines, answers read up to the prompt. The host key is
- * checked against a SHA-256 fingerprint before any credential is sent.
+ * asks for; opened by the SSH transport's openSshShell, which checks the host key against a
+ * SHA-256 fingerprint before any credential is sent): commands are written as lines, answers
+ * read up to the prompt.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
-import ssh2 from 'ssh2'
-import { FenceError, abortError } from '../../src/core/errors.js'
+import type ssh2 from 'ssh2'
+import { FenceError, abortError } from '../../core/errors.js'
+import { type SshLogin, openSshShell } from '../transport/ssh-stream.js'
 
-export interface SessionOptions {
-  host: string
-  port: number
-  label: string
-  user: string
-  password?: string
-  privateKey?: string
-  passphrase?: string
-  /** `SHA256:…` or `any`. */
-  hostKey: string
+/** Where and how to log in (the SSH transport's SshLogin), the prompt, and the login's deadline. */
+export interface SessionOptions extends Omit<SshLogin, 'timeoutMs' | 'pty' | 'keepaliveMs'> {
   prompt: RegExp
+  /** TCP connect + SSH handshake + login + first prompt. */
   loginTimeoutMs: number
 }
 
 const MAX_OUTPUT = 64 * 1024
-
-export function sshFingerprint(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`
-}
 
 export class DracSession {
   /** What the shell printed before its first prompt (the banner: DRAC 5 or CMC). */
@@ -36,98 +26,40 @@ export class DracSession {
 
   private constructor(
     private readonly client: ssh2.Client,
+    private readonly stream: ssh2.ClientChannel,
     private readonly o: SessionOptions,
-  ) {}
+  ) {
+    stream.on('data', (d: Buffer) => this.data(d))
+    stream.stderr.on('data', (d: Buffer) => this.data(d))
+    const gone = (why: string) => this.fail(new FenceError('CONNECTION_LOST', `${o.label}: ${why}`))
+    stream.on('close', () => gone('the DRAC closed the shell'))
+    client.on('close', () => gone('the connection was closed'))
+    client.on('error', (e: Error) => gone(`connection error: ${e.message}`))
+  }
 
   get dead(): boolean {
     return this.failure !== undefined
   }
 
   static async open(o: SessionOptions, signal: AbortSignal): Promise<DracSession> {
-    const client = new ssh2.Client()
-    let hostKeyProblem: FenceError | undefined
     const started = Date.now()
-    const ready = new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(abortError(signal))
-      signal.addEventListener('abort', onAbort, { once: true })
-      client.once('ready', () => {
-        signal.removeEventListener('abort', onAbort)
-        resolve()
-      })
-      client.once('error', (e: Error & { level?: string; code?: string }) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(hostKeyProblem ?? loginFailure(e, o))
-      })
-      client.once('close', () =>
-        reject(hostKeyProblem ?? new FenceError('CONNECTION_LOST', `${o.label}: closed during login`)),
+    const { client, channel } = await openSshShell(
+      // a wide terminal: racadm's lines are not wrapped; the session is kept between calls
+      { ...o, timeoutMs: o.loginTimeoutMs, pty: { cols: 200, rows: 50 }, keepaliveMs: 15_000 },
+      signal,
+    )
+    const session = new DracSession(client, channel, o)
+    try {
+      session.banner = await session.untilPrompt(
+        signal,
+        Math.max(50, o.loginTimeoutMs - (Date.now() - started)),
+        'the first prompt',
       )
-    })
-    const cfg: ssh2.ConnectConfig = {
-      host: o.host,
-      port: o.port,
-      username: o.user,
-      readyTimeout: o.loginTimeoutMs,
-      tryKeyboard: false,
-      keepaliveInterval: 15_000,
-      hostVerifier: (key: Buffer) => {
-        if (o.hostKey === 'any') return true
-        const got = sshFingerprint(key)
-        const a = Buffer.from(got)
-        const b = Buffer.from(o.hostKey)
-        if (a.length === b.length && timingSafeEqual(a, b)) return true
-        hostKeyProblem = new FenceError(
-          'INSECURE_DEVICE',
-          `${o.label}: host key mismatch: the DRAC offers ${got}, the config expects ${o.hostKey}; nothing was sent`,
-        )
-        return false
-      },
-    }
-    if (o.password !== undefined) cfg.password = o.password
-    if (o.privateKey !== undefined) cfg.privateKey = o.privateKey
-    if (o.passphrase !== undefined) cfg.passphrase = o.passphrase
-    client.on('error', () => {})
-    try {
-      client.connect(cfg)
-    } catch (e) {
-      // ssh2 throws synchronously on options it cannot use (an unreadable key): never echo them
-      throw new FenceError(
-        'CONFIG_INVALID',
-        `${o.label}: SSH client refused its options: ${(e as Error).message.slice(0, 80)}`,
-      )
-    }
-    try {
-      await ready
-    } catch (e) {
-      client.destroy()
-      throw e
-    }
-    const session = new DracSession(client, o)
-    try {
-      await session.startShell(signal, Math.max(50, o.loginTimeoutMs - (Date.now() - started)))
     } catch (e) {
       session.destroy()
       throw e
     }
     return session
-  }
-
-  private stream: ssh2.ClientChannel | undefined
-
-  private async startShell(signal: AbortSignal, timeoutMs: number): Promise<void> {
-    this.stream = await new Promise<ssh2.ClientChannel>((resolve, reject) =>
-      this.client.shell({ term: 'vt100', cols: 200, rows: 50 }, (err, s) =>
-        err
-          ? reject(new FenceError('DEVICE_ERROR', `${this.o.label}: no shell: ${err.message}`))
-          : resolve(s),
-      ),
-    )
-    this.stream.on('data', (d: Buffer) => this.data(d))
-    this.stream.stderr.on('data', (d: Buffer) => this.data(d))
-    const gone = (why: string) => this.fail(new FenceError('CONNECTION_LOST', `${this.o.label}: ${why}`))
-    this.stream.on('close', () => gone('the DRAC closed the shell'))
-    this.client.on('close', () => gone('the connection was closed'))
-    this.client.on('error', (e: Error) => gone(`connection error: ${e.message}`))
-    this.banner = await this.untilPrompt(signal, timeoutMs, 'the first prompt')
   }
 
   private data(d: Buffer): void {
@@ -191,7 +123,7 @@ export class DracSession {
   async run(command: string, signal: AbortSignal, timeoutMs: number): Promise<string> {
     if (this.failure) throw this.failure
     this.buf = ''
-    this.stream!.write(`${command}\r`)
+    this.stream.write(`${command}\r`)
     const out = await this.untilPrompt(signal, timeoutMs, `'${command}'`)
     const lines = out.split('\n')
     if (lines[0]?.trim() === command) lines.shift() // the terminal's echo
@@ -201,24 +133,9 @@ export class DracSession {
   destroy(): void {
     if (!this.failure) this.failure = new FenceError('ENGINE_CLOSED', `${this.o.label}: session closed`)
     try {
-      this.stream?.end('exit\r')
+      this.stream.end('exit\r')
     } catch {}
     this.client.end()
     setTimeout(() => this.client.destroy(), 500).unref()
   }
-}
-
-function loginFailure(e: Error & { level?: string; code?: string }, o: SessionOptions): FenceError {
-  if (e.level === 'client-authentication')
-    return new FenceError('AUTH_REFUSED', `${o.label}: the DRAC refused user ${o.user} (${e.message})`)
-  if (e.level === 'client-timeout')
-    return new FenceError('DEVICE_UNREACHABLE', `${o.label}: no SSH login within ${o.loginTimeoutMs} ms`)
-  if (
-    e.code === 'ECONNREFUSED' ||
-    e.code === 'EHOSTUNREACH' ||
-    e.code === 'ENETUNREACH' ||
-    e.code === 'ENOTFOUND'
-  )
-    return new FenceError('DEVICE_UNREACHABLE', `${o.label}: ${e.message}`)
-  return new FenceError('CONNECTION_LOST', `${o.label}: SSH: ${e.message}`)
 }

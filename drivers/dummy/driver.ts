@@ -1,17 +1,12 @@
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
-import { FenceError, type ErrorCode, ERRORS, abortError } from '../../src/core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
+import { FenceError, type ErrorCode, ERRORS, abortError } from '../../core/errors.js'
 import { type DummyVerb, decodeAnswer, encodeRequest } from '../../protocols/dummy-line.js'
 import type { Call, PlugInfo, PowerDriver } from '../driver.js'
 import { TcpLineClient } from '../transport/tcp-line-client.js'
 
-export interface DummyConfig {
-  host: string
-  port: number
-  connectTimeoutMs: number
-  /** Longest wait for one answer; past it the device counts as not answering (transient). */
-  requestTimeoutMs: number
-  deviceCycle: boolean
-}
+import type { DummyConfig } from './options.js'
+
+export type { DummyConfig }
 
 /**
  * The dummy driver (fence-agents' fence_dummy, over a real socket): the engine's test double
@@ -100,11 +95,6 @@ export class DummyDriver implements PowerDriver {
   }
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: device cycle is not enabled (deviceCycle: true)`,
-      )
     await this.request('SET', [plug, action], call)
   }
 

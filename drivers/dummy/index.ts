@@ -1,20 +1,16 @@
-import { Fields } from '../../src/config/fields.js'
+import { Fields } from '../../core/fields.js'
+import { readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
-import { type DummyConfig, DummyDriver } from './driver.js'
+import { DummyDriver } from './driver.js'
+import { DUMMY_OPTIONS, type DummyConfig } from './options.js'
 
 export const dummyDriver: DriverFactory<DummyConfig> = {
   kind: 'dummy',
   description: 'the dummy device of the lab (fence_dummy over TCP): tests, demo, rehearsals',
-  deviceCycleAllowed: (c) => c.deviceCycle,
+  options: DUMMY_OPTIONS,
   validate(section) {
     const f = new Fields(section)
-    const config: DummyConfig = {
-      host: f.str('host', { default: '127.0.0.1' }),
-      port: f.int('port', { min: 1, max: 65535 }),
-      connectTimeoutMs: f.duration('connectTimeout', 1000, { min: 1 }),
-      requestTimeoutMs: f.duration('requestTimeout', 2000, { min: 1 }),
-      deviceCycle: f.bool('deviceCycle', false),
-    }
+    const config = readOptions(f, DUMMY_OPTIONS)
     f.noOthers()
     return { config, problems: f.problems }
   },

@@ -8,8 +8,8 @@ import {
   PROFILES,
   decodeChassisStatus,
 } from '../../protocols/ipmi/index.js'
-import { FenceError, abortError, throwIfAborted } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError, abortError, throwIfAborted } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { IpmiConfig } from './config.js'
 import { completionError } from './errors.js'
@@ -157,11 +157,6 @@ export class IpmiDriver implements PowerDriver {
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
     this.checkPlug(plug)
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: device cycle is not enabled (deviceCycle: true)`,
-      )
     await this.withSession(call, async (s) => {
       if (action !== 'cycle') return this.controlOrThrow(s, action, call.signal)
       // a cycle of a chassis that is off powers it on (design rule 5); real BMCs answer 0xD5

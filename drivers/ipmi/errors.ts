@@ -4,7 +4,7 @@
  * on to the next fencing level (permanent).
  */
 import { RakpStatus, completionText, rakpStatusText } from '../../protocols/ipmi/constants.js'
-import { type ErrorCode, FenceError } from '../../src/core/errors.js'
+import { type ErrorCode, FenceError } from '../../core/errors.js'
 
 const COMPLETION_ERRORS: ReadonlyMap<number, ErrorCode> = new Map<number, ErrorCode>([
   [0xc0, 'DEVICE_BUSY'], // node busy: virtualbmc says so when libvirt fails, "let the client retry"

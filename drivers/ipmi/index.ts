@@ -1,13 +1,13 @@
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import type { DriverFactory } from '../driver.js'
-import { type IpmiConfig, readIpmiConfig } from './config.js'
+import { IPMI_OPTIONS, type IpmiConfig, readIpmiConfig } from './config.js'
 import { CHASSIS, IpmiCredentials, IpmiDriver } from './driver.js'
 
 export const ipmiDriver: DriverFactory<IpmiConfig> = {
   kind: 'ipmi',
   description: 'a BMC over IPMI v2.0 / RMCP+ (cipher suite 17 or 3), natively over UDP; one plug, chassis',
   singlePlug: CHASSIS,
-  deviceCycleAllowed: (c) => c.deviceCycle,
+  options: IPMI_OPTIONS,
   validate: (section) => readIpmiConfig(section),
   create(config, ctx) {
     const password = Buffer.from(ctx.readSecret(config.password, 'password'), 'utf8')

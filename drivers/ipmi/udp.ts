@@ -1,7 +1,7 @@
 import dgram from 'node:dgram'
 import { lookup } from 'node:dns/promises'
-import { FenceError, abortError } from '../../src/core/errors.js'
-import { untilAborted } from '../../src/core/deadline.js'
+import { FenceError, abortError } from '../../core/errors.js'
+import { untilAborted } from '../../core/deadline.js'
 
 /**
  * A connected UDP socket to one BMC, for one session. Connected, so that only the BMC's

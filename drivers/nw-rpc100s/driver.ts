@@ -1,23 +1,15 @@
 import { COMMAND, OUTLET } from '../../protocols/nw-rpc100s.js'
-import { FenceError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
-import { ExpectLine } from '../transport/expect-line.js'
-import type { Script } from '../transport/expect.js'
-import { type SerialTarget, openSerialTarget } from '../transport/serial-target.js'
+import { ExpectLine } from '../expect/expect-line.js'
+import type { Script } from '../expect/expect.js'
+import { openSerialTarget } from '../transport/serial-target.js'
+import type { NwRpc100sConfig } from './options.js'
 import { commandScript, probeScript } from './scripts.js'
 
-export interface NwRpc100sConfig extends SerialTarget {
-  /** Longest wait for `OK` after on, off or cycle (cluster-glue: 5 s). */
-  replyTimeoutMs: number
-  /** Longest wait for `Invalid Entry` after the probe (cluster-glue: 12 s). */
-  probeTimeoutMs: number
-  /** The unit's own cycle: how long the outlet stays off (whole seconds, 1-999; cluster-glue: 10). */
-  cycleOffS: number
-  /** May the unit's own cycle (`//0,0,N;`) serve an operator's cycle? Never used for fencing. */
-  deviceCycle: boolean
-}
+export type { NwRpc100sConfig }
 
 /**
  * The Night/Ware RPC-100S driver: one outlet (plug `outlet`) on a serial line, on a local tty or a
@@ -32,7 +24,7 @@ export class NwRpc100sDriver implements PowerDriver {
   private readonly scripts: Record<'probe' | 'on' | 'off' | 'cycle', Script>
 
   constructor(
-    private readonly cfg: NwRpc100sConfig,
+    cfg: NwRpc100sConfig,
     private readonly deviceId: string,
     opts: { stream?: ByteStream; log?: DriverContext['log'] } = {},
   ) {
@@ -41,7 +33,7 @@ export class NwRpc100sDriver implements PowerDriver {
       probe: probeScript('expect', cfg.probeTimeoutMs),
       on: commandScript('on', COMMAND.on, cfg.replyTimeoutMs),
       off: commandScript('off', COMMAND.off, cfg.replyTimeoutMs),
-      cycle: commandScript('cycle', COMMAND.cycle(cfg.cycleOffS), cfg.replyTimeoutMs),
+      cycle: commandScript('cycle', COMMAND.cycle(Math.round(cfg.cycleOffMs / 1000)), cfg.replyTimeoutMs),
     }
     this.line = new ExpectLine({
       stream,
@@ -82,11 +74,6 @@ export class NwRpc100sDriver implements PowerDriver {
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
     this.plug(plug)
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.deviceId}: the unit's own cycle is not enabled (deviceCycle: true); the engine cycles in software`,
-      )
     await this.line.run(this.scripts[action], {}, call.signal)
   }
 

@@ -1,10 +1,10 @@
-import { BAUD, OUTLET } from '../../protocols/nw-rpc100s.js'
-import { Fields } from '../../src/config/fields.js'
+import { OUTLET } from '../../protocols/nw-rpc100s.js'
+import { Fields } from '../../core/fields.js'
+import { readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
-import { readSerialTarget } from '../transport/serial-target.js'
-import { type NwRpc100sConfig, NwRpc100sDriver } from './driver.js'
+import { NwRpc100sDriver } from './driver.js'
+import { NW_RPC100S_OPTIONS, type NwRpc100sConfig } from './options.js'
 
-/** Every option of the driver is read here (docs/drivers/nw-rpc100s.md). */
 export const nwRpc100sDriver: DriverFactory<NwRpc100sConfig> = {
   kind: 'nw-rpc100s',
   description:
@@ -12,26 +12,14 @@ export const nwRpc100sDriver: DriverFactory<NwRpc100sConfig> = {
   singlePlug: OUTLET,
   // the unit has no status command: it can never prove a node off
   verifies: false,
-  deviceCycleAllowed: (c) => c.deviceCycle,
+  options: NW_RPC100S_OPTIONS,
   validate(section) {
     const f = new Fields(section)
-    const { target, problems } = readSerialTarget(f, {
-      baud: BAUD,
-      isBaud: (b) => b === BAUD,
-      baudHint: 'an RPC-100S runs at 9600 baud (8N1)',
-    })
-    const cycleOffMs = f.duration('cycleOff', 10_000, { min: 1000, max: 999_000 })
-    if (cycleOffMs % 1000 !== 0)
-      problems.push({ path: ['cycleOff'], message: 'the unit counts whole seconds: 1s to 999s' })
-    const config: NwRpc100sConfig = {
-      ...target,
-      replyTimeoutMs: f.duration('replyTimeout', 5000, { min: 50, max: 60_000 }),
-      probeTimeoutMs: f.duration('probeTimeout', 12_000, { min: 50, max: 60_000 }),
-      cycleOffS: Math.round(cycleOffMs / 1000),
-      deviceCycle: f.bool('deviceCycle', false),
-    }
+    const config = readOptions(f, NW_RPC100S_OPTIONS)
+    if (config.cycleOffMs % 1000 !== 0)
+      f.problems.push({ path: ['cycleOff'], message: 'the unit counts whole seconds: 1s to 999s' })
     f.noOthers()
-    return { config, problems: [...problems, ...f.problems] }
+    return { config, problems: f.problems }
   },
   create: (config, ctx) => new NwRpc100sDriver(config, ctx.deviceId, { log: ctx.log }),
 }

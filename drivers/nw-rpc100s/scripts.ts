@@ -1,8 +1,8 @@
 import { COMMAND, INVALID_ENTRY, OK } from '../../protocols/nw-rpc100s.js'
-import type { LineRules, Script } from '../transport/expect.js'
+import type { LineRules, Script } from '../expect/expect.js'
 
 /**
- * The RPC-100S dialogue as data for the expect engine (drivers/transport/expect.ts). Byte facts
+ * The RPC-100S dialogue as data for the expect engine (drivers/expect/expect.ts). Byte facts
  * in protocols/nw-rpc100s.ts. Every command ends in one CR, as the unit's sticker documents;
  * replies are `\r\nOK\r\n` or `\r\nInvalid Entry\r\n` (the blank line before is skipped).
  */

@@ -8,8 +8,8 @@ import {
   powerStateOf,
   redfishErrorText,
 } from '../../protocols/redfish.js'
-import { FenceError, throwIfAborted } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError, throwIfAborted } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import { type HttpAnswer, RedfishHttp } from './http.js'
 import type { RedfishConfig } from './options.js'
@@ -261,11 +261,6 @@ export class RedfishDriver implements PowerDriver {
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
     this.checkPlug(plug)
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: device cycle is not enabled (deviceCycle: true)`,
-      )
     this.check(call)
     const system = await this.system(call.signal)
     const actions = isObj(system.Actions) ? system.Actions : {}

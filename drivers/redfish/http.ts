@@ -11,7 +11,7 @@ import { isIP } from 'node:net'
 import tls from 'node:tls'
 import { Client, type Dispatcher, errors as undiciErrors } from 'undici'
 import type { IncomingHttpHeaders } from 'undici/types/header.js'
-import { FenceError, abortError } from '../../src/core/errors.js'
+import { FenceError, abortError } from '../../core/errors.js'
 
 export interface TlsPolicy {
   caFile?: string

@@ -1,11 +1,12 @@
-import { FenceError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import { type Address, type Unit, isUnit } from '../../protocols/rps10.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
-import { ExpectLine } from '../transport/expect-line.js'
-import type { Script } from '../transport/expect.js'
-import { type SerialTarget, openSerialTarget } from '../transport/serial-target.js'
+import { ExpectLine } from '../expect/expect-line.js'
+import type { Script } from '../expect/expect.js'
+import { openSerialTarget } from '../transport/serial-target.js'
+import type { Rps10Config, Rps10Handshake } from './options.js'
 import {
   type Rps10Cmd,
   bannerHandshake,
@@ -15,27 +16,7 @@ import {
   settleHandshake,
 } from './scripts.js'
 
-export type Rps10Handshake = 'dtr' | 'banner' | 'none'
-
-export interface Rps10Config extends SerialTarget {
-  handshake: Rps10Handshake
-  /** How long DTR stays low in the reset. */
-  dtrLowMs: number
-  /** How long to wait for `RPS-10 Ready`. */
-  readyTimeoutMs: number
-  /** handshake none: how long to let a banner of a freshly opened port arrive. */
-  settleMs: number
-  /** The units on the daisy chain, when known: other addresses are refused without asking. */
-  units?: Unit[]
-  /** The pause the unit needs between commands (WTI: 0.5 s at 9600, 1.5 s at 2400). */
-  commandGapMs: number
-  /** Longest wait for `Complete` after on, off or status (cluster-glue: 5 s). */
-  replyTimeoutMs: number
-  /** The unit's toggle delay (DIP switch: 5 or 10 s), to bound the wait of a device cycle. */
-  toggleDelayMs: number
-  /** May the unit's own toggle (`T`) serve an operator's cycle? Never used for fencing. */
-  deviceCycle: boolean
-}
+export type { Rps10Config, Rps10Handshake }
 
 /**
  * The WTI RPS-10(M) driver: one serial line, a daisy chain of up to ten single-outlet units,
@@ -135,11 +116,6 @@ export class Rps10Driver implements PowerDriver {
       )
     const unit = this.unit(plug)
     if (action === 'cycle') {
-      if (!this.cfg.deviceCycle)
-        throw new FenceError(
-          'UNSUPPORTED_ACTION',
-          `${this.label}: the unit's own toggle is not enabled (deviceCycle: true); the engine cycles in software`,
-        )
       await this.command('toggle', unit, call)
       return
     }

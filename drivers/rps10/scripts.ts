@@ -6,10 +6,10 @@ import {
   type Unit,
   checkReply,
 } from '../../protocols/rps10.js'
-import type { LineRules, Script, ScriptResult } from '../transport/expect.js'
+import type { LineRules, Script, ScriptResult } from '../expect/expect.js'
 
 /**
- * The RPS-10 dialogue as data for the expect engine (drivers/transport/expect.ts). The byte-level
+ * The RPS-10 dialogue as data for the expect engine (drivers/expect/expect.ts). The byte-level
  * facts (password, commands, reply grammar) live in protocols/rps10.ts, shared with the mock.
  */
 

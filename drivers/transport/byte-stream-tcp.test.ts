@@ -1,6 +1,6 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import { TcpByteStream } from './byte-stream-tcp.js'
 
 describe('TcpByteStream', () => {

@@ -1,4 +1,4 @@
-import { FenceError, abortError } from '../../src/core/errors.js'
+import { FenceError, abortError } from '../../core/errors.js'
 
 /**
  * A byte pipe to a serial device, whatever carries it: a local tty (serial-stream.ts) or a raw

@@ -1,7 +1,7 @@
 import { SerialPort } from 'serialport'
-import { sleep } from '../../src/core/deadline.js'
-import { FenceError, abortError } from '../../src/core/errors.js'
-import { untilAborted } from '../../src/core/deadline.js'
+import { sleep } from '../../core/deadline.js'
+import { FenceError, abortError } from '../../core/errors.js'
+import { untilAborted } from '../../core/deadline.js'
 import { type ByteStream, ReceiveBuffer, openError } from './byte-stream.js'
 
 export interface SerialStreamOptions {

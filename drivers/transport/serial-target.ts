@@ -1,6 +1,6 @@
-import type { Fields } from '../../src/config/fields.js'
-import { FenceError } from '../../src/core/errors.js'
-import type { FieldProblem } from '../driver.js'
+import { Type } from 'typebox'
+import { Opt } from '../../core/options.js'
+import { FenceError } from '../../core/errors.js'
 import type { ByteStream } from './byte-stream.js'
 import { TcpByteStream } from './byte-stream-tcp.js'
 import { SerialStream } from './serial-stream.js'
@@ -15,25 +15,45 @@ export interface SerialTarget {
   connectTimeoutMs: number
 }
 
-/** Read `port` | `server`, `baud`, `connectTimeout` from a driver's config section. */
-export function readSerialTarget(
-  f: Fields,
-  opts: { baud: number; isBaud: (b: number) => boolean; baudHint: string },
-): { target: SerialTarget; problems: FieldProblem[] } {
-  const problems: FieldProblem[] = []
-  const port = f.optStr('port')
-  f.mark('server')
-  const server = f.has('server') ? f.hostPort('server') : undefined
-  if (!port && !server)
-    problems.push({
-      path: ['port'],
-      message: 'required: port (a tty such as /dev/ttyS1) or server (HOST:PORT)',
-    })
-  if (port && server) problems.push({ path: ['server'], message: 'give port or server, not both' })
-  const baud = f.int('baud', { default: opts.baud })
-  if (!opts.isBaud(baud)) problems.push({ path: ['baud'], message: `${opts.baudHint}, got ${baud}` })
-  const connectTimeoutMs = f.duration('connectTimeout', 2000, { min: 1 })
-  return { target: { port, server, baud, connectTimeoutMs }, problems }
+/**
+ * The options of a serial device's section: `port` | `server`, `baud`, `connectTimeout`
+ * (declared once, spread first into a serial driver's options). `port` or `server`, not
+ * both, is checked with `server`.
+ */
+export function serialTargetOptions(o: { baud: number; bauds: readonly number[]; baudHint: string }) {
+  return {
+    port: Opt.optionalString('a local tty (`/dev/ttyS1`); `port` or `server` is required'),
+    server: Opt.custom(Type.String(), 'a raw TCP terminal server (ser2net, a console server port)', {
+      type: 'HOST:PORT',
+      defaultText: 'none',
+      read: (f, name) => {
+        const server = f.has(name) ? f.hostPort(name) : undefined
+        const port = f.section.port
+        if (!port && !server)
+          f.problems.push({
+            path: [...f.base, 'port'],
+            message: 'required: port (a tty such as /dev/ttyS1) or server (HOST:PORT)',
+          })
+        if (port && server)
+          f.problems.push({ path: [...f.base, name], message: 'give port or server, not both' })
+        return server
+      },
+    }),
+    baud: Opt.custom(Type.Integer({ default: o.baud }), 'the line speed', {
+      type: o.bauds.join(', '),
+      defaultText: `\`${o.baud}\``,
+      read: (f, name) => {
+        const baud = f.int(name, { default: o.baud })
+        if (!o.bauds.includes(baud))
+          f.problems.push({ path: [...f.base, name], message: `${o.baudHint}, got ${baud}` })
+        return baud
+      },
+    }),
+    connectTimeout: Opt.duration('with `server`: past it the terminal server counts as unreachable', {
+      default: 2000,
+      min: 1,
+    }),
+  }
 }
 
 /** The byte stream that reaches the target. */

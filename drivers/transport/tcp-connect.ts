@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { FenceError, abortError } from '../../src/core/errors.js'
+import { FenceError, abortError } from '../../core/errors.js'
 
 /**
  * Opens a TCP connection bounded by a connect timeout and an AbortSignal. A timeout or a

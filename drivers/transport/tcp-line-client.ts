@@ -1,5 +1,5 @@
 import type net from 'node:net'
-import { FenceError, abortError } from '../../src/core/errors.js'
+import { FenceError, abortError } from '../../core/errors.js'
 import { connectTcp } from './tcp-connect.js'
 
 export interface TcpLineClientOptions {

@@ -1,5 +1,5 @@
-import { FenceError, abortError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError, abortError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import {
   CLASS_HUB,
   DT_BOS,
@@ -19,7 +19,7 @@ import {
   powerBit,
 } from '../../protocols/usb.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
-import type { UsbHubConfig } from './config.js'
+import type { UsbHubConfig } from './options.js'
 import { bridgeHost } from './sim-client.js'
 import { type ControlSetup, type UsbDeviceLike, type UsbHost, realHost, simulatedHost } from './host.js'
 

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 /**
  * What the usb-hub driver needs of the machine: the USB devices (with the `usb` package's

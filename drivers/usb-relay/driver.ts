@@ -1,5 +1,5 @@
-import { FenceError, abortError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError, abortError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import {
   DCTTECH_PID,
   DCTTECH_VID,
@@ -11,7 +11,7 @@ import {
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
 import type { ByteStream } from '../transport/byte-stream.js'
 import { openSerialTarget } from '../transport/serial-target.js'
-import type { UsbRelayConfig } from './config.js'
+import type { UsbRelayConfig } from './options.js'
 import { type HidDeviceLike, type HidHost, realHidHost, simulatedHidHost } from './hid.js'
 
 function channel(plug: string, channels: number, label: string): number {

@@ -1,4 +1,4 @@
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 /** The part of node-hid's HIDAsync the driver uses (feature reports). */
 export interface HidDeviceLike {

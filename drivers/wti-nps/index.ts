@@ -1,17 +1,21 @@
-import { FenceError } from '../../src/core/errors.js'
+import { Fields } from '../../core/fields.js'
+import { readOptions } from '../../core/options.js'
 import type { DriverFactory } from '../driver.js'
-import { type WtiNpsConfig, readWtiNpsConfig } from './config.js'
+import { consolePassword } from '../console/options.js'
 import { WtiNpsDriver } from './driver.js'
+import { WTI_NPS_OPTIONS, type WtiNpsConfig } from './options.js'
 
 export const wtiNpsDriver: DriverFactory<WtiNpsConfig> = {
   kind: 'wti-nps',
   description:
     'WTI NPS / IPS / TPS network power switches over their telnet console (NPS> prompt, /S, /ON, /OFF)',
-  deviceCycleAllowed: (c) => c.deviceCycle,
-  validate: (section) => readWtiNpsConfig(section),
-  create(config, ctx) {
-    const password = ctx.readSecret(config.password, 'password').replace(/\r?\n$/, '')
-    if (!password) throw new FenceError('CONFIG_INVALID', `${ctx.deviceId}: password: the secret is empty`)
-    return new WtiNpsDriver(config, ctx.deviceId, password, { log: ctx.log })
+  options: WTI_NPS_OPTIONS,
+  validate(section) {
+    const f = new Fields(section)
+    const config = readOptions(f, WTI_NPS_OPTIONS)
+    f.noOthers()
+    return { config, problems: f.problems }
   },
+  create: (config, ctx) =>
+    new WtiNpsDriver(config, ctx.deviceId, consolePassword(config.password, ctx), { log: ctx.log }),
 }

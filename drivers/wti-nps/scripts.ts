@@ -1,4 +1,5 @@
-import type { Script } from '../transport/expect.js'
+import { UNIT_HANGS_UP } from '../console/session.js'
+import type { Script } from '../expect/expect.js'
 
 /**
  * The WTI NPS / IPS console dialogue as data for the expect engine. Sources:
@@ -9,7 +10,6 @@ import type { Script } from '../transport/expect.js'
 const PROMPT = /\b(?:NPS|IPS|TPS|NBB|MPC|RSM|VMR)> ?/
 /** A row of `/S`: ` 3   | node3            |   ON   | …` (fence_wti splits on `|`; cluster-glue `%d | %16c`). */
 export const STATUS_ROW = /^(?<n>\d+)\s*\|\s*(?<name>[^|]*?)\s*\|\s*(?<state>ON|OFF)\s*\|/
-const UNIT_HANGS_UP = { expect: /(?!)/, name: 'the unit closing the session', optional: true }
 
 /**
  * Log in: a login name when the unit asks one (newer firmware), then the password. `Invalid

@@ -7,12 +7,12 @@ import {
   type WtiGroupTable,
   type WtiMibVersion,
 } from '../../protocols/wti-mib.js'
-import { FenceError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { Call, DriverContext, PlugInfo, PowerDriver } from '../driver.js'
-import { type SnmpTargetConfig, resolveCredentials, warnWeakTarget } from '../transport/snmp-config.js'
-import { SnmpClient } from '../transport/snmp-session.js'
-import { type RawVarbind, decodePowerState, decodeString, isMissing } from '../transport/snmp-varbind.js'
+import { type SnmpTargetConfig, resolveCredentials, warnWeakTarget } from '../snmp/config.js'
+import { SnmpClient } from '../snmp/session.js'
+import { type RawVarbind, decodePowerState, decodeString, isMissing } from '../snmp/varbind.js'
 
 export interface WtiSnmpConfig {
   target: SnmpTargetConfig
@@ -22,7 +22,6 @@ export interface WtiSnmpConfig {
   groups: ReadonlyMap<string, readonly number[]>
   /** MIB v1: `trusted` takes a GET of the group action column as the state; else status is unknown. */
   groupReadBack: 'unverified' | 'trusted'
-  deviceCycle: boolean
 }
 
 /** Objects per GET (names, states: small INTEGERs and short strings, well inside one datagram). */
@@ -222,11 +221,6 @@ export class WtiSnmpDriver implements PowerDriver {
   }
 
   async set(plug: string, action: DeviceAction, call: Call): Promise<void> {
-    if (action === 'cycle' && !this.cfg.deviceCycle)
-      throw new FenceError(
-        'UNSUPPORTED_ACTION',
-        `${this.label}: the unit's own reboot is not enabled (deviceCycle: true); fencing never uses it`,
-      )
     const g = (await this.indices([plug], call)).get(plug)!
     const value = action === 'cycle' ? WTI_GROUP_COMMANDS.reboot : WTI_GROUP_COMMANDS[action]
     await this.client.set([{ oid: `${this.table.control}.${g}`, type: 'int', value }], call)

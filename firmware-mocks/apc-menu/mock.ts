@@ -1,7 +1,7 @@
-import type { CommonLabSpec, MockDevice } from '../mock.js'
-import { SessionSlots, TelnetPromptServer } from '../prompt-server.js'
+import { ConsoleMock } from '../console-mock.js'
+import type { CommonLabSpec } from '../mock.js'
+import { SessionSlots } from '../prompt-server.js'
 import { SshPromptServer } from '../ssh-server.js'
-import { DeviceSimulator } from '../simulator.js'
 import { ApcMenuFirmware, type ApcFirmwareSpec } from './firmware.js'
 
 export interface ApcMenuMockSpec extends ApcFirmwareSpec {
@@ -11,60 +11,31 @@ export interface ApcMenuMockSpec extends ApcFirmwareSpec {
 
 /**
  * An APC MasterSwitch / Switched Rack PDU console on a telnet port: the menu firmware of the
- * AP9211, the AP79xx v2/v3 (and a v3 with its menus moved: "menu drift"), or the AOS v5–7 CLI.
- * One session at a time, as the units allow.
+ * AP9211, the AP79xx v2/v3 (and a v3 with its menus moved: "menu drift"), or the AOS v5–7 CLI;
+ * with `ssh`, the same console on an SSH port too. One session at a time for both, as on the unit.
  */
-export class ApcMenuMock implements MockDevice {
-  readonly kind = 'apc-menu'
-  readonly sim: DeviceSimulator
-  readonly telnet: TelnetPromptServer
+export class ApcMenuMock extends ConsoleMock<ApcMenuMockSpec> {
   readonly ssh: SshPromptServer | undefined
-  /** Console events (`login apc`, `Immediate Off 3`, `logout`), oldest first. */
-  readonly trace: string[] = []
 
-  constructor(
-    readonly id: string,
-    common: CommonLabSpec,
-    readonly spec: ApcMenuMockSpec,
-  ) {
-    this.sim = new DeviceSimulator({
-      plugs: common.plugs,
-      transitionDelayMs: common.transitionDelayMs,
-      initial: common.initial,
-    })
-    const note = (e: string) => {
-      this.trace.push(e)
-      if (this.trace.length > 200) this.trace.shift()
-    }
-    // one console session for telnet and SSH together, as on the unit
+  constructor(id: string, common: CommonLabSpec, spec: ApcMenuMockSpec) {
     const slots = new SessionSlots(1)
-    this.telnet = new TelnetPromptServer(
-      common.listen ?? { host: '127.0.0.1', port: 0 },
-      this.sim,
-      (t) => new ApcMenuFirmware(this.sim, this.spec, t, note),
-      slots,
-    )
+    super('apc-menu', id, common, spec, {
+      firmware: (sim, t, note) => new ApcMenuFirmware(sim, spec, t, note),
+      sessions: slots,
+    })
     this.ssh = spec.ssh
       ? new SshPromptServer(
           spec.ssh.listen,
           this.sim,
           { user: spec.user, password: spec.password },
           slots,
-          (t) => new ApcMenuFirmware(this.sim, this.spec, t, note, true),
+          (t) => new ApcMenuFirmware(this.sim, spec, t, this.note, true),
         )
       : undefined
   }
 
-  get address(): { host: string; port: number } {
-    return this.telnet.address
-  }
-
-  get endpoint(): string {
-    return `telnet://${this.address.host}:${this.address.port}`
-  }
-
-  async start(): Promise<void> {
-    await this.telnet.start()
+  override async start(): Promise<void> {
+    await super.start()
     await this.ssh?.start()
   }
 
@@ -77,8 +48,15 @@ export class ApcMenuMock implements MockDevice {
     }
   }
 
-  async stop(): Promise<void> {
-    this.sim.close()
-    await Promise.all([this.telnet.stop(), this.ssh?.stop()])
+  override async stop(): Promise<void> {
+    await Promise.all([super.stop(), this.ssh?.stop()])
+  }
+
+  /** A unit with SSH is reached over SSH, its host key pinned. */
+  override driverSection(secretsDir: string): Record<string, unknown> {
+    const telnet = super.driverSection(secretsDir)
+    if (!this.ssh) return telnet
+    const { host, port } = this.ssh.address
+    return { ...telnet, transport: 'ssh', host, port, hostKey: this.ssh.fingerprint }
   }
 }

@@ -13,7 +13,7 @@ import {
   RPDU2,
   SPDU,
 } from '../../protocols/apc-mib.js'
-import type { ColumnDef, ScalarDef, TableDef } from './mib-tables.js'
+import type { ColumnDef, ScalarDef, TableDef } from '../snmp/mib-tables.js'
 import {
   type CommandKind,
   type OutletRow,

@@ -2,10 +2,10 @@ import { APC_FAMILY_MIBS, APC_FAMILY_SYS_OBJECT_ID, type ApcFamily } from '../..
 import type { CommonLabSpec, MockDevice } from '../mock.js'
 import { DeviceSimulator } from '../simulator.js'
 import { LAYOUTS } from './layouts.js'
-import { type TableDef, registerScalar, registerTable, systemScalars } from './mib-tables.js'
+import { type TableDef, registerScalar, registerTable, systemScalars } from '../snmp/mib-tables.js'
 import { APC_MODELS } from './models.js'
-import { type AgentAccess, SnmpAgentHost } from './snmp-agent.js'
-import { snmpAccessInfo } from './snmp-lab.js'
+import { type AgentAccess, SnmpAgentHost } from '../snmp/agent.js'
+import { snmpAccessInfo } from '../snmp/lab-section.js'
 import type { OutletRow, Unit } from './unit.js'
 
 export interface ApcPduSpec {

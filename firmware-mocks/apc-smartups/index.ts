@@ -1,24 +1,40 @@
-import type { FieldProblem } from '../../drivers/driver.js'
+import { Type } from 'typebox'
 import { DEFAULT_BAUD, SHUTDOWN_DELAYS, WAKEUP_DELAYS } from '../../protocols/apc-smart.js'
-import { Fields } from '../../src/config/fields.js'
+import { Fields } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
 import type { MockFactory } from '../mock.js'
 import { SmartUpsMock, type SmartUpsSpec } from './mock.js'
+import { LOAD } from './session.js'
 
-function delays(
-  section: Record<string, unknown>,
-  name: string,
-  def: readonly string[],
-  at: (string | number)[],
-) {
-  const v = section[name]
-  if (v === undefined) return { list: [...def], problem: undefined }
-  const ok = Array.isArray(v) && v.length > 0 && v.every((x) => /^\d{3}$/.test(String(x)))
-  return {
-    list: ok ? (v as unknown[]).map(String) : [...def],
-    problem: ok
-      ? undefined
-      : { path: [...at, name], message: 'a list of 3-digit second values, current first' },
-  }
+function delays(name: string, def: readonly string[]) {
+  return Opt.custom<string[]>(
+    Type.Array(Type.String({ pattern: '^\\d{3}$' })),
+    `the ${name} delay values the UPS cycles through, in seconds, current first`,
+    {
+      type: 'list of 3-digit seconds',
+      defaultText: def.map((d) => `\`${d}\``).join(', '),
+      read: (f, field) => {
+        const v = f.section[field]
+        if (v === undefined) return [...def]
+        if (Array.isArray(v) && v.length > 0 && v.every((x) => /^\d{3}$/.test(String(x))))
+          return v.map(String)
+        f.problems.push({
+          path: [...f.base, field],
+          message: 'a list of 3-digit second values, current first',
+        })
+        return [...def]
+      },
+    },
+  )
+}
+
+/** The own fields of a `kind: apc-smartups` lab device. */
+export const SMARTUPS_LAB_OPTIONS = {
+  shutdownDelays: delays('shutdown (grace)', SHUTDOWN_DELAYS),
+  wakeupDelays: delays('wakeup', WAKEUP_DELAYS),
+  baud: Opt.int('the line speed', { default: DEFAULT_BAUD, min: 1200, max: 9600 }),
+  onBattery: Opt.bool('the UPS runs on battery (a load off then waits for the mains)', { default: false }),
+  pacing: Opt.bool('send at the line speed (off: as fast as the pty takes it)', { default: true }),
 }
 
 export const smartUpsMock: MockFactory<SmartUpsSpec> = {
@@ -26,29 +42,21 @@ export const smartUpsMock: MockFactory<SmartUpsSpec> = {
   driver: 'apc-smartups',
   description:
     'an APC Smart-UPS on its serial port (pty or raw TCP): smart mode, registers, twice-sent load off/on',
+  endpoint: { serial: 'a UPS serial line' },
+  singlePlug: { id: LOAD, noun: 'a UPS' },
+  options: SMARTUPS_LAB_OPTIONS,
   validate(section, at) {
     const f = new Fields(section, at)
-    const problems: FieldProblem[] = []
-    f.mark('kind', 'listen', 'pty', 'plugs', 'transitionDelay', 'initial', 'shutdownDelays', 'wakeupDelays')
-    if ((section.pty === undefined) === (section.listen === undefined))
-      problems.push({
-        path: [...at, 'pty'],
-        message: 'a UPS serial line is either pty: PATH or listen: HOST:PORT',
-      })
-    if (section.plugs !== undefined)
-      problems.push({ path: [...at, 'plugs'], message: 'a UPS has one plug, its load: leave plugs out' })
-    const sd = delays(section, 'shutdownDelays', SHUTDOWN_DELAYS, at)
-    const wd = delays(section, 'wakeupDelays', WAKEUP_DELAYS, at)
-    for (const p of [sd.problem, wd.problem]) if (p) problems.push(p)
+    const o = readOptions(f, SMARTUPS_LAB_OPTIONS)
     const spec: SmartUpsSpec = {
-      baud: f.int('baud', { default: DEFAULT_BAUD, min: 1200, max: 9600 }),
-      shutdownDelays: sd.list,
-      wakeupDelays: wd.list,
-      onBattery: f.bool('onBattery', false),
-      paced: f.bool('pacing', true),
+      baud: o.baud,
+      shutdownDelays: o.shutdownDelays,
+      wakeupDelays: o.wakeupDelays,
+      onBattery: o.onBattery,
+      paced: o.pacing,
     }
     f.noOthers()
-    return { spec, problems: [...problems, ...f.problems] }
+    return { spec, problems: f.problems }
   },
   create: (id, common, spec) => new SmartUpsMock(id, common, spec),
   driverSection: (mock) => {

@@ -2,14 +2,18 @@ import { chmodSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { Privilege } from '../../protocols/ipmi/constants.js'
 import type { MockFactory } from '../mock.js'
+import { PLUG } from './commands.js'
 import { BmcMock } from './mock.js'
-import { type BmcSpec, readBmcSpec } from './spec.js'
+import { BMC_LAB_OPTIONS, type BmcSpec, readBmcSpec } from './spec.js'
 
 export const bmcMock: MockFactory<BmcSpec> = {
   kind: 'bmc',
   driver: 'ipmi',
   description:
     'a BMC speaking IPMI v2.0 / RMCP+ (cipher suites 3 and 17) on UDP; ipmitool and fence_ipmilan drive it',
+  endpoint: 'network',
+  singlePlug: { id: PLUG, noun: 'a BMC' },
+  options: BMC_LAB_OPTIONS,
   validate: (section, p) => readBmcSpec(section, p),
   create: (id, common, spec) => new BmcMock(id, common, spec),
   driverSection(mock, secretsDir) {

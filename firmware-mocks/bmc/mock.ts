@@ -2,70 +2,27 @@ import dgram from 'node:dgram'
 import { isIPv6 } from 'node:net'
 import {
   AsfType,
-  AuthType,
   IpmiCodecError,
   type IpmiRequest,
   type IpmiResponse,
-  PayloadType,
   RmcpClass,
-  type V2Packet,
-  BMC_ADDR,
   decodeAsf,
-  decodeOpenSessionRequest,
-  decodeRakp1,
-  decodeRakp3,
-  decodeRequest,
   decodeRmcpHeader,
-  decodeV15,
   encodeAsfPong,
-  encodeOpenSessionResponse,
-  encodeRakp2,
-  encodeRakp4,
-  encodeResponse,
-  encodeV15,
-  encodeV2Plain,
-  encodeV2Protected,
-  openV2,
   parseV2,
   responseTo,
   sessionFormat,
-  suiteIdOf,
 } from '../../protocols/ipmi/index.js'
 import type { CommonLabSpec, MockDevice } from '../mock.js'
 import { DeviceSimulator, type FaultDecision, garbleBytes } from '../simulator.js'
-import { type ControlRecord, PLUG, execute, isSessionless } from './commands.js'
+import { type ControlRecord, PLUG, execute } from './commands.js'
 import { type BmcSession, SessionTable } from './sessions.js'
 import type { BmcSpec } from './spec.js'
+import { handlePreSession, handleV15 } from './handshake.js'
+import type { BmcPackets, BmcRecord, Outgoing } from './packets.js'
+import { handleSession } from './session-packets.js'
 
-/** One datagram the BMC received, and what it did with it: for tests and the control API. */
-export interface BmcRecord {
-  at: number
-  peer: string
-  framing: 'asf' | 'v15' | 'v20'
-  /** `command` (an IPMI message), `open`, `rakp1`, `rakp3`, `ping`, or `invalid`. */
-  kind: 'command' | 'open' | 'rakp1' | 'rakp3' | 'ping' | 'invalid'
-  sessionId?: number
-  netFn?: number
-  cmd?: number
-  rqSeq?: number
-  /** Open Session: the cipher suite the client proposed (when it is one of ours). */
-  suite?: number
-  /** Completion code, or RAKP/Open Session status, of the answer. */
-  status?: number
-  answered: boolean
-  /** Why it got no answer, or which fault touched it. */
-  note?: string
-}
-
-/** What the BMC is about to send, for the rogue-BMC tests' `tamper` hook. */
-export interface Outgoing {
-  kind: 'pong' | 'sessionless' | 'open' | 'rakp2' | 'rakp4' | 'session'
-  bytes: Buffer
-  peer: string
-  session?: BmcSession
-  request?: IpmiRequest
-  response?: IpmiResponse
-}
+export type { BmcRecord, Outgoing } from './packets.js'
 
 const MAX_RECORDS = 2000
 
@@ -76,7 +33,7 @@ const MAX_RECORDS = 2000
  * address), disconnect (the BMC resets: port closed, every session lost, back after
  * `resetTime`), lie (a Chassis Control is acknowledged and not carried out).
  */
-export class BmcMock implements MockDevice {
+export class BmcMock implements MockDevice, BmcPackets {
   readonly kind = 'bmc'
   readonly sim: DeviceSimulator
   readonly sessions: SessionTable
@@ -148,7 +105,7 @@ export class BmcMock implements MockDevice {
     }
   }
 
-  private record(r: Omit<BmcRecord, 'at'>): BmcRecord {
+  record(r: Omit<BmcRecord, 'at'>): BmcRecord {
     const full = { at: Date.now(), ...r }
     this.records.push(full)
     if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS)
@@ -230,194 +187,13 @@ export class BmcMock implements MockDevice {
       this.record({ peer, framing: 'asf', kind: 'ping', answered: true })
       return [{ kind: 'pong', bytes: encodeAsfPong(asf.tag), peer }]
     }
-    if (sessionFormat(msg) === 'v15') return this.handleV15(msg, peer)
+    if (sessionFormat(msg) === 'v15') return handleV15(this, msg, peer)
     const p = parseV2(msg)
-    if (p.sessionId === 0) return this.handlePreSession(p, peer)
-    return this.handleSession(p, peer)
+    if (p.sessionId === 0) return handlePreSession(this, p, peer)
+    return handleSession(this, p, peer)
   }
 
-  /** IPMI v1.5 framing: session-less commands only; there are no v1.5 sessions on this BMC. */
-  private handleV15(msg: Buffer, peer: string): Outgoing[] {
-    const p = decodeV15(msg)
-    const rq = decodeRequest(p.message)
-    const base = {
-      peer,
-      framing: 'v15' as const,
-      kind: 'command' as const,
-      netFn: rq.netFn,
-      cmd: rq.cmd,
-      rqSeq: rq.rqSeq,
-    }
-    if (
-      p.authType !== AuthType.NONE ||
-      p.sessionId !== 0 ||
-      !isSessionless(rq.netFn, rq.cmd) ||
-      rq.rsAddr !== BMC_ADDR
-    ) {
-      this.record({ ...base, answered: false, note: 'IPMI v1.5 sessions are not supported' })
-      return []
-    }
-    const rs = this.answer(rq, undefined)
-    this.record({ ...base, status: rs.cc, answered: true })
-    const bytes = encodeV15({ authType: AuthType.NONE, seq: 0, sessionId: 0, message: encodeResponse(rs) })
-    return [{ kind: 'sessionless', bytes, peer, request: rq, response: rs }]
-  }
-
-  private handlePreSession(p: V2Packet, peer: string): Outgoing[] {
-    // OpenIPMI drops session-id-0 packets that claim encryption or authentication; so do we
-    if (p.authenticated || p.encrypted) {
-      this.record({
-        peer,
-        framing: 'v20',
-        kind: 'invalid',
-        answered: false,
-        note: 'flags on a session-less packet',
-      })
-      return []
-    }
-    const plain = (payloadType: number, payload: Buffer) =>
-      encodeV2Plain({ payloadType, sessionId: 0, seq: 0 }, payload)
-    switch (p.payloadType) {
-      case PayloadType.IPMI: {
-        const rq = decodeRequest(p.payload)
-        const base = {
-          peer,
-          framing: 'v20' as const,
-          kind: 'command' as const,
-          netFn: rq.netFn,
-          cmd: rq.cmd,
-          rqSeq: rq.rqSeq,
-        }
-        if (!isSessionless(rq.netFn, rq.cmd) || rq.rsAddr !== BMC_ADDR) {
-          this.record({ ...base, answered: false, note: 'needs a session' })
-          return []
-        }
-        const rs = this.answer(rq, undefined)
-        this.record({ ...base, status: rs.cc, answered: true })
-        return [
-          {
-            kind: 'sessionless',
-            bytes: plain(PayloadType.IPMI, encodeResponse(rs)),
-            peer,
-            request: rq,
-            response: rs,
-          },
-        ]
-      }
-      case PayloadType.OPEN_SESSION_REQUEST: {
-        const rq = decodeOpenSessionRequest(p.payload)
-        const rs = this.sessions.open(rq, peer)
-        this.record({
-          peer,
-          framing: 'v20',
-          kind: 'open',
-          suite: suiteIdOf(rq),
-          status: rs.status,
-          answered: true,
-        })
-        const bytes = plain(PayloadType.OPEN_SESSION_RESPONSE, encodeOpenSessionResponse(rs))
-        return [{ kind: 'open', bytes, peer, session: rs.bmcSid ? this.sessions.get(rs.bmcSid) : undefined }]
-      }
-      case PayloadType.RAKP1: {
-        const m = decodeRakp1(p.payload)
-        const rs = this.sessions.rakp1(m, peer)
-        this.record({
-          peer,
-          framing: 'v20',
-          kind: 'rakp1',
-          sessionId: m.bmcSid,
-          status: rs?.status,
-          answered: !!rs,
-        })
-        if (!rs) return []
-        return [
-          {
-            kind: 'rakp2',
-            bytes: plain(PayloadType.RAKP2, encodeRakp2(rs)),
-            peer,
-            session: this.sessions.get(m.bmcSid),
-          },
-        ]
-      }
-      case PayloadType.RAKP3: {
-        const m = decodeRakp3(p.payload)
-        const rs = this.sessions.rakp3(m, peer)
-        this.record({
-          peer,
-          framing: 'v20',
-          kind: 'rakp3',
-          sessionId: m.bmcSid,
-          status: rs?.status,
-          answered: !!rs,
-        })
-        if (!rs) return []
-        return [
-          {
-            kind: 'rakp4',
-            bytes: plain(PayloadType.RAKP4, encodeRakp4(rs)),
-            peer,
-            session: this.sessions.get(m.bmcSid),
-          },
-        ]
-      }
-      default:
-        this.record({
-          peer,
-          framing: 'v20',
-          kind: 'invalid',
-          answered: false,
-          note: `payload type 0x${p.payloadType.toString(16)}`,
-        })
-        return []
-    }
-  }
-
-  private handleSession(p: V2Packet, peer: string): Outgoing[] {
-    const s = this.sessions.get(p.sessionId)
-    const drop = (note: string): Outgoing[] => {
-      this.record({ peer, framing: 'v20', kind: 'invalid', sessionId: p.sessionId, answered: false, note })
-      return []
-    }
-    if (s?.state !== 'active' || !s.keys) return drop('no such active session')
-    if (s.peer !== peer) return drop('session belongs to another address')
-    if (p.payloadType !== PayloadType.IPMI) return drop(`payload type 0x${p.payloadType.toString(16)}`)
-    const verdict = s.window.check(p.seq)
-    if (verdict) return drop(`sequence number ${p.seq}: ${verdict}`)
-    const plain = openV2(s.keys, p) // throws on a bad AuthCode or unencrypted packet: dropped
-    s.window.accept(p.seq)
-    this.sessions.touch(s)
-    const rq = decodeRequest(plain)
-    if (rq.rsAddr !== BMC_ADDR) return drop('not addressed to the BMC')
-    const rs = this.answer(rq, s)
-    this.record({
-      peer,
-      framing: 'v20',
-      kind: 'command',
-      sessionId: p.sessionId,
-      netFn: rq.netFn,
-      cmd: rq.cmd,
-      rqSeq: rq.rqSeq,
-      status: rs.cc,
-      answered: true,
-    })
-    const bytes = encodeV2Protected(
-      s.keys,
-      { payloadType: PayloadType.IPMI, sessionId: s.consoleSid, seq: this.sessions.nextOut(s) },
-      encodeResponse(rs),
-    )
-    // Close Session is answered under the session's keys, then the session is gone
-    if (
-      rq.netFn === 0x06 &&
-      rq.cmd === 0x3c &&
-      rs.cc === 0 &&
-      rq.data.length >= 4 &&
-      rq.data.readUInt32LE(0) === s.bmcSid
-    )
-      this.sessions.remove(s.bmcSid)
-    return [{ kind: 'session', bytes, peer, session: s, request: rq, response: rs }]
-  }
-
-  private answer(rq: IpmiRequest, session: BmcSession | undefined): IpmiResponse {
+  answer(rq: IpmiRequest, session: BmcSession | undefined): IpmiResponse {
     if (rq.netFn & 1) return responseTo(rq, 0xc1)
     const a = execute(rq.netFn, rq.cmd, rq.data, {
       spec: this.spec,

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import type { FieldProblem } from '../../drivers/driver.js'
+import type { FieldProblem } from '../../core/problems.js'
 import { PRIVILEGE_BY_NAME, type PrivilegeName } from '../../protocols/ipmi/constants.js'
-import { Fields, describe } from '../../src/config/fields.js'
-import { asMapping } from '../../src/config/yaml.js'
+import { type TSchema, Type } from 'typebox'
+import { Fields, describe } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
+import { USER_NAME, readLabUsers } from '../lab-users.js'
 
 /** A BMC user account. Lab passwords are test data, not secrets of a real device. */
 export interface BmcUser {
@@ -36,16 +38,49 @@ export const DEFAULT_USERS: BmcUser[] = [{ name: 'admin', password: 'fencegate-l
 const SUITES = [3, 17]
 const PRIVS = ['user', 'operator', 'administrator'] as const
 
-export const BMC_FIELDS = [
-  'users',
-  'kg',
-  'guid',
-  'cipherSuites',
-  'idleTimeout',
-  'maxSessions',
-  'resetTime',
-  'softShutdownTime',
-]
+/** Read by readBmcSpec's own code (lists and hex checked there); declared for the docs and the field check. */
+const inCode = <T>(schema: TSchema, description: string, type: string, defaultText: string) =>
+  Opt.custom<T>(schema, description, { type, defaultText, read: (f, name) => f.section[name] as T })
+
+/** The own fields of a `kind: bmc` lab device. */
+export const BMC_LAB_OPTIONS = {
+  users: inCode<unknown>(
+    Type.Array(Type.Object({ name: Type.String(), password: Type.String(), privilege: Type.String() })),
+    'the accounts: `{name, password, privilege: user | operator | administrator}` (lab passwords are test data)',
+    'list',
+    '`admin` / `fencegate-lab`, administrator',
+  ),
+  kg: inCode<unknown>(
+    Type.String(),
+    'the BMC key Kg (two-key login), as `ipmitool -y`',
+    '1 to 20 bytes in hex',
+    'none',
+  ),
+  guid: inCode<unknown>(Type.String(), 'the system GUID sent in RAKP2', '16 bytes in hex', 'random'),
+  cipherSuites: inCode<unknown>(
+    Type.Array(Type.Integer()),
+    'the suites offered, in order',
+    'list of 3 and/or 17',
+    '`[3, 17]`',
+  ),
+  idleTimeout: Opt.duration('a session with no traffic for this long is dropped (ipmi_sim: 30 s)', {
+    default: 60_000,
+    min: 100,
+  }),
+  maxSessions: Opt.int('the session table size, half-open sessions included (ipmi_sim: 63)', {
+    default: 16,
+    min: 1,
+    max: 255,
+  }),
+  resetTime: Opt.duration('how long the `disconnect` fault keeps the BMC away', {
+    default: 300,
+    max: 60_000,
+  }),
+  softShutdownTime: Opt.duration('from an accepted soft shutdown (ACPI) to power off', {
+    default: 1000,
+    max: 600_000,
+  }),
+}
 
 export function readBmcSpec(
   section: Record<string, unknown>,
@@ -55,37 +90,22 @@ export function readBmcSpec(
   const problems: FieldProblem[] = []
   const at = (...p: (string | number)[]) => [...path, ...p]
 
-  let users = DEFAULT_USERS
-  if (section.users !== undefined) {
-    if (!Array.isArray(section.users) || section.users.length === 0) {
-      problems.push({
-        path: at('users'),
-        message: `expected a list of {name, password, privilege}, got ${describe(section.users)}`,
-      })
-    } else {
-      users = section.users.map((raw, i) => {
-        const u = new Fields(asMapping(raw) ?? {}, at('users', i))
-        const name = u.str('name', {
-          pattern: /^[\x21-\x7e]{1,16}$/,
-          hint: '1 to 16 printable ASCII characters',
-        })
-        const password = u.str('password', {
-          pattern: /^.{1,20}$/s,
-          hint: '1 to 20 characters (IPMI v2.0 limit)',
-        })
-        if (Buffer.byteLength(password) > 20)
-          problems.push({ path: at('users', i, 'password'), message: 'at most 20 bytes (IPMI v2.0 limit)' })
-        const privilege = PRIVILEGE_BY_NAME[u.oneOf('privilege', PRIVS, 'administrator') as PrivilegeName]
-        u.noOthers()
-        problems.push(...u.problems)
-        return { name, password, privilege }
-      })
-      const names = users.map((u) => u.name)
-      if (new Set(names).size !== names.length)
-        problems.push({ path: at('users'), message: 'user names must be unique' })
-    }
-  }
   f.mark('users')
+  const users = readLabUsers(f, 'users', {
+    shape: 'name, password, privilege',
+    defaults: DEFAULT_USERS,
+    readUser: (u, userAt) => {
+      const name = u.str('name', USER_NAME)
+      const password = u.str('password', {
+        pattern: /^.{1,20}$/s,
+        hint: '1 to 20 characters (IPMI v2.0 limit)',
+      })
+      if (Buffer.byteLength(password) > 20)
+        u.problems.push({ path: [...userAt, 'password'], message: 'at most 20 bytes (IPMI v2.0 limit)' })
+      const privilege = PRIVILEGE_BY_NAME[u.oneOf('privilege', PRIVS, 'administrator') as PrivilegeName]
+      return { name, password, privilege }
+    },
+  })
 
   const kgHex = f.optStr('kg')
   let kg: Buffer | undefined
@@ -114,26 +134,18 @@ export function readBmcSpec(
   }
   f.mark('cipherSuites')
 
-  // a BMC is one target: `plugs` may be left out, be 1, or name the one plug `chassis`
-  const plugs = section.plugs
-  if (
-    plugs !== undefined &&
-    plugs !== 1 &&
-    !(Array.isArray(plugs) && plugs.length === 1 && plugs[0] === 'chassis')
-  )
-    problems.push({ path: at('plugs'), message: 'a BMC has one plug, chassis: leave plugs out' })
-
+  const o = readOptions(f, BMC_LAB_OPTIONS)
   const spec: BmcSpec = {
     users,
     guid,
     cipherSuites,
-    idleTimeoutMs: f.duration('idleTimeout', 60_000, { min: 100 }),
-    maxSessions: f.int('maxSessions', { default: 16, min: 1, max: 255 }),
-    resetTimeMs: f.duration('resetTime', 300, { min: 0, max: 60_000 }),
-    softShutdownMs: f.duration('softShutdownTime', 1000, { min: 0, max: 600_000 }),
+    idleTimeoutMs: o.idleTimeoutMs,
+    maxSessions: o.maxSessions,
+    resetTimeMs: o.resetTimeMs,
+    softShutdownMs: o.softShutdownTimeMs,
   }
   if (kg) spec.kg = kg
-  f.noOthers(['kind', 'listen', 'plugs', 'transitionDelay', 'initial'])
+  f.noOthers()
   problems.push(...f.problems)
   return { spec, problems }
 }

@@ -2,13 +2,15 @@ import { chmodSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { MockFactory } from '../mock.js'
 import { DracSshMock } from './mock.js'
-import { type DracSpec, readDracSpec } from './spec.js'
+import { DRAC_LAB_OPTIONS, type DracSpec, readDracSpec } from './spec.js'
 
 export const dracSshMock: MockFactory<DracSpec> = {
   kind: 'drac-ssh',
   driver: 'drac-ssh',
   description: 'a Dell DRAC 5 or CMC behind SSH speaking racadm serveraction; fence_drac5 --ssh drives it',
-  validate: (section, p) => readDracSpec(section, p),
+  endpoint: 'network',
+  options: DRAC_LAB_OPTIONS,
+  validate: (section, p, common) => readDracSpec(section, p, common),
   create: (id, common, spec) => new DracSshMock(id, common, spec),
   driverSection(mock, secretsDir) {
     const m = mock as DracSshMock

@@ -1,12 +1,11 @@
-import { createECDH, createHash, createPrivateKey, timingSafeEqual } from 'node:crypto'
+import { createECDH, createHash, createPrivateKey } from 'node:crypto'
 import net from 'node:net'
-import ssh2 from 'ssh2'
+import type ssh2 from 'ssh2'
 import { type DracModelText, MODELS, parseServerAction } from '../../protocols/racadm.js'
 import type { CommonLabSpec, MockDevice } from '../mock.js'
 import { DeviceSimulator, garbleBytes } from '../simulator.js'
+import { SshServer, hostKeyFingerprint, sameText } from '../ssh-server.js'
 import type { DracSpec, DracUser } from './spec.js'
-
-const { Server, utils } = ssh2
 
 /** One command line the DRAC received, for tests. */
 export interface DracRecord {
@@ -37,11 +36,6 @@ export function derivedHostKey(seed: string): string {
   return createPrivateKey({ key: jwk, format: 'jwk' }).export({ type: 'sec1', format: 'pem' }).toString()
 }
 
-/** OpenSSH's fingerprint of a public key blob: `SHA256:` + unpadded base64. */
-export function sshFingerprint(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`
-}
-
 /**
  * A Dell DRAC 5 or chassis CMC behind SSH (ssh2 server): password and public-key users, a
  * stable host key, the DRAC 5 or CMC banner and `$ ` prompt, and the racadm subset fencing
@@ -60,10 +54,8 @@ export class DracSshMock implements MockDevice {
   readonly hostKey: string
   readonly hostKeyFingerprint: string
   private readonly text: DracModelText
-  private server: InstanceType<typeof Server> | undefined
-  private readonly clients = new Set<{ end(): void }>()
+  private ssh: SshServer<DracUser> | undefined
   private readonly timers = new Set<NodeJS.Timeout>()
-  private port = 0
 
   constructor(
     readonly id: string,
@@ -84,9 +76,7 @@ export class DracSshMock implements MockDevice {
           )
     this.sim = new DeviceSimulator({ plugs, transitionDelayMs: common.transitionDelayMs })
     this.hostKey = derivedHostKey(spec.hostKeySeed ?? id)
-    const parsed = utils.parseKey(this.hostKey)
-    if (parsed instanceof Error) throw parsed
-    this.hostKeyFingerprint = sshFingerprint(parsed.getPublicSSH())
+    this.hostKeyFingerprint = hostKeyFingerprint(this.hostKey)
   }
 
   attach(devices: ReadonlyMap<string, MockDevice>): void {
@@ -107,11 +97,11 @@ export class DracSshMock implements MockDevice {
   }
 
   get address(): { host: string; port: number } {
-    return { host: this.host, port: this.port }
+    return { host: this.host, port: this.ssh?.address.port ?? 0 }
   }
 
   get endpoint(): string {
-    return `ssh://${net.isIPv6(this.host) ? `[${this.host}]` : this.host}:${this.port}`
+    return `ssh://${net.isIPv6(this.host) ? `[${this.host}]` : this.host}:${this.address.port}`
   }
 
   info(): Record<string, unknown> {
@@ -123,68 +113,32 @@ export class DracSshMock implements MockDevice {
   }
 
   async start(): Promise<void> {
-    const server = new Server({ hostKeys: [this.hostKey], ident: 'OpenSSH_7.4' }, (client) => {
-      this.clients.add(client)
-      client.on('close', () => this.clients.delete(client))
-      client.on('error', () => {})
-      let user: DracUser | undefined
-      client.on('authentication', (ctx) => {
-        const u = this.spec.users.find((x) => x.name === ctx.username)
-        if (
-          u &&
-          ctx.method === 'password' &&
-          u.password !== undefined &&
-          safeEqual(ctx.password, u.password)
-        ) {
-          user = u
-          return ctx.accept()
-        }
-        if (u && ctx.method === 'publickey' && u.publicKey) {
-          const allowed = utils.parseKey(u.publicKey)
-          if (
-            !(allowed instanceof Error) &&
-            ctx.key.algo === allowed.type &&
-            safeEqualBuf(ctx.key.data, allowed.getPublicSSH())
-          ) {
-            if (!ctx.signature) return ctx.accept() // the client asks whether this key would do
-            if (allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true) {
-              user = u
-              return ctx.accept()
-            }
-          }
-        }
-        ctx.reject(['password', 'publickey'])
-      })
-      client.on('ready', () => {
-        client.on('session', (accept) => {
-          const session = accept()
-          let pty = false
-          session.on('pty', (ok) => {
-            pty = true
-            ok?.()
-          })
-          session.on('window-change', (ok) => ok?.())
-          session.on('env', (ok) => ok?.())
-          session.on('shell', (ok) => this.shell(ok(), pty, user!, client))
-          session.on('exec', (ok, _reject, info) => {
-            const ch = ok()
-            const answer = this.execute(info.command, user!)
-            if (answer === undefined || answer === 'stall') return // a fault: no answer
-            if (answer === 'disconnect') return client.end()
-            ch.write(`${answer.text}\r\n`)
-            ch.exit(answer.error ? 1 : 0)
-            ch.end()
-          })
-        })
-      })
-    })
-    server.on('connection', () => {})
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.common.listen?.port ?? 0, this.host, () => resolve())
-    })
-    this.port = (server.address() as net.AddressInfo).port
-    this.server = server
+    const ssh = new SshServer<DracUser>(
+      this.hostKey,
+      { host: this.host, port: this.common.listen?.port ?? 0 },
+      {
+        password: (name, password) =>
+          this.spec.users.find(
+            (u) => u.name === name && u.password !== undefined && sameText(password, u.password),
+          ),
+        publicKey: (name) => {
+          const u = this.spec.users.find((x) => x.name === name && x.publicKey)
+          return u ? { account: u, key: u.publicKey! } : undefined
+        },
+        shell: (ch, { user, pty, client }) => this.shell(ch, pty, user, client),
+        exec: (ch, command, { user, client }) => {
+          const answer = this.execute(command, user)
+          if (answer === undefined || answer === 'stall') return // a fault: no answer
+          if (answer === 'disconnect') return client.end()
+          ch.write(`${answer.text}\r\n`)
+          ch.exit(answer.error ? 1 : 0)
+          ch.end()
+        },
+      },
+      'OpenSSH_7.4',
+    )
+    await ssh.start()
+    this.ssh = ssh
   }
 
   private shell(ch: ssh2.ServerChannel, pty: boolean, user: DracUser, client: { end(): void }): void {
@@ -339,18 +293,9 @@ export class DracSshMock implements MockDevice {
   async stop(): Promise<void> {
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
-    for (const c of this.clients) c.end()
     this.sim.close()
-    const server = this.server
-    this.server = undefined
-    if (server) await new Promise<void>((r) => server.close(() => r()))
+    const ssh = this.ssh
+    this.ssh = undefined
+    await ssh?.stop()
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  return safeEqualBuf(Buffer.from(a), Buffer.from(b))
-}
-
-function safeEqualBuf(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b)
 }

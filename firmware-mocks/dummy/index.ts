@@ -1,4 +1,4 @@
-import { Fields } from '../../src/config/fields.js'
+import { Fields } from '../../core/fields.js'
 import type { MockFactory } from '../mock.js'
 import { DummyMock } from './mock.js'
 
@@ -6,9 +6,11 @@ export const dummyMock: MockFactory<Record<string, never>> = {
   kind: 'dummy',
   driver: 'dummy',
   description: 'a power switch on a TCP line protocol; every fault of the shared model',
+  endpoint: 'network',
+  options: {},
   validate(section, path) {
     const f = new Fields(section, path)
-    f.noOthers(['kind', 'listen', 'plugs', 'transitionDelay', 'initial'])
+    f.noOthers()
     return { spec: {}, problems: f.problems }
   },
   create: (id, common) => new DummyMock(id, common),

@@ -1,35 +1,35 @@
-import type { FieldProblem } from '../../drivers/driver.js'
-import { BAUD } from '../../protocols/nw-rpc100s.js'
-import { Fields } from '../../src/config/fields.js'
+import { BAUD, OUTLET } from '../../protocols/nw-rpc100s.js'
+import { Fields } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
 import type { MockFactory } from '../mock.js'
 import { NwRpc100sMock, type NwRpc100sSpec } from './mock.js'
+
+/** The own fields of a `kind: nw-rpc100s` lab device. */
+export const NW_RPC100S_LAB_OPTIONS = {
+  baud: Opt.int('the line speed (the unit knows only 9600)', { default: BAUD, min: BAUD, max: BAUD }),
+  defaultOff: Opt.bool(
+    'the "default OFF" DIP switch: the relay rests off and every command is inverted (clients must leave it unset)',
+    {
+      default: false,
+    },
+  ),
+  pacing: Opt.bool('send at the line speed (off: as fast as the pty takes it)', { default: true }),
+}
 
 export const nwRpc100sMock: MockFactory<NwRpc100sSpec> = {
   kind: 'nw-rpc100s',
   driver: 'nw-rpc100s',
   description:
     'a Night/Ware RPC-100S (one outlet, no status) on a pseudo-terminal or a raw TCP port; the DIP switch, faults',
+  endpoint: { serial: 'an RPC-100S line' },
+  singlePlug: { id: OUTLET, noun: 'an RPC-100S' },
+  options: NW_RPC100S_LAB_OPTIONS,
   validate(section, at) {
     const f = new Fields(section, at)
-    const problems: FieldProblem[] = []
-    f.mark('kind', 'listen', 'pty', 'plugs', 'transitionDelay', 'initial')
-    if ((section.pty === undefined) === (section.listen === undefined))
-      problems.push({
-        path: [...at, 'pty'],
-        message: 'an RPC-100S line is either pty: PATH or listen: HOST:PORT',
-      })
-    if (section.plugs !== undefined)
-      problems.push({
-        path: [...at, 'plugs'],
-        message: 'an RPC-100S has one outlet (plug outlet): leave plugs out',
-      })
-    const spec: NwRpc100sSpec = {
-      baud: f.int('baud', { default: BAUD, min: BAUD, max: BAUD }),
-      defaultOff: f.bool('defaultOff', false),
-      paced: f.bool('pacing', true),
-    }
+    const o = readOptions(f, NW_RPC100S_LAB_OPTIONS)
+    const spec: NwRpc100sSpec = { baud: o.baud, defaultOff: o.defaultOff, paced: o.pacing }
     f.noOthers()
-    return { spec, problems: [...problems, ...f.problems] }
+    return { spec, problems: f.problems }
   },
   create: (id, common, spec) => new NwRpc100sMock(id, common, spec),
   driverSection: (mock) => {

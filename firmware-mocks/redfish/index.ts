@@ -2,13 +2,17 @@ import { chmodSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { MockFactory } from '../mock.js'
 import { RedfishMock } from './mock.js'
-import { type RedfishSpec, readRedfishSpec } from './spec.js'
+import { REDFISH_LAB_OPTIONS, type RedfishSpec, readRedfishSpec } from './spec.js'
 
 export const redfishMock: MockFactory<RedfishSpec> = {
   kind: 'redfish',
   driver: 'redfish',
   description:
     'an iDRAC-flavoured Redfish service over HTTPS (self-signed certificate made at start); fence_redfish and redfishtool drive it',
+  endpoint: 'network',
+  // its plugs are its systems (`systems: N`): `plugs` is refused
+  singlePlug: { id: 'system', noun: 'a Redfish service (more systems: systems: N)' },
+  options: REDFISH_LAB_OPTIONS,
   validate: (section, p) => readRedfishSpec(section, p),
   create: (id, common, spec) => new RedfishMock(id, common, spec),
   driverSection(mock, secretsDir) {

@@ -1,7 +1,9 @@
-import type { FieldProblem } from '../../drivers/driver.js'
+import { Type } from 'typebox'
+import type { FieldProblem } from '../../core/problems.js'
 import { RESET_TYPES, type ResetType } from '../../protocols/redfish.js'
-import { Fields, describe } from '../../src/config/fields.js'
-import { asMapping } from '../../src/config/yaml.js'
+import { Fields, describe } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
+import { USER_NAME, readLabUsers } from '../lab-users.js'
 
 export const ROLES = ['Administrator', 'Operator', 'ReadOnly'] as const
 export type RedfishRole = (typeof ROLES)[number]
@@ -42,61 +44,89 @@ export const IDRAC_RESET_TYPES: ResetType[] = [
 /** iDRAC's factory default account (root / calvin). */
 export const DEFAULT_USERS: RedfishUser[] = [{ name: 'root', password: 'calvin', role: 'Administrator' }]
 
+/** The own fields of a `kind: redfish` lab device. */
+export const REDFISH_LAB_OPTIONS = {
+  users: Opt.custom<RedfishUser[]>(
+    Type.Array(Type.Object({ name: Type.String(), password: Type.String(), role: Type.String() })),
+    'the accounts: `{name, password, role: Administrator | Operator | ReadOnly}` (lab passwords are test data)',
+    {
+      type: 'list',
+      defaultText: '`root` / `calvin`, Administrator',
+      read: (f, name) => readUsers(f, name),
+    },
+  ),
+  systems: Opt.int(
+    'ComputerSystems `System.Embedded.1`…`N` (a real iDRAC has one); with more, each is a plug',
+    {
+      default: 1,
+      min: 1,
+      max: 1000,
+    },
+  ),
+  sessionService: Opt.bool(
+    'is there a session service (POST …/Sessions)? Without one, clients use basic auth',
+    {
+      default: true,
+    },
+  ),
+  resetTypes: Opt.custom<ResetType[]>(
+    Type.Array(Type.String()),
+    "every system's `ResetType@Redfish.AllowableValues`",
+    {
+      type: `list of ${RESET_TYPES.join(', ')}`,
+      defaultText: "iDRAC 9's",
+      read: (f, name) => {
+        const v = f.section[name]
+        if (v === undefined) return IDRAC_RESET_TYPES
+        if (!Array.isArray(v) || !v.every((x) => (RESET_TYPES as readonly string[]).includes(String(x)))) {
+          f.problems.push({
+            path: [...f.base, name],
+            message: `expected a list of ${RESET_TYPES.join(', ')}, got ${describe(v)}`,
+          })
+          return IDRAC_RESET_TYPES
+        }
+        return v.map(String) as ResetType[]
+      },
+    },
+  ),
+  gracefulShutdownTime: Opt.duration(
+    'from an accepted GracefulShutdown to off: the operating system shutting down',
+    {
+      default: 1000,
+      min: 0,
+      max: 600_000,
+    },
+  ),
+  model: Opt.string("the system's `Model`", { default: 'PowerEdge R650' }),
+}
+
+function readUsers(f: Fields, name: string): RedfishUser[] {
+  return readLabUsers(f, name, {
+    shape: 'name, password, role',
+    defaults: DEFAULT_USERS,
+    readUser: (u) => ({
+      name: u.str('name', USER_NAME),
+      password: u.str('password', { pattern: /^.{1,40}$/s, hint: '1 to 40 characters' }),
+      role: u.oneOf('role', ROLES, 'Administrator'),
+    }),
+  })
+}
+
+/** Read the own fields of a `kind: redfish` lab device (the common ones are the lab's). */
 export function readRedfishSpec(
   section: Record<string, unknown>,
   path: (string | number)[],
 ): { spec: RedfishSpec; problems: FieldProblem[] } {
   const f = new Fields(section, path)
-  const problems: FieldProblem[] = []
-  const at = (...p: (string | number)[]) => [...path, ...p]
-  let users = DEFAULT_USERS
-  if (section.users !== undefined) {
-    if (!Array.isArray(section.users) || section.users.length === 0) {
-      problems.push({
-        path: at('users'),
-        message: `expected a list of {name, password, role}, got ${describe(section.users)}`,
-      })
-    } else {
-      users = section.users.map((raw, i) => {
-        const u = new Fields(asMapping(raw) ?? {}, at('users', i))
-        const name = u.str('name', {
-          pattern: /^[\x21-\x7e]{1,16}$/,
-          hint: '1 to 16 printable ASCII characters',
-        })
-        const password = u.str('password', { pattern: /^.{1,40}$/s, hint: '1 to 40 characters' })
-        const role = u.oneOf('role', ROLES, 'Administrator')
-        u.noOthers()
-        problems.push(...u.problems)
-        return { name, password, role }
-      })
-      if (new Set(users.map((u) => u.name)).size !== users.length)
-        problems.push({ path: at('users'), message: 'user names must be unique' })
-    }
-  }
-  f.mark('users')
-  let resetTypes = IDRAC_RESET_TYPES
-  if (section.resetTypes !== undefined) {
-    const v = section.resetTypes
-    if (!Array.isArray(v) || !v.every((x) => (RESET_TYPES as readonly string[]).includes(String(x))))
-      problems.push({
-        path: at('resetTypes'),
-        message: `expected a list of ${RESET_TYPES.join(', ')}, got ${describe(v)}`,
-      })
-    else resetTypes = v.map(String) as ResetType[]
-  }
-  f.mark('resetTypes')
-  const plugs = section.plugs
-  if (plugs !== undefined)
-    problems.push({ path: at('plugs'), message: 'a Redfish service has systems, not plugs: use systems: N' })
+  const o = readOptions(f, REDFISH_LAB_OPTIONS)
   const spec: RedfishSpec = {
-    users,
-    systems: f.int('systems', { default: 1, min: 1, max: 1000 }),
-    sessionService: f.bool('sessionService', true),
-    resetTypes,
-    gracefulShutdownMs: f.duration('gracefulShutdownTime', 1000, { min: 0, max: 600_000 }),
-    model: f.str('model', { default: 'PowerEdge R650' }),
+    users: o.users,
+    systems: o.systems,
+    sessionService: o.sessionService,
+    resetTypes: o.resetTypes,
+    gracefulShutdownMs: o.gracefulShutdownTimeMs,
+    model: o.model,
   }
-  f.noOthers(['kind', 'listen', 'plugs', 'transitionDelay', 'initial'])
-  problems.push(...f.problems)
-  return { spec, problems }
+  f.noOthers()
+  return { spec, problems: f.problems }
 }

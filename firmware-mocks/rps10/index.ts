@@ -1,45 +1,66 @@
-import { Fields } from '../../src/config/fields.js'
+import { Type } from 'typebox'
+import { Fields } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
 import { BAUD_RATES, isUnit } from '../../protocols/rps10.js'
-import type { FieldProblem } from '../../drivers/driver.js'
+import type { FieldProblem } from '../../core/problems.js'
 import type { MockFactory } from '../mock.js'
 import { Rps10Mock, type Rps10MockSpec } from './mock.js'
+
+/** The own fields of a `kind: rps10` lab device. */
+export const RPS10_LAB_OPTIONS = {
+  baud: Opt.custom<number>(Type.Integer({ default: 9600 }), "the units' DIP switch", {
+    type: '9600, 2400',
+    defaultText: '`9600`',
+    read: (f, name) => {
+      const baud = f.int(name, { default: 9600 })
+      if (!(BAUD_RATES as readonly number[]).includes(baud))
+        f.problems.push({ path: [...f.base, name], message: `9600 or 2400 (DIP switch), got ${baud}` })
+      return baud
+    },
+  }),
+  toggleDelay: Opt.duration("the units' off time of a toggle (`T`)", { default: 5000, max: 60_000 }),
+  readyDelay: Opt.duration('from a DTR reset to `RPS-10 Ready`', { default: 200, max: 30_000 }),
+  commandGap: Opt.duration('a command sooner than this after the last is lost, as on a real unit', {
+    default: 0,
+    max: 10_000,
+  }),
+  lineEnding: Opt.oneOf(['crlf', 'lfcr'], 'how the units end their lines (firmware versions differ)', {
+    default: 'crlf',
+  }),
+  pacing: Opt.bool('send at the line speed (off: as fast as the pty takes it)', { default: true }),
+  powerUpState: Opt.oneOf(['on', 'off'], 'the outlets after a DTR reset, unless `initial` is given', {
+    default: 'off',
+  }),
+}
 
 export const rps10Mock: MockFactory<Rps10MockSpec> = {
   kind: 'rps10',
   driver: 'rps10',
   description:
     'a WTI RPS-10 chain (units 0-9) on a pseudo-terminal or a raw TCP port; DTR reset, pacing, faults',
-  validate(section, at) {
+  endpoint: { serial: 'an RPS-10 line' },
+  options: RPS10_LAB_OPTIONS,
+  validate(section, at, common) {
     const f = new Fields(section, at)
     const problems: FieldProblem[] = []
-    f.mark('kind', 'listen', 'pty', 'plugs', 'transitionDelay', 'initial')
-    const hasPty = section.pty !== undefined
-    const hasListen = section.listen !== undefined
-    if (hasPty === hasListen)
-      problems.push({
-        path: [...at, 'pty'],
-        message: 'an RPS-10 line is either pty: PATH or listen: HOST:PORT',
-      })
-    const plugs = section.plugs
+    const plugs = common.plugs
     if (typeof plugs === 'number' && (plugs < 1 || plugs > 10))
       problems.push({ path: [...at, 'plugs'], message: 'a chain has 1 to 10 units (ids 0…N-1)' })
     if (Array.isArray(plugs)) {
-      const ids = plugs.map((p) => String(typeof p === 'object' && p ? (p as { id?: unknown }).id : p))
+      const ids = plugs.map((p) => p.id)
       if (!ids.every(isUnit) || new Set(ids).size !== ids.length)
         problems.push({ path: [...at, 'plugs'], message: 'plug ids are distinct unit addresses 0-9' })
     }
-    const baud = f.int('baud', { default: 9600 })
-    if (!(BAUD_RATES as readonly number[]).includes(baud))
-      problems.push({ path: [...at, 'baud'], message: `9600 or 2400 (DIP switch), got ${baud}` })
+    const o = readOptions(f, RPS10_LAB_OPTIONS)
     const spec: Rps10MockSpec = {
-      baud: baud === 2400 ? 2400 : 9600,
-      toggleDelayMs: f.duration('toggleDelay', 5000, { max: 60_000 }),
-      readyDelayMs: f.duration('readyDelay', 200, { max: 30_000 }),
-      commandGapMs: f.duration('commandGap', 0, { max: 10_000 }),
-      eol: f.oneOf('lineEnding', ['crlf', 'lfcr'] as const, 'crlf') === 'lfcr' ? '\n\r' : '\r\n',
-      paced: f.bool('pacing', true),
-      powerUpState: f.oneOf('powerUpState', ['on', 'off'] as const, 'off'),
-      explicitInitial: section.initial !== undefined,
+      baud: o.baud === 2400 ? 2400 : 9600,
+      toggleDelayMs: o.toggleDelayMs,
+      readyDelayMs: o.readyDelayMs,
+      commandGapMs: o.commandGapMs,
+      eol: o.lineEnding === 'lfcr' ? '\n\r' : '\r\n',
+      paced: o.pacing,
+      powerUpState: o.powerUpState,
+      explicitInitial: common.initialGiven === true,
     }
     f.noOthers()
     return { spec, problems: [...problems, ...f.problems] }

@@ -1,38 +1,56 @@
 import { WTI_MAX_GROUPS } from '../../protocols/wti-mib.js'
-import { Fields, describe } from '../../src/config/fields.js'
-import { asMapping } from '../../src/config/yaml.js'
-import { readSnmpLab, snmpDriverFields } from '../apc-pdu/snmp-lab.js'
-import type { MockFactory } from '../mock.js'
+import { Type } from 'typebox'
+import { Fields, describe } from '../../core/fields.js'
+import { Opt, readOptions } from '../../core/options.js'
+import { asMapping } from '../../core/yaml.js'
+import { SNMP_LAB_OPTION, snmpDriverFields } from '../snmp/lab-section.js'
+import type { CommonLabSpec, MockFactory } from '../mock.js'
 import { WtiPduMock, type WtiPduSpec } from './mock.js'
 
-const COMMON = ['kind', 'listen', 'plugs', 'transitionDelay', 'initial']
+/** The plug ids of a lab device (for checking groups). */
+function labPlugIds(common: CommonLabSpec): string[] {
+  if (Array.isArray(common.plugs)) return common.plugs.map((p) => p.id)
+  return Array.from({ length: common.plugs }, (_, i) => String(i + 1))
+}
 
-/** The plug ids a lab section declares (for checking groups), or undefined for a count. */
-function labPlugIds(section: Record<string, unknown>): string[] {
-  if (Array.isArray(section.plugs))
-    return section.plugs.map((p) =>
-      String(typeof p === 'object' && p !== null ? (p as { id?: unknown }).id : p),
-    )
-  const n = typeof section.plugs === 'number' ? section.plugs : 8
-  return Array.from({ length: n }, (_, i) => String(i + 1))
+/** The own fields of a `kind: wti-pdu` lab device. */
+export const WTI_PDU_LAB_OPTIONS = {
+  mib: Opt.oneOf(['1', '3'], 'the WTI MIB the unit speaks (firmware up to 1.44: 1; from 1.62: 3)', {
+    default: '3',
+  }),
+  snmp: SNMP_LAB_OPTION,
+  groups: Opt.custom<unknown>(
+    Type.Record(Type.String(), Type.Array(Type.String())),
+    'plug groups: group name to the plugs it switches',
+    {
+      type: 'mapping of name to plugs',
+      defaultText: 'one group per plug',
+      read: (f, name) => f.section[name],
+    },
+  ),
+  groupSlots: Opt.int('the group table size the unit reports', {
+    default: 16,
+    min: 1,
+    max: WTI_MAX_GROUPS - 1,
+  }),
+  sysName: Opt.optionalString("the unit's sysName"),
 }
 
 export const wtiPduMock: MockFactory<WtiPduSpec> = {
   kind: 'wti-pdu',
   driver: 'wti-snmp',
   description: 'a WTI MPC power switch as an SNMP agent (plug groups, WTI MIB v1 or v3 with its plug table)',
-  validate(section, path) {
+  endpoint: 'network',
+  options: WTI_PDU_LAB_OPTIONS,
+  validate(section, path, common) {
     const f = new Fields(section, path)
-    const mib = f.oneOf('mib', ['1', '3'] as const, '3')
-    const { access, problems } = readSnmpLab(section, path)
-    f.mark('snmp', 'groups')
-    const groupSlots = f.int('groupSlots', { default: 16, min: 1, max: WTI_MAX_GROUPS - 1 })
-    const sysName = f.optStr('sysName')
+    const { mib, snmp: access, groupSlots, sysName } = readOptions(f, WTI_PDU_LAB_OPTIONS)
+    // groups name plugs: checked here, against the plugs the lab read
     const spec: WtiPduSpec = { mib: Number(mib) as 1 | 3, access, groupSlots }
     if (sysName) spec.sysName = sysName
     if (section.groups !== undefined) {
       const g = asMapping(section.groups)
-      const known = new Set(labPlugIds(section))
+      const known = new Set(labPlugIds(common))
       if (!g)
         f.problems.push({
           path: [...path, 'groups'],
@@ -48,8 +66,8 @@ export const wtiPduMock: MockFactory<WtiPduSpec> = {
       if (spec.groups.length >= WTI_MAX_GROUPS)
         f.problems.push({ path: [...path, 'groups'], message: `at most ${WTI_MAX_GROUPS - 1} groups` })
     }
-    f.noOthers(COMMON)
-    return { spec, problems: [...f.problems, ...problems] }
+    f.noOthers()
+    return { spec, problems: f.problems }
   },
   create: (id, common, spec) => new WtiPduMock(id, common, spec),
   driverSection(mock, secretsDir) {

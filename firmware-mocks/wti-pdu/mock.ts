@@ -7,9 +7,9 @@ import {
   WTI_PLUG_TABLE,
   type WtiMibVersion,
 } from '../../protocols/wti-mib.js'
-import { registerScalar, registerTable, systemScalars } from '../apc-pdu/mib-tables.js'
-import { type AgentAccess, SnmpAgentHost } from '../apc-pdu/snmp-agent.js'
-import { snmpAccessInfo } from '../apc-pdu/snmp-lab.js'
+import { registerScalar, registerTable, systemScalars } from '../snmp/mib-tables.js'
+import { type AgentAccess, SnmpAgentHost } from '../snmp/agent.js'
+import { snmpAccessInfo } from '../snmp/lab-section.js'
 import type { CommonLabSpec, MockDevice } from '../mock.js'
 import { DeviceSimulator } from '../simulator.js'
 

@@ -1,5 +1,5 @@
 import type { NodeView } from '../api/views.js'
-import type { Role } from '../core/types.js'
+import type { Role } from '../../core/types.js'
 import type { DeviceHealth, NodeResult, Operation } from '../engine/types.js'
 import { AgentFailure, GatewayHttpError } from './failure.js'
 import { type GatewayClient, fmt } from './http.js'
@@ -19,6 +19,8 @@ export interface ActionContext {
   o: AgentOptions
   client: GatewayClient
   io: AgentIo
+  /** Sent with the one mutating request of this run (fence or power), on every gateway tried. */
+  idempotencyKey?: string
 }
 
 /** Exit codes as fence-agents: 0 success (status: on), 1 failure, 2 status off. */
@@ -41,6 +43,9 @@ class Budget {
     return Math.max(1, Math.floor((this.left() - GRACE_MS) / 100) / 10)
   }
 }
+
+const mutation = (ctx: ActionContext) =>
+  ctx.idempotencyKey !== undefined ? { idempotencyKey: ctx.idempotencyKey } : {}
 
 const nodePath = (node: string) => `/v1/nodes/${encodeURIComponent(node)}`
 
@@ -144,6 +149,7 @@ async function fence(ctx: ActionContext, action: 'off' | 'reboot'): Promise<Exit
         `${nodePath(node)}/fence`,
         { action, timeout },
         budget.left(),
+        mutation(ctx),
       )
     ).body.operation
   } catch (e) {
@@ -192,6 +198,7 @@ async function powerOn(ctx: ActionContext): Promise<ExitCode> {
         `${nodePath(node)}/power`,
         { action: 'on', timeout: budget.gatewaySeconds() },
         budget.left(),
+        mutation(ctx),
       )
     ).body.operation
   } catch (e) {
@@ -289,10 +296,12 @@ async function monitor(ctx: ActionContext): Promise<ExitCode> {
   const results = await Promise.all(
     [...users.keys()].map(async (id) => {
       try {
+        // a probe is a status read: safe to ask another replica
         const r = await client.post<{ device: DeviceHealth }>(
           `/v1/devices/${encodeURIComponent(id)}/probe`,
           undefined,
           budget.left(),
+          { readOnly: true },
         )
         return { id, health: r.body.device }
       } catch (e) {

@@ -22,3 +22,18 @@ export class GatewayHttpError extends AgentFailure {
     this.name = 'GatewayHttpError'
   }
 }
+
+/**
+ * The gateway could not be reached or did not answer. `connected`: a connection was made, so a
+ * request may have reached the gateway (a mutating one is re-sent elsewhere only with its
+ * Idempotency-Key); false: nothing was sent, any request may go to another gateway.
+ */
+export class TransportFailure extends AgentFailure {
+  constructor(
+    message: string,
+    readonly connected: boolean,
+  ) {
+    super(message)
+    this.name = 'TransportFailure'
+  }
+}

@@ -26,6 +26,8 @@ export interface OptionSpec {
   obsoletes?: string
   /** getopt only (help, version): not in the metadata, never on stdin. */
   flagOnly?: boolean
+  /** A comma-separated list: the getopt flag may be repeated and the values add up. */
+  list?: boolean
 }
 
 export const ACTIONS = [
@@ -56,8 +58,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: '[url]',
     type: 'string',
     default: 'http://127.0.0.1:8443',
+    list: true,
     shortdesc:
-      'URL of the fencegate gateway (default: the environment variable FENCEGATE_URL, else http://127.0.0.1:8443)',
+      'URL of the fencegate gateway, or a comma-separated list of its replicas, tried in turn when one cannot be reached (--url may be repeated); if not given, the environment variable FENCEGATE_URL',
   },
   {
     name: 'token_file',
@@ -95,6 +98,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'second',
     default: '2',
     shortdesc: 'Give up when the gateway does not accept the connection within this time',
+  },
+  {
+    name: 'read_timeout',
+    arg: '[seconds]',
+    type: 'second',
+    default: '10',
+    shortdesc:
+      'Give up on one gateway when a read-only request (status, list, monitor, the check before off/on/reboot) gets no answer within this time',
   },
   {
     name: 'delay',

@@ -11,6 +11,12 @@ export interface RawOptions {
 
 const takesValue = (o: OptionSpec): boolean => o.type !== 'boolean'
 
+/** A flag given again replaces the value, except a list option's (`--url A --url B` = `url=A,B`). */
+function set(raw: RawOptions, spec: OptionSpec, value: string): void {
+  const prev = raw.values.get(spec.name)
+  raw.values.set(spec.name, spec.list && prev !== undefined ? `${prev},${value}` : value)
+}
+
 /** Shared by both input forms: refused, silent, ignored and unknown names. */
 function other(name: string, raw: RawOptions, how: string): void {
   const key = name.replaceAll('-', '_')
@@ -74,8 +80,8 @@ export function parseArgv(argv: readonly string[]): RawOptions {
         raw.values.set(spec.name, eq < 0 ? '1' : arg.slice(eq + 1))
         continue
       }
-      if (eq >= 0) raw.values.set(spec.name, arg.slice(eq + 1))
-      else if (i + 1 < argv.length) raw.values.set(spec.name, argv[++i]!)
+      if (eq >= 0) set(raw, spec, arg.slice(eq + 1))
+      else if (i + 1 < argv.length) set(raw, spec, argv[++i]!)
       else raw.problems.push(`${spec.name}: --${name} expects a value`)
       continue
     }
@@ -92,8 +98,8 @@ export function parseArgv(argv: readonly string[]): RawOptions {
           continue
         }
         const attached = arg.slice(j + 1)
-        if (attached) raw.values.set(spec.name, attached)
-        else if (i + 1 < argv.length) raw.values.set(spec.name, argv[++i]!)
+        if (attached) set(raw, spec, attached)
+        else if (i + 1 < argv.length) set(raw, spec, argv[++i]!)
         else raw.problems.push(`${spec.name}: -${flag} expects a value`)
         break
       }

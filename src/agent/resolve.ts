@@ -4,12 +4,14 @@ import type { RawOptions } from './parse.js'
 /** Validated options: every field typed, every default applied. */
 export interface AgentOptions {
   action: AgentAction
-  url: URL
+  /** The gateway and its replicas, in the order given (at least one). */
+  urls: URL[]
   tokenFile?: string
   passwordScript?: string
   plug?: string
   powerTimeoutMs: number
   connectTimeoutMs: number
+  readTimeoutMs: number
   delayMs: number
   allowSimulated: boolean
   sslInsecure: boolean
@@ -92,21 +94,18 @@ export function resolveOptions(
     }
   }
 
-  // url
+  // url: one, or a comma-separated list of replicas
   const rawUrl = get('url') ?? env.FENCEGATE_URL ?? DEFAULTS.get('url')!
-  let url = new URL(DEFAULTS.get('url')!)
-  try {
-    const u = new URL(rawUrl.trim())
-    if (u.protocol !== 'http:' && u.protocol !== 'https:')
-      problems.push(`url: expected an http:// or https:// URL of the gateway, got '${rawUrl}'`)
-    else if (u.username || u.password)
-      problems.push('url: credentials in the URL are not accepted: use token_file or password_script')
-    else if (u.search || u.hash)
-      problems.push(`url: expected the gateway's base URL without ?query or #fragment, got '${rawUrl}'`)
-    else url = u
-  } catch {
-    problems.push(`url: expected the gateway's URL like http://127.0.0.1:8443, got '${rawUrl}'`)
+  const urls: URL[] = []
+  const seen = new Set<string>()
+  for (const one of rawUrl.split(',').map((x) => x.trim())) {
+    const u = parseUrl(one, rawUrl, problems)
+    if (u && !seen.has(u.href)) {
+      seen.add(u.href)
+      urls.push(u)
+    }
   }
+  if (urls.length === 0) urls.push(new URL(DEFAULTS.get('url')!))
 
   // plug: one node name, never split
   let plug: string | undefined
@@ -136,12 +135,13 @@ export function resolveOptions(
 
   const options: AgentOptions = {
     action,
-    url,
+    urls,
     ...(tokenFile ? { tokenFile } : {}),
     ...(passwordScript ? { passwordScript } : {}),
     ...(plug ? { plug } : {}),
     powerTimeoutMs: seconds('power_timeout', 1, 3600),
     connectTimeoutMs: seconds('connect_timeout', 0, 60, false),
+    readTimeoutMs: seconds('read_timeout', 0, 3600, false),
     delayMs: seconds('delay', 0, 3600),
     allowSimulated: bool('allow_simulated'),
     sslInsecure: bool('ssl_insecure'),
@@ -172,4 +172,26 @@ export function resolveOptions(
       )
   }
   return { options, problems }
+}
+
+/** One gateway URL of the `url` list; a problem names the list as written. */
+function parseUrl(one: string, list: string, problems: string[]): URL | undefined {
+  const where = one === list.trim() ? `'${list}'` : `'${one}' (in '${list}')`
+  if (!one) {
+    problems.push(`url: expected gateway URLs separated by commas, got an empty entry in '${list}'`)
+    return undefined
+  }
+  try {
+    const u = new URL(one)
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      problems.push(`url: expected an http:// or https:// URL of the gateway, got ${where}`)
+    else if (u.username || u.password)
+      problems.push('url: credentials in the URL are not accepted: use token_file or password_script')
+    else if (u.search || u.hash)
+      problems.push(`url: expected the gateway's base URL without ?query or #fragment, got ${where}`)
+    else return u
+  } catch {
+    problems.push(`url: expected the gateway's URL like http://127.0.0.1:8443, got ${where}`)
+  }
+  return undefined
 }

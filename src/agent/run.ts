@@ -49,16 +49,23 @@ export async function runAgent(input: RunInput): Promise<number> {
     const { runAction } = await import('./actions.js')
     const ca = o.caFile ? readCa(o.caFile) : undefined
     const client = await GatewayClient.create({
-      url: o.url,
+      urls: o.urls,
       token,
       connectTimeoutMs: o.connectTimeoutMs,
+      readTimeoutMs: o.readTimeoutMs,
       allowSimulated: o.allowSimulated,
       sslInsecure: o.sslInsecure,
       ...(ca ? { ca } : {}),
       debug: io.debug,
     })
     try {
-      return await runAction({ o, client, io })
+      // one key per invocation: a fence re-sent to another replica is the same operation
+      return await runAction({
+        o,
+        client,
+        io,
+        idempotencyKey: invocationKey(),
+      })
     } finally {
       client.close()
     }
@@ -66,6 +73,16 @@ export async function runAgent(input: RunInput): Promise<number> {
     io.err(`Failed: ${e instanceof AgentFailure ? e.message : `internal error: ${(e as Error).stack ?? e}`}`)
     return 1
   }
+}
+
+/**
+ * The Idempotency-Key of this run. Unique enough without loading crypto (start-up time): pid,
+ * time and 64 random bits; a clash with another request is refused by the gateway anyway (a key
+ * is bound to its route and body).
+ */
+function invocationKey(): string {
+  const rnd = () => Math.floor(Math.random() * 2 ** 32).toString(36)
+  return `${AGENT_NAME}-${process.pid}-${Date.now().toString(36)}-${rnd()}${rnd()}`
 }
 
 async function loadToken(o: AgentOptions): Promise<string> {

@@ -57,6 +57,24 @@ constant time. Roles, each including the one before:
 A token with \`nodes:\` (a hostlist) sees and acts on those nodes only: naming another node is
 403 (whether it exists or not); lists and history are filtered.
 
+## With curl
+
+The demo (\`npx fencegate serve --demo\`) leaves its URL and token in \`~/.config/fencegate/\`:
+
+\`\`\`sh
+URL=$(cat ~/.config/fencegate/url); TOKEN=$(cat ~/.config/fencegate/token)
+curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/nodes?targets=demo-[1-4]"
+curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/nodes/demo-1"                  # read now
+curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+     -d '{"action": "off", "timeout": 30}' "$URL/v1/nodes/demo-1/power"
+curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+     -H "Idempotency-Key: $(uuidgen)" -d '{"action": "reboot"}' "$URL/v1/nodes/demo-3/fence"
+curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/history?node=demo-3&limit=5"
+\`\`\`
+
+A \`POST\` with a body needs \`-H 'Content-Type: application/json'\`: curl's \`-d\` alone sends
+\`application/x-www-form-urlencoded\`, which is refused with \`415 UNSUPPORTED_MEDIA_TYPE\`.
+
 ## Errors
 
 Every error answer has the same shape, with the HTTP status of its code:
@@ -77,6 +95,7 @@ Every error answer has the same shape, with the HTTP status of its code:
 | 409 | FENCE_HOLD | \`on\` of a node being fenced or fenced less than \`fenceHold\` ago (fencers excepted) |
 | 409 | PREEMPTED | a fence of the node began while this operation ran: it was stopped before its next command (the message names the fence) |
 | 409 | NOTHING_TO_CONFIRM | \`confirm\` of a node with no fence waiting for a confirmation and no failed fence |
+| 415 | UNSUPPORTED_MEDIA_TYPE | a \`POST\` with a body but without \`Content-Type: application/json\` (send the body as JSON, with that header) |
 | 429 | QUEUE_FULL | too many commands already wait for one device (fence work is never refused) |
 | 429 | TOO_MANY_OPERATIONS | the token already has \`api.maxInFlightPerToken\` operations in flight, or \`api.maxInFlightPerNode\` on one node (the message names the bound); fence requests count in a budget of their own, so power traffic never refuses a fence. Header \`Retry-After: 1\` |
 | 5xx | ENGINE_CLOSED, INTERNAL… | the gateway is stopping, or a bug (see its log) |
@@ -105,6 +124,51 @@ and \`operation.results[].outcome\`. A node counts as off only when read back of
 
 In the demo (\`fencegate serve --demo\`) every answer has \`"simulated": true\` and the header
 \`Fencegate-Simulated: true\`.
+
+## Live events
+
+\`GET /v1/events\` (role viewer) stays open and sends what happens as
+[server-sent events](https://html.spec.whatwg.org/multipage/server-sent-events.html): an
+\`event:\` line (the name) and a \`data:\` line (one JSON object) per event, a blank line after
+each, and a \`: keepalive\` comment every 15 s. Each event carries what the token could read with
+a GET: nodes outside its \`nodes:\` allow-list, and operations on them, are left out. Nothing is
+replayed: on (re)connect, read the current state with GETs after \`hello\`.
+
+| event | data |
+|---|---|
+| \`hello\` | \`{simulated, name, role}\`: the stream is open |
+| \`node\` | a node as \`GET /v1/nodes\` lists it (last known state, plugs, \`fenceHold\`, \`awaitingConfirmation\`), when any of that changed |
+| \`device\` | a device as \`GET /v1/devices/{id}\` answers, after each probe |
+| \`operation\` | \`{phase, operation}\`: \`started\` (no results yet), \`progress\` (\`results\` holds the node that just finished), \`finished\` (every result) |
+| \`heartbeat\` | \`{at, event}\`: a membership event, as \`GET /v1/heartbeat/events\` (gateways with a heartbeat) |
+
+\`\`\`sh
+# everything, as it comes (-N: no buffering)
+curl -N -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8443/v1/events
+
+# each operation as it ends: id, action, nodes, status
+curl -sN -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8443/v1/events \\
+  | sed -un 's/^data: //p' | jq -c 'select(.phase == "finished") | .operation | {id, action, nodes, status}'
+\`\`\`
+
+\`\`\`text
+event: hello
+data: {"simulated":true,"name":"demo","role":"fencer"}
+
+event: operation
+data: {"phase":"started","operation":{"id":"7c0e…","kind":"power","action":"off","nodes":["demo-1"],"status":"running","results":[],…}}
+
+event: node
+data: {"name":"demo-1","state":"off","plugs":[{"device":"demo-pdu-a","plug":"1","level":1,"state":"off"}],…}
+\`\`\`
+
+A browser's \`EventSource\` cannot send an \`Authorization\` header: read the stream with
+\`fetch()\` (as the dashboard does). Tokens never go in a URL.
+
+## The web dashboard
+
+\`GET /\` serves the dashboard (no token needed for the page itself; it signs in against
+\`/v1\` with a token kept in the browser tab's session storage): see docs/dashboard.md.
 
 ## Routes
 `

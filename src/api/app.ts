@@ -19,6 +19,8 @@ import { nodesRoutes } from './routes/nodes.js'
 import { operationsRoutes } from './routes/operations.js'
 import { powerRoutes } from './routes/power.js'
 import { systemRoutes } from './routes/system.js'
+import { dashboardPlugin } from './dashboard.js'
+import { eventsRoutes } from './routes/events.js'
 import { heartbeatMetrics } from '../heartbeat/metrics.js'
 import { heartbeatRoutes } from '../heartbeat/routes.js'
 import type { HeartbeatService } from '../heartbeat/service.js'
@@ -38,6 +40,8 @@ export interface AppDeps {
   processMetrics?: boolean
   /** The cluster heartbeat, when the config has one: /v1/heartbeat and its metrics. */
   heartbeat?: HeartbeatService
+  /** The web dashboard under `/` (default on; its built assets: src/api/dashboard.ts). */
+  dashboard?: boolean | { dir: string }
 }
 
 export type App = FastifyInstance
@@ -123,9 +127,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(operationsRoutes, ctx)
       await v1.register(historyRoutes, ctx)
       if (deps.heartbeat) await v1.register(heartbeatRoutes, { heartbeat: deps.heartbeat, simulated })
+      // the live event stream and the web dashboard (issue 15)
+      await v1.register(eventsRoutes, { ...ctx, ...(deps.heartbeat ? { heartbeat: deps.heartbeat } : {}) })
     },
     { prefix: '/v1' },
   )
+  if (deps.dashboard !== false)
+    await app.register(dashboardPlugin, typeof deps.dashboard === 'object' ? deps.dashboard : {})
   return app
 }
 

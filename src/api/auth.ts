@@ -4,12 +4,17 @@
  * nothing about which or how many tokens matched). Roles: viewer < operator < fencer.
  * A token may carry an allow-list of nodes.
  */
-import { timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual, createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { hashToken, type TokenConfig } from '../config/config.js'
-import { FenceError } from '../core/errors.js'
-import { compressHostlist } from '../core/hostlist.js'
-import type { Role } from '../core/types.js'
+import type { TokenConfig } from '../config/config.js'
+import { FenceError } from '../../core/errors.js'
+import { compressHostlist } from '../../core/hostlist.js'
+import type { Role } from '../../core/types.js'
+
+/** The SHA-256 of a bearer token, as the config's `hash: sha256:…` holds it (tokens are long random strings: a fast hash is enough). */
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest()
+}
 
 export interface Principal {
   name: string

@@ -3,8 +3,8 @@
  * node-name checks every route makes the same way.
  */
 import type { FenceEngine, NodeStatus } from '../engine/types.js'
-import { FenceError } from '../core/errors.js'
-import { HostlistError, compressHostlist, expandHostlist } from '../core/hostlist.js'
+import { FenceError } from '../../core/errors.js'
+import { HostlistError, compressHostlist, expandHostlist } from '../../core/hostlist.js'
 import { type Principal, assertNodes } from './auth.js'
 import type { IdempotencyStore } from './idempotency.js'
 import type { InFlight } from './inflight.js'

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import { FenceError } from '../core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 /** A signal that aborts when the HTTP client goes away before its answer was sent. */
 export function abortOnClose(reply: FastifyReply): AbortSignal {

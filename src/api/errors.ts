@@ -1,12 +1,12 @@
 /**
  * One error handler for the whole API: every error answer is
  * `{statusCode, error, code, message}` (+ `field` when a request field is at fault), with the
- * HTTP status of the code in src/core/errors.ts. Fastify's own validation errors become
+ * HTTP status of the code in core/errors.ts. Fastify's own validation errors become
  * BAD_REQUEST naming the field and what was expected.
  */
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { FenceError } from '../core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 export interface ErrorBodyT {
   statusCode: number
@@ -43,6 +43,16 @@ export function errorBody(err: unknown, req: FastifyRequest): ErrorBodyT {
     return { statusCode: 400, error: 'Bad Request', code: 'BAD_REQUEST', message, field }
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
+  if (status === 415) {
+    const sent = req.headers['content-type']
+    return {
+      statusCode: 415,
+      error: STATUS_CODES[415]!,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: `body: send it as JSON with the header 'Content-Type: application/json' (${sent ? `got '${sent}'` : 'no Content-Type was sent'})`,
+      field: 'body',
+    }
+  }
   if (status >= 400 && status < 500) {
     // fastify's own client errors (bad JSON, body too large, content type): keep the status
     const code = status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST'

@@ -5,7 +5,7 @@
  * budgets, one for fence requests and one for everything else, so neither another token's
  * traffic nor a token's own power requests can ever use up the room its fences need.
  */
-import { FenceError } from '../core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 export interface InFlightLimits {
   /** Operations in flight per token (and budget). */

@@ -5,7 +5,7 @@
  * come back for the result.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { FenceError } from '../core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import type { FenceEngine, Operation, OperationRequest } from '../engine/types.js'
 import { principal } from './auth.js'
 import { abortOnClose } from './disconnect.js'

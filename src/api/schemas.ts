@@ -4,7 +4,7 @@
  * leaks) and make the OpenAPI document. The shapes follow src/engine/types.ts.
  */
 import { type Static, Type } from 'typebox'
-import { ERRORS } from '../core/errors.js'
+import { ERRORS } from '../../core/errors.js'
 
 export const NODE_ACTIONS = ['on', 'off', 'cycle', 'reboot'] as const
 export const FENCE_ACTIONS = ['off', 'reboot'] as const
@@ -21,7 +21,7 @@ export const ErrorBody = Type.Object(
   {
     statusCode: Type.Integer(),
     error: Type.String({ description: 'the HTTP reason phrase' }),
-    code: Type.String({ description: 'a code of the error table (src/core/errors.ts)' }),
+    code: Type.String({ description: 'a code of the error table (core/errors.ts)' }),
     message: Type.String({ description: 'what went wrong, which field, what was expected' }),
     field: Type.Optional(Type.String({ description: 'the request field at fault, e.g. body.action' })),
     simulated: Type.Optional(Simulated),
@@ -120,9 +120,18 @@ export const NodeItem = Type.Object({
       { description: 'a fence of the node waits at its manual level for `confirm`' },
     ),
   ),
+  fenceHold: Type.Optional(
+    Type.Object(
+      { until: Type.String({ description: 'ISO time' }) },
+      { description: 'the node was fenced: `on` is refused (except to fencers) until then (fenceHold)' },
+    ),
+  ),
   levels: Type.Array(Type.Array(PlugRef), { description: 'fencing levels, first tried first' }),
   fenceAction: Type.Enum(FENCE_ACTIONS),
   powerWaitMs: Type.Number(),
+  group: Type.Optional(
+    Type.String({ description: "the config's group: label (the dashboard groups by it)" }),
+  ),
 })
 
 export const DeviceHealth = Type.Object({

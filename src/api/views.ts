@@ -6,7 +6,7 @@
  * (scripts/install-agent.sh) compiles only what it imports. The schemas the server validates
  * against are in ./schemas.ts; keep the two in step.
  */
-import type { FenceAction, PlugRef, PowerState } from '../core/types.js'
+import type { FenceAction, PlugRef, PowerState } from '../../core/types.js'
 import type { NodeInfo, NodeStatus } from '../engine/types.js'
 
 /** One plug of a node, as read by the status that answered. */
@@ -26,8 +26,12 @@ export interface NodeView {
   levels: PlugRef[][]
   fenceAction: FenceAction
   powerWaitMs: number
+  /** The config's `group:` label. */
+  group?: string
   /** A fence waits at its manual level for `fencegate confirm`. */
   awaitingConfirmation?: { op: string; since: string }
+  /** Fenced: `on` is refused (except to fencers) until this time. */
+  fenceHold?: { until: string }
 }
 
 /** A node's config (levels, fence action, power wait) with the state a status read gave it. */
@@ -37,8 +41,10 @@ export function nodeView(info: NodeInfo, status: NodeStatus) {
     state: status.state,
     plugs: status.plugs,
     ...(status.awaitingConfirmation ? { awaitingConfirmation: status.awaitingConfirmation } : {}),
+    ...(status.fenceHold ? { fenceHold: status.fenceHold } : {}),
     levels: info.levels,
     fenceAction: info.fenceAction,
     powerWaitMs: info.powerWaitMs,
+    ...(info.group !== undefined ? { group: info.group } : {}),
   }
 }

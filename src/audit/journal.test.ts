@@ -2,11 +2,19 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { describe, expect, it, vi } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { Journal, historyCursor } from './journal.js'
 
 const who = { name: 't', role: 'fencer' as const, via: 'test' }
-const dir = () => mkdtempSync(path.join(tmpdir(), 'fencegate-journal-'))
+const made: string[] = []
+const dir = () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'fencegate-journal-'))
+  made.push(d)
+  return d
+}
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true })
+})
 
 describe('journal', () => {
   it('rotates past maxBytes and carries open intents into the new file', async () => {

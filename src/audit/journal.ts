@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { FenceError } from '../core/errors.js'
-import type { Initiator } from '../core/types.js'
+import { FenceError } from '../../core/errors.js'
+import type { Initiator } from '../../core/types.js'
 import type { JournalConfig } from '../config/config.js'
 import type {
   Confirmation,

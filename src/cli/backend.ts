@@ -1,5 +1,5 @@
 import type { NodeView } from '../api/views.js'
-import type { FenceAction, NodeAction } from '../core/types.js'
+import type { FenceAction, NodeAction } from '../../core/types.js'
 import type { DeviceHealth, HistoryEntry, HistoryQuery, Operation } from '../engine/types.js'
 
 export interface RunOptions {

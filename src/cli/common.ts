@@ -1,9 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander'
-import { parseDuration } from '../core/duration.js'
-import { HostlistError, expandHostlist } from '../core/hostlist.js'
+import { parseDuration } from '../../core/duration.js'
+import { HostlistError, expandHostlist } from '../../core/hostlist.js'
 import type { Backend } from './backend.js'
 import { CliError, type CliIo, FileProblems, UsageError } from './io.js'
-import { resolveToken, resolveUrl } from './settings.js'
+import { resolveToken, resolveUrl, tokenSource } from './settings.js'
 
 /** The options every command that talks to a gateway (or runs the engine) takes. */
 export interface ClientOptions {
@@ -64,7 +64,7 @@ export async function openBackend(io: CliIo, o: ClientOptions): Promise<Backend>
     }
   }
   const { HttpBackend } = await import('./http-backend.js')
-  return new HttpBackend(resolveUrl(io, o.url), resolveToken(io, o.tokenFile))
+  return new HttpBackend(resolveUrl(io, o.url), resolveToken(io, o.tokenFile), tokenSource(io, o.tokenFile))
 }
 
 /** Expand a hostlist; a mistake is a usage error pointing at the character (caret on a terminal). */

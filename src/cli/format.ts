@@ -1,4 +1,4 @@
-import { formatDuration } from '../core/duration.js'
+import { formatDuration } from '../../core/duration.js'
 import type { DeviceHealth, HistoryEntry, NodeResult, Operation } from '../engine/types.js'
 import type { NodeView } from '../api/views.js'
 

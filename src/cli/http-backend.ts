@@ -1,8 +1,10 @@
 import type { NodeView } from '../api/views.js'
-import type { FenceAction, NodeAction } from '../core/types.js'
+import type { FenceAction, NodeAction } from '../../core/types.js'
 import type { DeviceHealth, HistoryEntry, HistoryQuery, Operation } from '../engine/types.js'
 import type { HeartbeatSnapshot } from '../heartbeat/protocol.js'
 import type { Backend, RunOptions } from './backend.js'
+import { AgentFailure, GatewayHttpError } from '../agent/failure.js'
+import { GatewayClient } from '../agent/http.js'
 import { CliError } from './io.js'
 
 const GET_TIMEOUT_MS = 60_000
@@ -10,6 +12,8 @@ const GET_TIMEOUT_MS = 60_000
 const ANSWER_GRACE_MS = 15_000
 /** No deadline given: the gateway applies its default; we stop waiting after this. */
 const DEFAULT_WAIT_MS = 600_000
+/** The same connect bound as the fence agent's connect_timeout default: a dead gateway fails fast. */
+export const CONNECT_TIMEOUT_MS = 2_000
 
 interface Req {
   method: 'GET' | 'POST'
@@ -20,32 +24,46 @@ interface Req {
   timeoutMs: number
 }
 
-/** The REST client of api-contract.md. */
+/**
+ * The REST client of api-contract.md, over the fence agent's client (src/agent/http.ts): the
+ * same connect bound, the same words for an unreachable gateway or a server that is not one.
+ */
 export class HttpBackend implements Backend {
   /** Results come back all at once at the end: progress is a spinner, not a count. */
   readonly counts = false
+  private client: Promise<GatewayClient> | undefined
 
+  /** `tokenFrom`: where the token came from, for the message when the gateway refuses it. */
   constructor(
     readonly where: string,
     private readonly token: string | undefined,
+    private readonly tokenFrom?: string,
   ) {}
 
+  private gateway(): Promise<GatewayClient> {
+    this.client ??= GatewayClient.create({
+      urls: [new URL(this.where)],
+      token: this.token,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      allowSimulated: true,
+      agentName: 'fencegate',
+    })
+    return this.client
+  }
+
   private async call<T>(req: Req): Promise<T> {
-    const url = new URL(this.where + req.path)
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, v)
-    const headers: Record<string, string> = { accept: 'application/json' }
-    if (this.token) headers.authorization = `Bearer ${this.token}`
-    if (req.body !== undefined) headers['content-type'] = 'application/json'
-    const timeout = AbortSignal.timeout(req.timeoutMs)
-    const signal = AbortSignal.any([req.signal, timeout])
-    let res: Response
+    const query = new URLSearchParams()
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) query.set(k, v)
+    const path = `${req.path}${query.size ? `?${query}` : ''}`
+    const client = await this.gateway()
     try {
-      res = await fetch(url, {
-        method: req.method,
-        headers,
-        ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-        signal,
+      const r = await client.request<T>(req.method, path, {
+        deadlineMs: req.timeoutMs,
+        readOnly: req.method === 'GET',
+        signal: req.signal,
+        ...(req.body !== undefined ? { body: req.body } : {}),
       })
+      return r.body
     } catch (e) {
       if (req.signal.aborted)
         throw new CliError(
@@ -54,32 +72,17 @@ export class HttpBackend implements Backend {
             : 'interrupted',
           130,
         )
-      if (timeout.aborted)
-        throw new CliError(`${this.where}: no answer within ${Math.round(req.timeoutMs / 1000)}s`)
-      const code = errCode(e)
-      throw new CliError(
-        `cannot reach the gateway at ${this.where}: ${code ?? (e as Error).message}` +
-          (code === 'ECONNREFUSED' ? ' (is `fencegate serve` running? set --url or FENCEGATE_URL)' : ''),
-      )
+      if (e instanceof GatewayHttpError) throw new CliError(this.refusal(e))
+      if (e instanceof AgentFailure) throw new CliError(e.message)
+      throw e
     }
-    const text = await res.text()
-    let body: unknown
-    try {
-      body = text ? JSON.parse(text) : undefined
-    } catch {
-      throw new CliError(`${this.where}: answered HTTP ${res.status} with something that is not JSON`)
-    }
-    if (res.status === 200) return body as T
-    const err = (body ?? {}) as { code?: string; message?: string; error?: string }
-    const hint =
-      res.status === 401
-        ? this.token
-          ? ' (the gateway does not know this token)'
-          : ' (no token: set FENCEGATE_TOKEN or --token-file)'
-        : ''
-    throw new CliError(
-      `${err.code ?? `HTTP ${res.status}`}: ${err.message ?? err.error ?? res.statusText}${hint}`,
-    )
+  }
+
+  private refusal(e: GatewayHttpError): string {
+    if (e.status !== 401) return `${e.code}: ${e.detail}`
+    if (this.token === undefined)
+      return `${e.code}: no token: set FENCEGATE_TOKEN, --token-file FILE, or ~/.config/fencegate/token (\`npx fencegate serve --demo\` writes it; \`npx fencegate token\` makes one)`
+    return `${e.code}: ${e.detail}${this.tokenFrom ? `; the token came from ${this.tokenFrom}` : ''}`
   }
 
   nodes(targets: string | undefined, refresh: boolean, signal: AbortSignal) {
@@ -161,11 +164,7 @@ export class HttpBackend implements Backend {
     })
   }
 
-  async close(): Promise<void> {}
-}
-
-/** fetch says `fetch failed`; the reason (ECONNREFUSED, bad port…) is in its cause. */
-function errCode(e: unknown): string | undefined {
-  const cause = (e as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause
-  return cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message
+  async close(): Promise<void> {
+    if (this.client) (await this.client).close()
+  }
 }

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
-import type { FenceAction, NodeAction } from '../core/types.js'
+import type { FenceAction, NodeAction } from '../../core/types.js'
 import { type ClientOptions, clientOptions } from './common.js'
 import { parseLimit, parseWhen } from './commands/history.js'
 import type { CliIo } from './io.js'
@@ -19,11 +19,11 @@ FENCEGATE_TOKEN, --token-file or ~/.config/fencegate/token), or with --config FI
 the engine in this process. Exit status: 0 every target succeeded, 1 something failed,
 2 bad command line.
 
-Quick start:
-  fencegate serve --demo          # in one terminal: a gateway on simulated devices
-  fencegate status demo-[1-4]     # in another
-  fencegate fence demo-3
-  fencegate history
+Quick start (in the checkout; \`npx fencegate\` also finds a global install):
+  npx fencegate serve --demo          # in one terminal: a gateway on simulated devices
+  npx fencegate status 'demo-[1-4]'   # in another
+  npx fencegate fence demo-3
+  npx fencegate history
 `
 
 /**
@@ -99,11 +99,16 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
     )
 
   clientOptions(
-    program.command('list').description('nodes, their plugs and last known states; --devices: device health'),
+    program
+      .command('list')
+      .description(
+        'nodes, their plugs and last known states; --devices: device health; --drivers: the driver kinds and their fields',
+      ),
   )
     .argument('[targets...]', 'only these nodes (hostlists)')
     .option('--refresh', 'read the devices now instead of the last known states')
     .option('--devices', 'list the devices and their health instead')
+    .option('--drivers', 'list the driver kinds this build knows and their config fields (no gateway needed)')
     .action((targets: string[], o) =>
       run(async () =>
         (await import('./commands/list.js')).listCommand(

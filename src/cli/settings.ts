@@ -52,6 +52,13 @@ export function resolveToken(io: CliIo, tokenFile: string | undefined): string |
   return readTokenFile(dflt, 'token file')
 }
 
+/** Where resolveToken takes the token from, in words (for a refused token's message). */
+export function tokenSource(io: CliIo, tokenFile: string | undefined): string {
+  if (io.env.FENCEGATE_TOKEN?.trim()) return 'FENCEGATE_TOKEN'
+  if (tokenFile !== undefined) return `--token-file ${tokenFile}`
+  return path.join(configDir(io), 'token')
+}
+
 /** The same rules as every secret of the config (readSecret): a regular 0600 file, not empty. */
 function readTokenFile(file: string, what: string): string {
   let token: string

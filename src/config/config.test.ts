@@ -1,13 +1,15 @@
-import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
-import type { FenceError } from '../core/errors.js'
-import { hashToken, loadConfig } from './config.js'
-import { Fields } from './fields.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { FenceError } from '../../core/errors.js'
+import { hashToken } from '../api/auth.js'
+import { loadConfig } from './config.js'
+import { Fields } from '../../core/fields.js'
 import { checkSecretFile, readSecret } from './secrets.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-config-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 function file(name: string, text: string, mode = 0o644): string {
   const p = path.join(dir, name)
   writeFileSync(p, text)

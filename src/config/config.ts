@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto'
-import type { FieldProblem } from '../../drivers/driver.js'
-import { DRIVERS } from '../../drivers/registry.js'
-import { HostlistError, expandHostlist } from '../core/hostlist.js'
-import type { FenceAction, PlugRef, Role } from '../core/types.js'
+import type { FieldProblem } from '../../core/problems.js'
+import { DRIVERS, readDeviceSection } from '../../drivers/registry.js'
+import { HostlistError, expandHostlist } from '../../core/hostlist.js'
+import type { FenceAction, PlugRef, Role } from '../../core/types.js'
 import { readHeartbeatConfig } from '../heartbeat/config.js'
 import { type CoordinationConfig, readCoordination } from './coordination.js'
-import { Fields, describe } from './fields.js'
-import { YamlSource, asMapping } from './yaml.js'
+import { Fields, describe } from '../../core/fields.js'
+import { YamlSource, asMapping } from '../../core/yaml.js'
 
 export interface TokenConfig {
   name: string
@@ -40,6 +39,10 @@ export interface DeviceConfig {
   driver: string
   /** The driver's own validated config. */
   config: unknown
+  /**
+   * May an operator's cycle use the device's own cycle command (never a fence)? A field of
+   * every device section, read once by drivers/registry.ts readDeviceSection.
+   */
   deviceCycle: boolean
   /** The device reads its outlets back (false: an unverified device, never a fencing level). Absent = true. */
   verifies?: boolean
@@ -58,6 +61,8 @@ export interface NodeConfig {
   fence?: boolean
   powerWaitMs: number
   fenceAction: FenceAction
+  /** A label to group nodes by in the dashboard (a rack, a room, a role). */
+  group?: string
 }
 
 export interface JournalConfig {
@@ -131,7 +136,10 @@ export const JOURNAL_MAX_BYTES = { min: 64 * 1024, max: 16 * 1024 ** 3 } as cons
 
 const ID = /^[A-Za-z][A-Za-z0-9_.-]*$/
 
-/** Validate a parsed config document. Problems carry field paths; `loadConfig` adds lines. */
+/**
+ * Validate a parsed config document: one reader per section, in the order they are listed in
+ * docs/configuration.md. Problems carry field paths; `loadConfig` adds lines.
+ */
 export function readConfig(
   doc: unknown,
   file = '(inline)',
@@ -142,7 +150,45 @@ export function readConfig(
   const f = new Fields(top)
   const listen = f.hostPort('listen', { host: '127.0.0.1', port: 8443 })
   const simulated = f.bool('simulated', false)
+  const tls = readTls(top, problems)
+  const allowPlainHttp = f.bool('allowPlainHttp', false)
+  const plain = plainHttpProblem(listen.host, !!tls, allowPlainHttp)
+  if (plain) problems.push({ path: ['listen'], message: plain })
+  const tokens = readAuth(top, problems)
+  const journal = readJournal(top, problems)
+  const engine = readEngine(top, problems)
+  const api = readApi(top, problems)
+  const devices = readDevices(top, problems)
+  const nodes = readNodes(top, devices, engine, problems)
+  const heartbeat = readHeartbeatSection(top, problems)
+  const coordination = readCoordination(f, listen.port, problems)
+  f.mark('tls', 'auth', 'journal', 'engine', 'api', 'devices', 'nodes', 'heartbeat')
+  f.noOthers()
+  problems.push(...f.problems)
+  return {
+    config: {
+      file,
+      listen,
+      ...(tls ? { tls } : {}),
+      allowPlainHttp,
+      tokens,
+      journal,
+      engine,
+      api,
+      devices,
+      nodes,
+      ...(heartbeat ? { heartbeat } : {}),
+      ...(coordination ? { coordination } : {}),
+      simulated,
+    },
+    problems,
+  }
+}
 
+type Top = Record<string, unknown>
+
+/** `tls: {cert, key}`: PEM files; absent = plain HTTP. */
+function readTls(top: Top, problems: FieldProblem[]): GatewayConfig['tls'] | undefined {
   let tls: GatewayConfig['tls']
   if (top.tls !== undefined) {
     const t = new Fields(asMapping(top.tls) ?? {}, ['tls'])
@@ -153,17 +199,15 @@ export function readConfig(
     t.noOthers()
     problems.push(...t.problems)
   }
-  f.mark('tls')
-  const allowPlainHttp = f.bool('allowPlainHttp', false)
-  const plain = plainHttpProblem(listen.host, !!tls, allowPlainHttp)
-  if (plain) problems.push({ path: ['listen'], message: plain })
+  return tls
+}
 
-  // auth
+/** `auth: {tokens: [...]}`: the tokens, their roles and nodes. */
+function readAuth(top: Top, problems: FieldProblem[]): TokenConfig[] {
   const tokens: TokenConfig[] = []
   const auth = asMapping(top.auth)
   if (top.auth !== undefined && !auth)
     problems.push({ path: ['auth'], message: 'expected a mapping with tokens: [...]' })
-  f.mark('auth')
   const rawTokens = auth?.tokens ?? []
   if (!Array.isArray(rawTokens))
     problems.push({ path: ['auth', 'tokens'], message: 'expected a list of tokens' })
@@ -196,7 +240,11 @@ export function readConfig(
     })
   if (auth) new Fields(auth, ['auth']).noOthers(['tokens'])
 
-  // journal: a path, or a mapping
+  return tokens
+}
+
+/** `journal`: a path, or a mapping {path, maxBytes, keep}. */
+function readJournal(top: Top, problems: FieldProblem[]): JournalConfig {
   let journal: JournalConfig = { path: '/var/lib/fencegate/journal.jsonl', maxBytes: 64 * 1024 ** 2, keep: 3 }
   if (typeof top.journal === 'string') journal.path = top.journal
   else if (top.journal !== undefined) {
@@ -209,9 +257,11 @@ export function readConfig(
     j.noOthers()
     problems.push(...j.problems)
   }
-  f.mark('journal')
+  return journal
+}
 
-  // engine
+/** `engine`: the engine settings, each within ENGINE_RANGES. */
+function readEngine(top: Top, problems: FieldProblem[]): EngineSettings {
   const e = new Fields(asMapping(top.engine) ?? {}, ['engine'])
   const engine: EngineSettings = {
     defaultTimeoutMs: e.duration(
@@ -233,9 +283,11 @@ export function readConfig(
   }
   e.noOthers()
   problems.push(...e.problems)
-  f.mark('engine')
+  return engine
+}
 
-  // api: bounds on the operations a token has in flight (429 past them)
+/** `api`: bounds on the operations a token has in flight (429 past them). */
+function readApi(top: Top, problems: FieldProblem[]): ApiSettings {
   const a = new Fields(asMapping(top.api) ?? {}, ['api'])
   const api: ApiSettings = {
     maxInFlightPerToken: a.int('maxInFlightPerToken', {
@@ -251,9 +303,11 @@ export function readConfig(
   }
   a.noOthers()
   problems.push(...a.problems)
-  f.mark('api')
+  return api
+}
 
-  // devices
+/** `devices`: id → section; the common fields and the driver's own by drivers/registry.ts readDeviceSection. */
+function readDevices(top: Top, problems: FieldProblem[]): Map<string, DeviceConfig> {
   const devices = new Map<string, DeviceConfig>()
   const rawDevices = asMapping(top.devices)
   if (!rawDevices)
@@ -270,29 +324,20 @@ export function readConfig(
       problems.push({ path, message: `expected a mapping with driver: …, got ${describe(raw)}` })
       continue
     }
-    const { driver, ...rest } = section
-    const factory = DRIVERS.get(String(driver))
-    if (!factory) {
-      problems.push({
-        path: [...path, 'driver'],
-        message: `expected one of ${[...DRIVERS.keys()].join(', ')}, got ${describe(driver)}`,
-      })
-      continue
-    }
-    const { config, problems: own } = factory.validate(rest)
+    const { kind, config, deviceCycle, verifies, problems: own } = readDeviceSection(section)
     problems.push(...own.map((p) => ({ path: [...path, ...p.path], message: p.message })))
-    const verifies = typeof factory.verifies === 'function' ? factory.verifies(config) : factory.verifies
-    devices.set(id, {
-      id,
-      driver: factory.kind,
-      config,
-      deviceCycle: factory.deviceCycleAllowed?.(config) ?? false,
-      verifies: verifies !== false,
-    })
+    if (kind) devices.set(id, { id, driver: kind, config, deviceCycle, verifies })
   }
-  f.mark('devices')
+  return devices
+}
 
-  // nodes
+/** `nodes`: name → plugs or levels (a plug belongs to one node), fence, powerWait, fenceAction. */
+function readNodes(
+  top: Top,
+  devices: Map<string, DeviceConfig>,
+  engine: EngineSettings,
+  problems: FieldProblem[],
+): Map<string, NodeConfig> {
   const nodes = new Map<string, NodeConfig>()
   const rawNodes = asMapping(top.nodes)
   if (!rawNodes)
@@ -301,70 +346,9 @@ export function readConfig(
       message: `expected a mapping of node names, got ${describe(top.nodes)}`,
     })
   for (const [name, raw] of Object.entries(rawNodes ?? {})) {
-    const path = ['nodes', name]
-    if (!ID.test(name))
-      problems.push({ path, message: 'node names start with a letter: letters, digits, . _ -' })
-    const n = new Fields(asMapping(raw) ?? {}, path)
-    if (!asMapping(raw)) {
-      problems.push({ path, message: 'expected a mapping with plugs: [...] or levels: [[...], ...]' })
-      continue
-    }
-    let levels: PlugRef[][] = []
-    let manual = false
-    if (n.has('plugs') && n.has('levels')) problems.push({ path, message: 'give plugs or levels, not both' })
-    else if (n.has('plugs')) levels = [plugList(n.section.plugs, [...path, 'plugs'], devices, problems)]
-    else if (n.has('levels')) {
-      const lv = n.section.levels
-      if (!Array.isArray(lv) || lv.length === 0 || lv.length > 9)
-        problems.push({
-          path: [...path, 'levels'],
-          message: 'expected 1 to 9 levels, each a list of plugs (the last may be manual)',
-        })
-      else {
-        manual = lv.at(-1) === 'manual'
-        const plugLevels = manual ? lv.slice(0, -1) : lv
-        levels = plugLevels.map((l, i) => {
-          if (l !== 'manual') return plugList(l, [...path, 'levels', i], devices, problems)
-          problems.push({
-            path: [...path, 'levels', i],
-            message: 'manual can only be the last level (after every device has been tried)',
-          })
-          return []
-        })
-      }
-    } else problems.push({ path, message: 'required: plugs: [DEVICE:PLUG, ...] or levels: [[...], ...]' })
-    n.mark('plugs', 'levels')
-    const fence = n.bool('fence', true)
-    if (fence)
-      levels.forEach((level, i) => {
-        for (const r of level) {
-          const d = devices.get(r.device)
-          if (d && !d.verifies)
-            problems.push({
-              path: [...path, n.has('levels') ? 'levels' : 'plugs', ...(n.has('levels') ? [i] : [])],
-              message:
-                `device ${r.device} (${d.driver}) cannot read its outlets back, so it can never prove the node ` +
-                'off: it cannot be a fencing level. For operator on/off/cycle only, add fence: false to the node',
-            })
-        }
-      })
-    else if (manual)
-      problems.push({
-        path: [...path, 'levels'],
-        message: 'a manual level is for fencing: not with fence: false',
-      })
-    nodes.set(name, {
-      name,
-      levels,
-      manual,
-      fence,
-      powerWaitMs: n.duration('powerWait', engine.powerWaitMs, ENGINE_RANGES.powerWait),
-      fenceAction: n.oneOf('fenceAction', ['off', 'reboot'] as const, 'off'),
-    })
-    n.noOthers()
-    problems.push(...n.problems)
+    const node = readNode(name, raw, devices, engine, problems)
+    if (node) nodes.set(name, node)
   }
-  f.mark('nodes')
   // plugs shared between nodes are almost always a typo, and fencing one would kill the other
   const owner = new Map<string, string>()
   for (const node of nodes.values())
@@ -396,31 +380,89 @@ export function readConfig(
       problems.push({ path: ['devices', d.id, ...p.path], message: p.message })
   }
 
+  return nodes
+}
+
+/** One node: plugs or levels (the last may be manual), whether it may be fenced, powerWait, fenceAction. */
+function readNode(
+  name: string,
+  raw: unknown,
+  devices: Map<string, DeviceConfig>,
+  engine: EngineSettings,
+  problems: FieldProblem[],
+): NodeConfig | undefined {
+  const path = ['nodes', name]
+  if (!ID.test(name))
+    problems.push({ path, message: 'node names start with a letter: letters, digits, . _ -' })
+  const n = new Fields(asMapping(raw) ?? {}, path)
+  if (!asMapping(raw)) {
+    problems.push({ path, message: 'expected a mapping with plugs: [...] or levels: [[...], ...]' })
+    return undefined
+  }
+  let levels: PlugRef[][] = []
+  let manual = false
+  if (n.has('plugs') && n.has('levels')) problems.push({ path, message: 'give plugs or levels, not both' })
+  else if (n.has('plugs')) levels = [plugList(n.section.plugs, [...path, 'plugs'], devices, problems)]
+  else if (n.has('levels')) {
+    const lv = n.section.levels
+    if (!Array.isArray(lv) || lv.length === 0 || lv.length > 9)
+      problems.push({
+        path: [...path, 'levels'],
+        message: 'expected 1 to 9 levels, each a list of plugs (the last may be manual)',
+      })
+    else {
+      manual = lv.at(-1) === 'manual'
+      const plugLevels = manual ? lv.slice(0, -1) : lv
+      levels = plugLevels.map((l, i) => {
+        if (l !== 'manual') return plugList(l, [...path, 'levels', i], devices, problems)
+        problems.push({
+          path: [...path, 'levels', i],
+          message: 'manual can only be the last level (after every device has been tried)',
+        })
+        return []
+      })
+    }
+  } else problems.push({ path, message: 'required: plugs: [DEVICE:PLUG, ...] or levels: [[...], ...]' })
+  n.mark('plugs', 'levels')
+  const fence = n.bool('fence', true)
+  if (fence)
+    levels.forEach((level, i) => {
+      for (const r of level) {
+        const d = devices.get(r.device)
+        if (d && !d.verifies)
+          problems.push({
+            path: [...path, n.has('levels') ? 'levels' : 'plugs', ...(n.has('levels') ? [i] : [])],
+            message:
+              `device ${r.device} (${d.driver}) cannot read its outlets back, so it can never prove the node ` +
+              'off: it cannot be a fencing level. For operator on/off/cycle only, add fence: false to the node',
+          })
+      }
+    })
+  else if (manual)
+    problems.push({
+      path: [...path, 'levels'],
+      message: 'a manual level is for fencing: not with fence: false',
+    })
+  const node: NodeConfig = {
+    name,
+    levels,
+    manual,
+    fence,
+    powerWaitMs: n.duration('powerWait', engine.powerWaitMs, ENGINE_RANGES.powerWait),
+    fenceAction: n.oneOf('fenceAction', ['off', 'reboot'] as const, 'off'),
+    ...optional('group', n.optStr('group')),
+  }
+  n.noOthers()
+  problems.push(...n.problems)
+  return node
+}
+
+/** `heartbeat`: kept as a mapping; src/heartbeat validates it (loadConfig). */
+function readHeartbeatSection(top: Top, problems: FieldProblem[]): Record<string, unknown> | undefined {
   const heartbeat = top.heartbeat === undefined ? undefined : asMapping(top.heartbeat)
   if (top.heartbeat !== undefined && !heartbeat)
     problems.push({ path: ['heartbeat'], message: 'expected a mapping' })
-  f.mark('heartbeat')
-  const coordination = readCoordination(f, listen.port, problems)
-  f.noOthers()
-  problems.push(...f.problems)
-  return {
-    config: {
-      file,
-      listen,
-      ...(tls ? { tls } : {}),
-      allowPlainHttp,
-      tokens,
-      journal,
-      engine,
-      api,
-      devices,
-      nodes,
-      ...(heartbeat ? { heartbeat } : {}),
-      ...(coordination ? { coordination } : {}),
-      simulated,
-    },
-    problems,
-  }
+  return heartbeat
 }
 
 /** 127.0.0.0/8, ::1 and localhost: an address only this machine can reach. */
@@ -505,6 +547,7 @@ export function loadConfig(file: string): GatewayConfig {
   return config
 }
 
-export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest()
+/** `{[key]: value}`, or nothing when the value is absent. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [k in K]?: V })
 }

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { FenceError } from '../core/errors.js'
+import type { FenceError } from '../../core/errors.js'
 import { loadConfig } from './config.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-coord-'))

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os'
-import type { FieldProblem } from '../../drivers/driver.js'
-import type { FenceError } from '../core/errors.js'
-import { Fields, describe } from './fields.js'
+import type { FieldProblem } from '../../core/problems.js'
+import type { FenceError } from '../../core/errors.js'
+import { Fields, describe } from '../../core/fields.js'
 import { checkSecretFile } from './secrets.js'
-import { asMapping } from './yaml.js'
+import { asMapping } from '../../core/yaml.js'
 
 /**
  * `coordination:` — absent: one gateway, no extra service (the embedded default). With `etcd:`

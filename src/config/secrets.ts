@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs'
-import type { SecretRef } from '../../drivers/driver.js'
-import { FenceError } from '../core/errors.js'
+import type { SecretRef } from '../../core/problems.js'
+import { FenceError } from '../../core/errors.js'
 
 /**
  * A file holding a secret (a device password, a key, the TLS private key) must be a regular file

@@ -1,4 +1,4 @@
-import { FenceError } from '../core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import type { Operation } from '../engine/types.js'
 
 /** An operation as the cluster knows it (replica mode keeps these in etcd). */

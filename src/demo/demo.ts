@@ -26,10 +26,11 @@ export const DEMO_DEVICES: DemoDevice[] = [
     id: 'demo-pdu-a',
     lab: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 8, transitionDelay: '150ms' },
     nodes: {
-      'demo-1': { plugs: ['demo-pdu-a:1'] },
-      'demo-2': { plugs: ['demo-pdu-a:2', 'demo-pdu-b:2'] }, // two power supplies
-      'demo-3': { levels: [['demo-pdu-a:3'], ['demo-pdu-b:3']] }, // two fencing levels
-      'demo-4': { plugs: ['demo-pdu-a:4'], fenceAction: 'reboot' },
+      // group: a label the dashboard groups tiles by
+      'demo-1': { plugs: ['demo-pdu-a:1'], group: 'rack-a' },
+      'demo-2': { plugs: ['demo-pdu-a:2', 'demo-pdu-b:2'], group: 'rack-a' }, // two power supplies
+      'demo-3': { levels: [['demo-pdu-a:3'], ['demo-pdu-b:3']], group: 'rack-b' }, // two fencing levels
+      'demo-4': { plugs: ['demo-pdu-a:4'], fenceAction: 'reboot', group: 'rack-b' },
     },
   },
   {

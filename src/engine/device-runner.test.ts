@@ -5,7 +5,7 @@ import { DeviceRunner, MAX_QUEUED_PER_DEVICE, PRIORITY } from './device-runner.j
 
 const live = () => new AbortController().signal
 
-function runner(plugs: Record<string, 'on' | 'off'>, delay: number) {
+function runner(plugs: Record<string, 'on' | 'off'>, delay: number, deviceCycle = false) {
   const fake = new FakeDriver(plugs)
   fake.delay = delay
   const r = new DeviceRunner(
@@ -14,12 +14,25 @@ function runner(plugs: Record<string, 'on' | 'off'>, delay: number) {
     fake,
     { ...ENGINE_DEFAULTS, retries: 0 },
     Object.keys(plugs),
-    false,
+    deviceCycle,
   )
   return { fake, r }
 }
 
 describe('DeviceRunner', () => {
+  it("refuses the device's own cycle unless deviceCycle, for every kind, before the driver is asked", async () => {
+    const { fake, r } = runner({ '1': 'on' }, 0)
+    await expect(r.set('1', 'cycle', { priority: PRIORITY.operator, signal: live() })).rejects.toMatchObject({
+      code: 'UNSUPPORTED_ACTION',
+      message: expect.stringContaining('deviceCycle: true'),
+    })
+    expect(fake.calls).toHaveLength(0)
+    expect(r.health.counts.commands).toBe(0)
+    const allowed = runner({ '1': 'on' }, 0, true)
+    await allowed.r.set('1', 'cycle', { priority: PRIORITY.operator, signal: live() })
+    expect(allowed.fake.calls).toMatchObject([{ kind: 'set', action: 'cycle' }])
+  })
+
   it('a batch abandoned by every requester is never joined: later reads reach the device', async () => {
     const { fake, r } = runner({ '1': 'on', '4': 'off' }, 100)
     const first = r.status(['1'], { priority: PRIORITY.operator, signal: live() })

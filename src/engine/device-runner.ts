@@ -1,9 +1,9 @@
 import PQueue from 'p-queue'
 import pRetry from 'p-retry'
 import type { PowerDriver } from '../../drivers/driver.js'
-import { monotonicNow, sleep, untilAborted } from '../core/deadline.js'
-import { FenceError, abortError, isTransient, toFenceError } from '../core/errors.js'
-import type { DeviceAction, PowerState } from '../core/types.js'
+import { monotonicNow, sleep, untilAborted } from '../../core/deadline.js'
+import { FenceError, abortError, isTransient, toFenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import type { EngineSettings } from '../config/config.js'
 import { type Coordinator, EmbeddedCoordinator } from '../coordination/coordinator.js'
 import type { DeviceHealth } from './types.js'
@@ -240,6 +240,13 @@ export class DeviceRunner {
    * inside the slot only what is left of the gap since the last `on` completed is waited.
    */
   async set(plug: string, action: DeviceAction, opts: RunOptions): Promise<StepOutcome<void>> {
+    // the one place the device's own cycle is refused, for every driver kind alike: before the
+    // slot, the count or a byte to the device (fencing never asks for it; fencing-rules.ts)
+    if (action === 'cycle' && !this.deviceCycle)
+      throw new FenceError(
+        'UNSUPPORTED_ACTION',
+        `${this.id}: the device's own cycle is not enabled (deviceCycle: true); fencing never uses it`,
+      )
     this.health.counts.commands++
     try {
       if (action === 'on') {

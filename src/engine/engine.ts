@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { PowerDriver } from '../../drivers/driver.js'
-import { DRIVERS } from '../../drivers/registry.js'
+import { createDriver } from '../../drivers/registry.js'
 import { Journal } from '../audit/journal.js'
 import type { DeviceConfig, GatewayConfig, NodeConfig } from '../config/config.js'
 import { readSecret } from '../config/secrets.js'
-import { Deadline, monotonicNow, untilAborted } from '../core/deadline.js'
-import { FenceError, abortError, toFenceError } from '../core/errors.js'
-import type { FenceAction, NodeAction, PlugRef, PowerState } from '../core/types.js'
-import { plugKey } from '../core/types.js'
+import { Deadline, monotonicNow, untilAborted } from '../../core/deadline.js'
+import { FenceError, abortError, toFenceError } from '../../core/errors.js'
+import type { FenceAction, NodeAction, PlugRef, PowerState } from '../../core/types.js'
+import { plugKey } from '../../core/types.js'
 import { type Coordinator, EmbeddedCoordinator, type OperationRecord } from '../coordination/coordinator.js'
 import { DeviceRunner, PRIORITY, type Priority } from './device-runner.js'
 import { FencingRules } from './fencing-rules.js'
@@ -17,6 +17,7 @@ import type {
   Attempt,
   Confirmation,
   DeviceHealth,
+  EngineEvent,
   FenceEngine,
   HistoryEntry,
   HistoryQuery,
@@ -96,8 +97,13 @@ export class Engine implements FenceEngine {
   private readonly lastFence = new Map<string, Operation>()
   private readonly holdUntil = new Map<string, number>()
   private readonly listeners = new Set<(op: Operation) => void>()
+  private readonly eventListeners = new Set<(e: EngineEvent) => void>()
+  /** The nodes each plug (`device:plug`) powers, to tell observers which nodes a read changed. */
+  private readonly nodesOfPlug = new Map<string, string[]>()
   /** Last read state of every plug; `unknown` after a set until read back. Never used to decide off. */
-  private readonly known = new Map<string, PowerState>()
+  private readonly known: Map<string, PowerState> = new WatchedStates((key) => {
+    for (const node of this.nodesOfPlug.get(key) ?? []) this.emit({ type: 'node', node })
+  })
   private readonly probeTimer: NodeJS.Timeout | undefined
   private closed = false
   /** Operations under way (close() waits for them). */
@@ -121,10 +127,13 @@ export class Engine implements FenceEngine {
       for (const r of n.levels.flat()) {
         if (!plugsOf.has(r.device)) plugsOf.set(r.device, new Set())
         plugsOf.get(r.device)!.add(r.plug)
+        const users = this.nodesOfPlug.get(plugKey(r)) ?? []
+        if (!users.includes(n.name)) users.push(n.name)
+        this.nodesOfPlug.set(plugKey(r), users)
       }
     for (const dev of config.devices.values()) {
       const plugs = [...(plugsOf.get(dev.id) ?? [])]
-      const open = () => (opts.createDriver ? opts.createDriver(dev, plugs) : createDriver(dev, this.log))
+      const open = () => (opts.createDriver ? opts.createDriver(dev, plugs) : driverFor(dev, this.log))
       const runner = new DeviceRunner(
         dev.id,
         dev.driver,
@@ -200,6 +209,7 @@ export class Engine implements FenceEngine {
     for (const r of this.runners.values())
       void r.probe().then((h) => {
         if (h.state === 'failing') this.log.warn({ device: h.id, error: h.lastError }, 'device probe failed')
+        this.emit({ type: 'device', id: h.id })
       })
   }
 
@@ -233,10 +243,14 @@ export class Engine implements FenceEngine {
     })
   }
 
-  /** The fence waiting at the node's manual level, for the node's views. */
-  private awaitingView(name: string): Pick<NodeStatus, 'awaitingConfirmation'> {
+  /** The fence waiting at the node's manual level, and the node's fence hold, for its views. */
+  private awaitingView(name: string): Pick<NodeStatus, 'awaitingConfirmation' | 'fenceHold'> {
     const w = this.awaiting.get(name)
-    return w ? { awaitingConfirmation: { op: w.op, since: w.since } } : {}
+    const left = (this.holdUntil.get(name) ?? 0) - monotonicNow()
+    return {
+      ...(w ? { awaitingConfirmation: { op: w.op, since: w.since } } : {}),
+      ...(left > 0 ? { fenceHold: { until: new Date(Date.now() + left).toISOString() } } : {}),
+    }
   }
 
   async status(names: readonly string[], req: OperationRequest): Promise<NodeStatus[]> {
@@ -327,12 +341,31 @@ export class Engine implements FenceEngine {
   async probe(id: string, req: OperationRequest): Promise<DeviceHealth> {
     const r = this.runners.get(id)
     if (!r) throw new FenceError('UNKNOWN_DEVICE', `no device '${id}' in the config`)
-    return { ...(await r.probe(req.timeoutMs ?? this.config.engine.probeTimeoutMs, PRIORITY.operator)) }
+    const health = {
+      ...(await r.probe(req.timeoutMs ?? this.config.engine.probeTimeoutMs, PRIORITY.operator)),
+    }
+    this.emit({ type: 'device', id })
+    return health
   }
 
   onOperation(listener: (op: Operation) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
+  }
+
+  onEvent(listener: (e: EngineEvent) => void): () => void {
+    this.eventListeners.add(listener)
+    return () => this.eventListeners.delete(listener)
+  }
+
+  /** Tell the observers; one that throws never disturbs the engine or the others. */
+  private emit(e: EngineEvent): void {
+    for (const l of this.eventListeners)
+      try {
+        l(e)
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, event: e.type }, 'event observer failed')
+      }
   }
 
   // ---- actions ----------------------------------------------------------------------------
@@ -421,6 +454,7 @@ export class Engine implements FenceEngine {
       callers.leave(req.signal)
       if (this.fencing.get(name) === inflight) this.fencing.delete(name)
       this.holdUntil.set(name, monotonicNow() + this.config.engine.fenceHoldMs)
+      this.emit({ type: 'node', node: name })
     }
   }
 
@@ -530,6 +564,7 @@ export class Engine implements FenceEngine {
     return new Promise<Confirmation>((resolve, reject) => {
       const onAbort = () => {
         this.awaiting.delete(name)
+        this.emit({ type: 'node', node: name })
         const err = abortError(signal)
         ctx.attempts.push({
           level,
@@ -552,6 +587,7 @@ export class Engine implements FenceEngine {
         confirm: (c) => {
           signal.removeEventListener('abort', onAbort)
           this.awaiting.delete(name)
+          this.emit({ type: 'node', node: name })
           ctx.attempts.push({
             level,
             device: 'manual',
@@ -565,6 +601,7 @@ export class Engine implements FenceEngine {
           resolve(c)
         },
       })
+      this.emit({ type: 'node', node: name })
     })
   }
 
@@ -623,6 +660,7 @@ export class Engine implements FenceEngine {
     )
     this.lastFence.set(name, op)
     this.holdUntil.set(name, monotonicNow() + this.config.engine.fenceHoldMs)
+    this.emit({ type: 'node', node: name })
     return op
   }
 
@@ -750,6 +788,7 @@ export class Engine implements FenceEngine {
     // only now is the operation's id handed out (a 202 names an operation that survives a crash)
     hooks.created?.(op)
     req.onStart?.(op)
+    this.emit({ type: 'operation', phase: 'started', op })
     let done = 0
     op.results = await Promise.all(
       nodes.map(async (node) => {
@@ -827,6 +866,7 @@ export class Engine implements FenceEngine {
             this.log.error({ op: op.id, err: (e as Error).message }, 'journal result write failed'),
           )
         req.onProgress?.(++done, nodes.length, result)
+        this.emit({ type: 'operation', phase: 'progress', op: { ...op, results: [result] } })
         return result
       }),
     )
@@ -873,6 +913,7 @@ export class Engine implements FenceEngine {
         )
     }
     for (const l of this.listeners) l(op)
+    this.emit({ type: 'operation', phase: 'finished', op })
     return op
   }
 
@@ -893,18 +934,25 @@ export class Engine implements FenceEngine {
   }
 }
 
-function createDriver(dev: DeviceConfig, log: Logger): PowerDriver {
-  const factory = DRIVERS.get(dev.driver)
-  if (!factory) throw new FenceError('CONFIG_INVALID', `device ${dev.id}: unknown driver ${dev.driver}`)
-  return factory.create(dev.config, {
-    deviceId: dev.id,
-    readSecret: (ref, field) => readSecret(ref, `devices.${dev.id}.${field}`),
-    log: (level, msg, fields) => log[level]({ device: dev.id, ...fields }, msg),
-  })
+function driverFor(dev: DeviceConfig, log: Logger): PowerDriver {
+  return createDriver(
+    { kind: dev.driver, config: dev.config },
+    {
+      deviceId: dev.id,
+      readSecret: (ref, field) => readSecret(ref, `devices.${dev.id}.${field}`),
+      log: (level, msg, fields) => log[level]({ device: dev.id, ...fields }, msg),
+    },
+  )
 }
 
 function info(n: NodeConfig): NodeInfo {
-  return { name: n.name, levels: n.levels, powerWaitMs: n.powerWaitMs, fenceAction: n.fenceAction }
+  return {
+    name: n.name,
+    levels: n.levels,
+    powerWaitMs: n.powerWaitMs,
+    fenceAction: n.fenceAction,
+    ...(n.group !== undefined ? { group: n.group } : {}),
+  }
 }
 
 function failed(
@@ -924,6 +972,20 @@ function failed(
     error: { code: err.code, message: err.message },
     attempts,
     durationMs,
+  }
+}
+
+/** The last-known plug states, telling `changed` of every plug whose state is new. */
+class WatchedStates extends Map<string, PowerState> {
+  constructor(private readonly changed: (key: string) => void) {
+    super()
+  }
+
+  override set(key: string, state: PowerState): this {
+    const before = this.get(key)
+    super.set(key, state)
+    if (before !== state) this.changed(key)
+    return this
   }
 }
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeDriver, startFakeGateway } from '../../test/helpers/fake-driver.js'
 import { FENCER, OPERATOR, type TestGateway } from '../../test/helpers/gateway.js'
-import type { PowerState } from '../core/types.js'
+import type { PowerState } from '../../core/types.js'
 
 let gw: TestGateway
 afterEach(async () => gw?.stop())

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { PlugRef, PowerState } from '../core/types.js'
+import type { PlugRef, PowerState } from '../../core/types.js'
 import { nodeState } from './node-state.js'
 
 const bmc: PlugRef = { device: 'bmc', plug: 'chassis' }

@@ -1,4 +1,4 @@
-import type { PlugRef, PowerState } from '../core/types.js'
+import type { PlugRef, PowerState } from '../../core/types.js'
 
 /**
  * Rule 5, the only definition of a node's state: off when every plug of some level reads off;

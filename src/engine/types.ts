@@ -4,8 +4,8 @@
  * live only in src/engine.
  */
 import type { Coordinator } from '../coordination/coordinator.js'
-import type { ErrorCode } from '../core/errors.js'
-import type { FenceAction, Initiator, NodeAction, PlugRef, PowerState } from '../core/types.js'
+import type { ErrorCode } from '../../core/errors.js'
+import type { FenceAction, Initiator, NodeAction, PlugRef, PowerState } from '../../core/types.js'
 
 /** `confirm`: an operator confirmed a node off by hand (meatware), completing a fence that failed. */
 export type OperationKind = 'status' | 'power' | 'fence' | 'bulk' | 'confirm'
@@ -112,6 +112,8 @@ export interface NodeStatus {
   plugs: PlugStatus[]
   /** A fence of the node is at its manual level, waiting for `fencegate confirm`. */
   awaitingConfirmation?: { op: string; since: string }
+  /** The node was fenced: `on` is refused (except to fencers) until this ISO time (fenceHold). */
+  fenceHold?: { until: string }
 }
 
 export interface DeviceHealth {
@@ -164,6 +166,8 @@ export interface NodeInfo {
   levels: PlugRef[][]
   powerWaitMs: number
   fenceAction: FenceAction
+  /** The config's `group:` label. */
+  group?: string
 }
 
 export interface FenceEngine {
@@ -195,5 +199,19 @@ export interface FenceEngine {
   probe(id: string, req: OperationRequest): Promise<DeviceHealth>
   /** Subscribe to finished operations (metrics, logs). */
   onOperation(listener: (op: Operation) => void): () => void
+  /** Subscribe to everything as it happens (the API's event stream): see EngineEvent. */
+  onEvent(listener: (e: EngineEvent) => void): () => void
   close(): Promise<void>
 }
+
+/**
+ * What the engine tells its observers as it happens. Small on purpose: an observer reads the
+ * details it needs (`cached([node])`, `device(id)`) when told something changed.
+ * - `node`: its last known state, plugs, fence hold or awaited confirmation may have changed;
+ * - `device`: a probe updated its health;
+ * - `operation`: one started (intent durable), a node of it finished (`progress`), or it ended.
+ */
+export type EngineEvent =
+  | { type: 'node'; node: string }
+  | { type: 'device'; id: string }
+  | { type: 'operation'; phase: 'started' | 'progress' | 'finished'; op: Operation }

@@ -9,7 +9,7 @@ import { DRIVERS } from '../../drivers/registry.js'
 import { type FakeDriver, startFakeGateway } from '../../test/helpers/fake-driver.js'
 import { FENCER, OPERATOR, type TestGateway } from '../../test/helpers/gateway.js'
 import { readConfig } from '../config/config.js'
-import type { PowerState } from '../core/types.js'
+import type { PowerState } from '../../core/types.js'
 
 let gw: TestGateway
 afterEach(async () => gw?.stop())

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
-import { FenceError } from '../core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 /**
  * heartbeat's authkeys: `auth N` picks the method we sign with; `N method [key]` lines list the

@@ -3,10 +3,10 @@
  * table for people or JSON for scripts. Exit 0 when every member is up, 1 otherwise (a script
  * can alert on it), 2 on a bad command line.
  */
-import { formatDuration } from '../core/duration.js'
+import { formatDuration } from '../../core/duration.js'
 import { table } from '../cli/format.js'
 import { type CliIo, EXIT } from '../cli/io.js'
-import { resolveToken, resolveUrl } from '../cli/settings.js'
+import { resolveToken, resolveUrl, tokenSource } from '../cli/settings.js'
 import type { HeartbeatSnapshot } from './protocol.js'
 
 export interface MembersOptions {
@@ -80,7 +80,11 @@ export function membersTable(s: HeartbeatSnapshot): string {
 
 export async function membersCommand(io: CliIo, o: MembersOptions): Promise<number> {
   const { HttpBackend } = await import('../cli/http-backend.js')
-  const backend = new HttpBackend(resolveUrl(io, o.url), resolveToken(io, o.tokenFile))
+  const backend = new HttpBackend(
+    resolveUrl(io, o.url),
+    resolveToken(io, o.tokenFile),
+    tokenSource(io, o.tokenFile),
+  )
   const answer = await backend.heartbeat(io.stop)
   io.stdout.write(o.json ? `${JSON.stringify(answer, null, 2)}\n` : membersTable(answer))
   return answer.nodes.every((n) => n.state === 'up') ? EXIT.ok : EXIT.failed

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path'
-import type { FieldProblem } from '../../drivers/driver.js'
-import { Fields, describe } from '../config/fields.js'
-import type { FenceAction } from '../core/types.js'
+import type { FieldProblem } from '../../core/problems.js'
+import { Fields, describe } from '../../core/fields.js'
+import type { FenceAction } from '../../core/types.js'
 
 /**
  * The `heartbeat:` section. Names and meanings follow heartbeat's ha.cf (keepalive, warntime,

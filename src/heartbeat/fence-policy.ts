@@ -1,4 +1,4 @@
-import type { FenceAction } from '../core/types.js'
+import type { FenceAction } from '../../core/types.js'
 import type { FenceSettings } from './config.js'
 import type { MembershipEvent, NodeView } from './membership.js'
 

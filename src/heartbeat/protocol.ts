@@ -1,4 +1,4 @@
-import type { FenceAction } from '../core/types.js'
+import type { FenceAction } from '../../core/types.js'
 import type { HeartbeatConfig } from './config.js'
 import type { FenceDecision, VictimView } from './fence-policy.js'
 import type { LinkStats } from './links.js'

@@ -1,4 +1,4 @@
-import { HeartbeatMember } from './member.js'
+import { HeartbeatMember } from './member-loop.js'
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js'
 
 /**

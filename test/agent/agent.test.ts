@@ -1,7 +1,10 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { PhysicalState } from '../../firmware-mocks/simulator.js'
+import { closedPort } from '../helpers/net.js'
 import { type AgentGateway, buildAgent, runAgent, startAgentGateway } from './harness.js'
 
 /**
@@ -258,5 +261,80 @@ describe('refusals and bad input: clear, exit 1, nothing done', () => {
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/Ignoring unknown option 'ipaddr'/)
     expect(r.stderr).toMatch(/option 'power_wait' is accepted and ignored/)
+  })
+})
+
+describe('several gateway URLs (replicas): failover', () => {
+  it('url=A,B with A gone: the fence goes through B, the outlet really goes off', async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}`
+    const r = await runAgent({
+      stdin: { action: 'off', plug: 'node1', url: `${dead},${g.url}`, token_file: g.tokenFile.pacemaker! },
+    })
+    expect(r).toMatchObject({ code: 0, stdout: 'Success: Powered OFF\n', stderr: '' })
+    expect(changes).toEqual([{ dev: 'pdu', plug: '1', state: 'off' }])
+  })
+
+  it('--url repeated (getopt form) is the same list', async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}`
+    const r = await runAgent({
+      argv: [
+        '-o',
+        'status',
+        '-n',
+        'node1',
+        '--url',
+        dead,
+        '--url',
+        g.url,
+        '--token-file',
+        g.tokenFile.pacemaker!,
+      ],
+    })
+    expect(r).toMatchObject({ code: 0, stdout: 'Status: ON\n', stderr: '' })
+  })
+
+  it('a gateway that took the fence and died: B gets the same Idempotency-Key and body, one operation', async () => {
+    // A answers the check before the fence, then takes the fence request and closes without answering
+    let taken: { key: string; body: string } | undefined
+    const a = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        if (req.method === 'GET') {
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ simulated: false, nodes: [{ name: 'node1' }] }))
+          return
+        }
+        taken = { key: String(req.headers['idempotency-key']), body }
+        req.socket.destroy()
+      })
+    })
+    await new Promise<void>((r) => a.listen(0, '127.0.0.1', r))
+    const aUrl = `http://127.0.0.1:${(a.address() as net.AddressInfo).port}`
+    try {
+      const r = await runAgent({
+        stdin: { action: 'off', plug: 'node1', url: `${aUrl},${g.url}`, token_file: g.tokenFile.pacemaker! },
+      })
+      expect(r).toMatchObject({ code: 0, stdout: 'Success: Powered OFF\n', stderr: '' })
+      expect(taken?.key).toMatch(/^fence_fencegate-\d+-[0-9a-z]+-[0-9a-z]+$/)
+      expect(changes).toEqual([{ dev: 'pdu', plug: '1', state: 'off' }])
+      // B knows that key with that body: the same request again is a replay of the operation it ran
+      const replay = await fetch(`${g.url}/v1/nodes/node1/fence`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${readFileSync(g.tokenFile.pacemaker!, 'utf8').trim()}`,
+          'content-type': 'application/json',
+          'idempotency-key': taken!.key,
+        },
+        body: taken!.body,
+      })
+      expect(replay.status).toBe(200)
+      expect(replay.headers.get('idempotent-replayed')).toBe('true')
+      expect(changes).toHaveLength(1)
+    } finally {
+      await new Promise<void>((r) => a.close(() => r()))
+    }
   })
 })

@@ -4,6 +4,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closedPort } from '../helpers/net.js'
 import { buildAgent, runAgent } from './harness.js'
 
 /**
@@ -53,18 +54,9 @@ afterAll(() => {
 
 const inNs = ['ip', 'netns', 'exec', NS]
 
-/** A loopback port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address() as net.AddressInfo
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
-
 describe('a dead gateway', () => {
   it('nothing listening: connection refused, said so, exit 1', async () => {
-    const port = await deadPort()
+    const port = await closedPort()
     for (const action of ['off', 'reboot', 'status', 'monitor']) {
       const r = await runAgent({
         stdin: { action, plug: 'node1', url: `http://127.0.0.1:${port}`, token_file: token },
@@ -77,13 +69,27 @@ describe('a dead gateway', () => {
     }
   })
 
-  it('a black-holed address: gives up at connect_timeout, with "timed out" for Pacemaker', async () => {
+  it.each([
+    {
+      what: 'a black-holed address',
+      url: 'http://10.254.77.2:8443',
+      said: 'cannot reach the gateway at http://10.254.77.2:8443: no connection within 1s (connect timed out)',
+    },
+    {
+      what: 'two black-holed replicas (each its own connect_timeout, one line naming both)',
+      url: 'http://10.254.77.2:8443,http://10.254.77.2:9443',
+      said:
+        'GET /v1/nodes?targets=node1: no gateway of 2 could take it: ' +
+        'cannot reach the gateway at http://10.254.77.2:8443: no connection within 1s (connect timed out); ' +
+        'cannot reach the gateway at http://10.254.77.2:9443: no connection within 1s (connect timed out)',
+    },
+  ])('$what: gives up at connect_timeout, with "timed out" for Pacemaker', async ({ url, said }) => {
     const r = await runAgent(
       {
         stdin: {
           action: 'off',
           plug: 'node1',
-          url: 'http://10.254.77.2:8443',
+          url,
           token_file: token,
           connect_timeout: 1,
           power_timeout: 60,
@@ -92,9 +98,7 @@ describe('a dead gateway', () => {
       { prefix: inNs },
     )
     expect(r.code).toBe(1)
-    expect(r.stderr).toBe(
-      'Failed: cannot reach the gateway at http://10.254.77.2:8443: no connection within 1s (connect timed out)\n',
-    )
+    expect(r.stderr).toBe(`Failed: ${said}\n`)
     // it was the connect timeout that ended it, not the 60 s operation deadline
     expect(r.ms).toBeLessThan(60_000)
   })
@@ -108,6 +112,39 @@ describe('a dead gateway', () => {
     expect(r.stderr).toBe(
       'Failed: cannot reach the gateway at http://10.253.0.9:8443: no route to the gateway (ENETUNREACH)\n',
     )
+  })
+
+  it('a server that accepts and never answers: read-only calls end at read_timeout, even before off', async () => {
+    const sockets = new Set<net.Socket>()
+    const server = net.createServer((s) => sockets.add(s)) // reads nothing, answers nothing
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address() as net.AddressInfo
+    try {
+      for (const [action, path] of [
+        ['status', '/v1/nodes/node1'],
+        ['off', '/v1/nodes?targets=node1'],
+      ] as const) {
+        const r = await runAgent({
+          stdin: {
+            action,
+            plug: 'node1',
+            url: `http://127.0.0.1:${port}`,
+            token_file: token,
+            power_timeout: 60,
+            read_timeout: 1,
+          },
+        })
+        expect(r.code).toBe(1)
+        expect(r.stderr).toBe(
+          `Failed: GET ${path}: timed out after 1s waiting for the gateway at http://127.0.0.1:${port} to answer (read_timeout)\n`,
+        )
+        // the read bound ended it, well before power_timeout (60 s) + the grace
+        expect(r.ms).toBeLessThan(30_000)
+      }
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((r) => server.close(() => r()))
+    }
   })
 
   it('a server that accepts and never answers: bounded by power_timeout plus the grace', async () => {

@@ -8,12 +8,13 @@ import { type TestGateway, startTestGateway } from '../helpers/gateway.js'
 import { type ProcessRun, runProcess } from '../helpers/process.js'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-export const AGENT = path.join(ROOT, 'dist/src/agent/main.js')
+/** The agent as it ships: the bundle `npm run build` (and install-agent.sh) makes, the bin's target. */
+export const AGENT = path.join(ROOT, 'dist/fence_fencegate.cjs')
 
 /**
- * Build the agent as it ships (tsc to dist/, the bin Pacemaker runs), once per test file.
- * install-agent.sh --build-only compiles only src/agent and takes a lock, so parallel test
- * files do not write dist/ at the same time.
+ * Build the agent as it ships (the bundle dist/fence_fencegate.cjs, the bin Pacemaker runs),
+ * once per test file. install-agent.sh --build-only bundles only src/agent and takes a lock, so
+ * parallel test files do not write dist/ at the same time.
  */
 export function buildAgent(): void {
   execFileSync('sh', [path.join(ROOT, 'scripts/install-agent.sh'), '--build-only'], { stdio: 'pipe' })

@@ -44,7 +44,7 @@ describe('stdin form (Pacemaker)', () => {
     expect(problems).toEqual([])
     expect(raw.warnings).toEqual([]) // nodename is accepted silently
     expect(options).toMatchObject({ action: 'off', plug: 'victim', tokenFile: token, powerTimeoutMs: 30_000 })
-    expect(options.url.href).toBe('http://gw:8443/')
+    expect(options.urls[0]!.href).toBe('http://gw:8443/')
   })
 
   it('skips comments and blank lines, strips quotes, takes the last value, - and _ alike', () => {
@@ -110,9 +110,9 @@ describe('stdin form (Pacemaker)', () => {
       connectTimeoutMs: 2000,
       delayMs: 0,
     })
-    expect(a.options.url.href).toBe('http://127.0.0.1:8443/')
+    expect(a.options.urls[0]!.href).toBe('http://127.0.0.1:8443/')
     const b = fromStdin(`plug=n1\ntoken_file=${token}\n`, { FENCEGATE_URL: 'https://gw.example:9443' })
-    expect(b.options.url.href).toBe('https://gw.example:9443/')
+    expect(b.options.urls[0]!.href).toBe('https://gw.example:9443/')
   })
 })
 
@@ -238,6 +238,10 @@ describe('help and version (getopt only)', () => {
       '--power-timeout=[seconds]',
     ])
       expect(h.out).toContain(flag)
+    // the URL default once, not twice
+    const urlLine = h.out.split('\n').find((l) => l.includes('--url='))!
+    expect(urlLine.split('http://127.0.0.1:8443')).toHaveLength(2)
+    expect(urlLine).toMatch(/comma-separated list of its replicas/)
     const v = await run('', ['-V'])
     expect(v).toMatchObject({ code: 0, out: expect.stringMatching(/^fence_fencegate \d+\.\d+\.\d+$/) })
   })

@@ -30,7 +30,7 @@ describe('a simulated gateway', () => {
       expect(r.code, action).toBe(1)
       expect(r.stdout).toBe('')
       expect(r.stderr).toBe(
-        `Failed: the gateway at ${g.url} answers as simulated (its devices are mocks: \`fencegate serve --demo\`), so fencing through it would fence nothing real; set allow_simulated=1 only for demos and tests\n`,
+        `Failed: the gateway at ${g.url} answers as simulated (its devices are mocks: \`fencegate serve --demo\`), so fencing through it would fence nothing real; set allow_simulated=1 (--allow-simulated on the command line) only for demos and tests\n`,
       )
     }
     expect(g.gw.lab.device('pdu')!.sim.commands).toEqual([])

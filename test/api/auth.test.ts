@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authenticate } from '../../src/api/auth.js'
-import { hashToken } from '../../src/config/config.js'
+import { hashToken } from '../../src/api/auth.js'
 import { type ApiGateway, bearer, journal, startApi } from './helpers.js'
 
 let g: ApiGateway

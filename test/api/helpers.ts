@@ -1,4 +1,4 @@
-import { hashToken } from '../../src/config/config.js'
+import { hashToken } from '../../src/api/auth.js'
 import { type App, buildApp } from '../../src/api/app.js'
 import { type TestGateway, startTestGateway } from '../helpers/gateway.js'
 

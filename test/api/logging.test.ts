@@ -5,7 +5,7 @@ import { buildApp } from '../../src/api/app.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { type TestGateway, startTestGateway } from '../helpers/gateway.js'
 import { TOKENS, bearer } from './helpers.js'
-import { hashToken } from '../../src/config/config.js'
+import { hashToken } from '../../src/api/auth.js'
 
 let gw: TestGateway | undefined
 afterEach(async () => gw?.stop())

@@ -205,6 +205,26 @@ describe('bad input: 400 naming the field, nothing journaled, no command', () =>
     expect(await journal(g.gw)).toHaveLength(0)
   })
 
+  it('a body not sent as JSON: 415 saying what to send (curl -d without -H), nothing done', async () => {
+    g = await startApi()
+    const r = await g.app.inject({
+      method: 'POST',
+      url: '/v1/nodes/n1/power',
+      headers: { ...bearer('operator'), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: '{"action": "off"}',
+    })
+    expect(r.statusCode).toBe(415)
+    expect(r.json()).toMatchObject({
+      statusCode: 415,
+      error: 'Unsupported Media Type',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      field: 'body',
+      message:
+        "body: send it as JSON with the header 'Content-Type: application/json' (got 'application/x-www-form-urlencoded')",
+    })
+    expect(await journal(g.gw)).toHaveLength(0)
+  })
+
   it('an unknown query parameter and a bad wait value are refused', async () => {
     g = await startApi()
     const r = await post('/v1/nodes/n1/power?wait=no', { action: 'off' })

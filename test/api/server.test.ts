@@ -12,7 +12,7 @@ import type { Operation } from '../../src/engine/types.js'
 import type { TestGateway } from '../helpers/gateway.js'
 import { startTestGateway } from '../helpers/gateway.js'
 import { TOKENS, bearer } from './helpers.js'
-import { hashToken } from '../../src/config/config.js'
+import { hashToken } from '../../src/api/auth.js'
 
 let gw: TestGateway | undefined
 let server: RunningServer | undefined

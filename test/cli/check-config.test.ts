@@ -55,6 +55,25 @@ describe('check-config', () => {
     expect(r.out).toMatch(/no tokens in auth.tokens/)
   })
 
+  it('a misspelt field names the field meant: hots: -> host:', async () => {
+    const f = file(
+      'typo.yaml',
+      `devices:
+  pdu1: { driver: apc-snmp, hots: 10.0.0.5, community: private }
+nodes:
+  node1: { plugs: [ pdu1:1 ] }
+`,
+    )
+    const r = await run(['check-config', f])
+    expect(r.code).toBe(1)
+    const lines = r.err.trimEnd().split('\n')
+    expect(lines).toContain(`${f}:2: devices.pdu1.hots: unknown field (did you mean host?)`)
+    // far from every known field: no guess
+    const g = file('far.yaml', GOOD.replace('nodes:', 'colour: blue\nnodes:'))
+    const far = await run(['check-config', g])
+    expect(far.err).toMatch(/: colour: unknown field\n/)
+  })
+
   it('every problem, each as FILE:LINE: field: expected …', async () => {
     const f = file(
       'bad.yaml',
@@ -77,7 +96,7 @@ engine:
     expect(lines).toContain(`${f}:3: devices.pdu1.port: expected an integer, got 'seventeen'`)
     expect(lines.some((l) => l.startsWith(`${f}:4: devices.pdu2.driver: expected one of `))).toBe(true)
     expect(lines.some((l) => l.startsWith(`${f}:6: nodes.node1.plugs[0]: no device 'pdu9'`))).toBe(true)
-    expect(lines).toContain(`${f}:7: nodes.node2.powerwait: unknown field`)
+    expect(lines).toContain(`${f}:7: nodes.node2.powerwait: unknown field (did you mean powerWait?)`)
     expect(lines.some((l) => l.startsWith(`${f}:9: engine.fenceHold: expected a duration`))).toBe(true)
   })
 

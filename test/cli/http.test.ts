@@ -181,7 +181,17 @@ describe('the CLI over REST', () => {
   it('no token: 401, one line saying how to give one', async () => {
     const r = await run(['status', 'n1', ...url()], as())
     expect(r.code).toBe(1)
-    expect(r.err).toMatch(/^fencegate: UNAUTHORIZED: .*\(no token: set FENCEGATE_TOKEN or --token-file\)\n$/)
+    expect(r.err).toBe(
+      'fencegate: UNAUTHORIZED: no token: set FENCEGATE_TOKEN, --token-file FILE, or ~/.config/fencegate/token (`npx fencegate serve --demo` writes it; `npx fencegate token` makes one)\n',
+    )
+  })
+
+  it('an unknown token: said once, with where the token came from', async () => {
+    const r = await run(['status', 'n1', ...url()], as('not-a-known-token'))
+    expect(r.code).toBe(1)
+    expect(r.err).toBe(
+      'fencegate: UNAUTHORIZED: unknown token (the token is not in the gateway config); the token came from FENCEGATE_TOKEN\n',
+    )
   })
 
   it('a viewer may not switch: 403, nothing switched', async () => {

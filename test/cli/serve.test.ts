@@ -58,7 +58,7 @@ describe('fencegate serve --config', () => {
       await engine.close()
       const gone = await run(['status', 'n1', '--url', s.url], { env: { FENCEGATE_TOKEN: token } })
       expect(gone.code).toBe(1)
-      expect(gone.err).toMatch(/ECONNREFUSED/)
+      expect(gone.err).toMatch(/connection refused \(is fencegate running\?\)/)
     } finally {
       await g.stop()
     }
@@ -135,6 +135,10 @@ describe('fencegate serve --demo', () => {
     try {
       const banner = s.c.out()
       expect(banner).toMatch(/simulated/)
+      // the one way to run the CLI that works after the quick start (README, --help, this line)
+      expect(banner).toMatch(
+        /\n {2}try: {3}npx fencegate status 'demo-\[1-4\],[^']*' {4}npx fencegate fence demo-3 {4}npx fencegate history\n/,
+      )
       const tokenFile = path.join(home, '.config', 'fencegate', 'token')
       const token = readFileSync(tokenFile, 'utf8').trim()
       expect(statSync(tokenFile).mode & 0o777).toBe(0o600)

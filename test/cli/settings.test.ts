@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { resolveToken, resolveUrl } from '../../src/cli/settings.js'
+import { closedPort } from '../helpers/net.js'
 import { capture, run, tempDir } from './helpers.js'
 
 const tmp = tempDir()
@@ -58,16 +60,36 @@ describe('where the CLI finds the gateway and its token', () => {
     const r = await run(['status', 'n1', '--url', `http://127.0.0.1:${port}`])
     expect(r.code).toBe(1)
     expect(r.err).toBe(
-      `fencegate: cannot reach the gateway at http://127.0.0.1:${port}: ECONNREFUSED (is \`fencegate serve\` running? set --url or FENCEGATE_URL)\n`,
+      `fencegate: cannot reach the gateway at http://127.0.0.1:${port}: connection refused (is fencegate running?)\n`,
     )
   })
-})
 
-/** A loopback port nobody listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
-}
+  it('a gateway that never accepts the connection: the same 2 s connect bound and words as the agent', async () => {
+    // a listening socket that never accepts, its accept queue full: further SYNs are dropped
+    const py = spawn('python3', [
+      '-c',
+      'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)',
+    ])
+    const fill: net.Socket[] = []
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        py.stdout.once('data', (d) => resolve(Number(String(d).trim())))
+        py.once('error', reject)
+      })
+      for (let i = 0; i < 3; i++) fill.push(net.connect(port, '127.0.0.1').on('error', () => {}))
+      await new Promise((r) => setTimeout(r, 200))
+      const t0 = performance.now()
+      const r = await run(['status', 'n1', '--url', `http://127.0.0.1:${port}`])
+      const ms = performance.now() - t0
+      expect(r.code).toBe(1)
+      expect(r.err).toBe(
+        `fencegate: cannot reach the gateway at http://127.0.0.1:${port}: no connection within 2s (connect timed out)\n`,
+      )
+      // the connect bound ended it, not undici's 10 s default nor the 60 s read deadline
+      expect(ms).toBeLessThan(9_000)
+    } finally {
+      for (const s of fill) s.destroy()
+      py.kill()
+    }
+  })
+})

@@ -3,8 +3,10 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import type { DeviceSimulator, PhysicalState } from '../../firmware-mocks/simulator.js'
-import { FenceError } from '../../src/core/errors.js'
-import type { PowerState } from '../../src/core/types.js'
+import { ENGINE_DEFAULTS } from '../../src/config/config.js'
+import { FenceError } from '../../core/errors.js'
+import type { PowerState } from '../../core/types.js'
+import { DeviceRunner, PRIORITY } from '../../src/engine/device-runner.js'
 import { run } from '../cli/helpers.js'
 import { FENCER, OPERATOR } from '../helpers/gateway.js'
 import { type PairDevice, pairVerifies, startPairDevice, startPairGateway } from '../helpers/pair.js'
@@ -138,16 +140,20 @@ for (const pair of PAIRS) {
     }
 
     it(
-      pair.deviceCycle ? "does the device's own cycle" : 'refuses a device cycle it does not have',
+      pair.deviceCycle
+        ? "does the device's own cycle"
+        : 'the engine refuses a device cycle not enabled: nothing reaches the device',
       async () => {
         dev.mock.sim.setPhysical(p1, 'on')
         if (pair.deviceCycle) {
           await dev.driver.set(p1, 'cycle', call())
           expect(dev.mock.sim.commands.some((c) => c.plug === p1 && c.action === 'cycle')).toBe(true)
         } else {
-          await expect(dev.driver.set(p1, 'cycle', call())).rejects.toMatchObject({
-            code: 'UNSUPPORTED_ACTION',
-          })
+          const runner = new DeviceRunner('d', pair.name, dev.driver, ENGINE_DEFAULTS, [p1], false)
+          await expect(
+            runner.set(p1, 'cycle', { priority: PRIORITY.operator, signal: call().signal }),
+          ).rejects.toMatchObject({ code: 'UNSUPPORTED_ACTION' })
+          expect(dev.mock.sim.commands.some((c) => c.action === 'cycle')).toBe(false)
         }
       },
     )

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { appendFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hashToken } from '../../src/config/config.js'
+import { hashToken } from '../../src/api/auth.js'
 import { type LabGateway, labWithConfig } from '../cli/helpers.js'
 import { fencegateBin } from './demo-bin.js'
 

@@ -75,6 +75,7 @@ describe('the fencegate bin', () => {
     const banner = await s.started
     const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)![1]!
     expect(banner).toMatch(/simulated/)
+    expect(banner).toContain(`dashboard: ${url}/`)
 
     const r = await fencegate(['status', 'demo-[1-4]'])
     expect(r.code).toBe(0)

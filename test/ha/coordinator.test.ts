@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CoordinationConfig } from '../../src/config/coordination.js'
 import { EtcdCoordinator } from '../../src/coordination/etcd.js'
-import type { FenceError } from '../../src/core/errors.js'
+import type { FenceError } from '../../core/errors.js'
 import { EtcdCluster } from './etcd-cluster.js'
 
 const quiet = { info() {}, warn() {} }

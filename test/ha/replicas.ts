@@ -5,7 +5,7 @@ import path from 'node:path'
 import { buildControlApi } from '../../firmware-mocks/control-api.js'
 import { readLab } from '../../firmware-mocks/lab-file.js'
 import { Lab } from '../../firmware-mocks/lab.js'
-import { hashToken } from '../../src/config/config.js'
+import { hashToken } from '../../src/api/auth.js'
 import { fencegateBin } from '../e2e/demo-bin.js'
 import { EtcdCluster } from './etcd-cluster.js'
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Authenticator, parseAuthKeys } from '../../src/heartbeat/auth.js'
 import { HaMsg, encodeClassic, encodeNetstring } from '../../src/heartbeat/codec.js'
 import type { HeartbeatConfig } from '../../src/heartbeat/config.js'
-import { HeartbeatMember } from '../../src/heartbeat/member.js'
+import { HeartbeatMember } from '../../src/heartbeat/member-loop.js'
 import type { FromWorker, HeartbeatSnapshot } from '../../src/heartbeat/protocol.js'
 import { FENCE_OFF, sleep } from './netns.js'
 

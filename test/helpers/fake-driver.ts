@@ -1,7 +1,7 @@
 import type { Call, PowerDriver } from '../../drivers/driver.js'
-import { sleep } from '../../src/core/deadline.js'
-import { FenceError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { sleep } from '../../core/deadline.js'
+import { FenceError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 import { type TestGateway, startTestGateway } from './gateway.js'
 
 export interface FakeCall {

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { readLab } from '../../firmware-mocks/lab-file.js'
 import { Lab } from '../../firmware-mocks/lab.js'
 import { type GatewayConfig, readConfig } from '../../src/config/config.js'
-import type { Initiator } from '../../src/core/types.js'
+import type { Initiator } from '../../core/types.js'
 import { Engine, type EngineOptions } from '../../src/engine/engine.js'
 
 export const OPERATOR: Initiator = { name: 'test', role: 'operator', via: 'test' }

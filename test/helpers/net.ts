@@ -11,3 +11,12 @@ export function connects(port: number): Promise<boolean> {
     s.once('error', () => resolve(false))
   })
 }
+
+/** A loopback port nothing listens on (bound, then closed): connecting to it is refused. */
+export async function closedPort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const { port } = s.address() as net.AddressInfo
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
+}

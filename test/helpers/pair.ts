@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { PowerDriver } from '../../drivers/driver.js'
-import { DRIVERS } from '../../drivers/registry.js'
+import { createDriver, readDeviceSection } from '../../drivers/registry.js'
 import { readLab } from '../../firmware-mocks/lab-file.js'
 import { Lab } from '../../firmware-mocks/lab.js'
 import type { MockDevice } from '../../firmware-mocks/mock.js'
@@ -30,17 +30,15 @@ export async function startPairDevice(pair: DriverMockPair): Promise<PairDevice>
   for (const d of spec.devices) if (d.common.pty) d.common.pty = d.common.pty.replace('{tmp}', dir)
   const lab = await Lab.start(spec)
   const section = { ...lab.driverSections().d!, ...pair.driverOverrides }
-  const { driver: kind, ...rest } = section
-  const factory = DRIVERS.get(String(kind))!
-  const { config, problems: dp } = factory.validate(rest)
-  if (dp.length) throw new Error(`driver section: ${JSON.stringify(dp)}`)
-  const driver = factory.create(config, { deviceId: 'd', readSecret, log: () => {} })
-  const verifies = typeof factory.verifies === 'function' ? factory.verifies(config) : factory.verifies
+  const device = readDeviceSection(section)
+  if (device.problems.length || !device.kind)
+    throw new Error(`driver section: ${JSON.stringify(device.problems)}`)
+  const driver = createDriver({ ...device, kind: device.kind }, { deviceId: 'd', readSecret, log: () => {} })
   return {
     lab,
     mock: lab.device('d')!,
     driver,
-    factoryVerifies: verifies !== false,
+    factoryVerifies: device.verifies,
     async stop() {
       await driver.close()
       await lab.stop()

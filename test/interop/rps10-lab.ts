@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { rps10Driver } from '../../drivers/rps10/index.js'
+import { createDriver, readDeviceSection } from '../../drivers/registry.js'
 import type { Rps10Driver } from '../../drivers/rps10/driver.js'
 import { readLab } from '../../firmware-mocks/lab-file.js'
 import { Lab } from '../../firmware-mocks/lab.js'
 import type { Rps10Mock } from '../../firmware-mocks/rps10/mock.js'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 /** A started RPS-10 mock and a driver that reaches it; `stop()` ends both and removes the temp dir. */
 export interface Rps10Rig {
@@ -30,17 +30,20 @@ export async function startRps10(
   const started = await Lab.start(spec)
   const mock = started.device('rps') as Rps10Mock
   const section = { ...started.driverSections().rps!, ...overrides }
+  const device = readDeviceSection(section)
   delete section.driver
-  const { config, problems: dp } = rps10Driver.validate(section)
-  if (dp.length) {
+  if (device.problems.length) {
     await started.stop()
-    throw new Error(`driver: ${JSON.stringify(dp)}`)
+    throw new Error(`driver: ${JSON.stringify(device.problems)}`)
   }
-  const driver = rps10Driver.create(config, {
-    deviceId: 'rps',
-    readSecret: () => '',
-    log: () => {},
-  }) as Rps10Driver
+  const driver = createDriver(
+    { ...device, kind: 'rps10' },
+    {
+      deviceId: 'rps',
+      readSecret: () => '',
+      log: () => {},
+    },
+  ) as Rps10Driver
   return {
     mock,
     driver,

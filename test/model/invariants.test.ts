@@ -3,7 +3,7 @@
  * clean one must not. (The property can only find what these functions can see.)
  */
 import { describe, expect, it } from 'vitest'
-import type { Initiator } from '../../src/core/types.js'
+import type { Initiator } from '../../core/types.js'
 import type { Operation } from '../../src/engine/types.js'
 import { checkTrace } from './invariants.js'
 import type { CallRecord, EngineLife, HookRecord, Trace } from './run-scenario.js'

@@ -5,7 +5,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { Journal } from '../../src/audit/journal.js'
-import type { PlugRef } from '../../src/core/types.js'
+import type { PlugRef } from '../../core/types.js'
 import type { Operation } from '../../src/engine/types.js'
 import {
   type CallRecord,

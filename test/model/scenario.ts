@@ -4,7 +4,7 @@
  * and a sequence of operations each, and maybe a restart (clean or a crash) of the engine.
  */
 import fc from 'fast-check'
-import type { FenceAction, NodeAction, PlugRef, Role } from '../../src/core/types.js'
+import type { FenceAction, NodeAction, PlugRef, Role } from '../../core/types.js'
 import { type CallScript, FAULTS, type Fault } from './sim-device.js'
 
 export interface Layout {

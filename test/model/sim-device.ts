@@ -8,8 +8,8 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { PlugInfo, PowerDriver } from '../../drivers/driver.js'
-import { FenceError, abortError } from '../../src/core/errors.js'
-import type { DeviceAction, PowerState } from '../../src/core/types.js'
+import { FenceError, abortError } from '../../core/errors.js'
+import type { DeviceAction, PowerState } from '../../core/types.js'
 
 /**
  * What can go wrong with one driver call:

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ControlSetup, UsbHost } from '../../drivers/usb-hub/host.js'
-import { readUsbHubConfig } from '../../drivers/usb-hub/config.js'
+import { usbHubDriver } from '../../drivers/usb-hub/index.js'
 import { UsbHubDriver } from '../../drivers/usb-hub/driver.js'
 import { readLab } from '../../firmware-mocks/lab-file.js'
 import { Lab } from '../../firmware-mocks/lab.js'
 import type { UsbHubMock } from '../../firmware-mocks/usb-hub/mock.js'
 import * as usb from '../../protocols/usb.js'
 import { readConfig } from '../../src/config/config.js'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 
 /** Values as the specifications print them (USB 2.0 ch. 11.24, USB 3.2 ch. 10.16). */
 const SPEC = {
@@ -53,7 +53,7 @@ async function hub(
   labs.push(l)
   const mock = l.device('h') as UsbHubMock
   const { driver: _d, ...section } = { ...l.driverSections().h!, ...over }
-  const { config, problems: dp } = readUsbHubConfig(section)
+  const { config, problems: dp } = usbHubDriver.validate(section)
   expect(dp).toEqual([])
   return { mock, driver: new UsbHubDriver(config, 'hub'), transfers: mock.model.transfers }
 }
@@ -188,7 +188,7 @@ describe('usb-hub: switching and read-back', () => {
 
   it('finds the hub by vendor:product and serial', async () => {
     const { mock } = await hub({ usb: 2, sysfs: false, id: '0424:2514', serial: 'HUB7' })
-    const { config } = readUsbHubConfig({
+    const { config } = usbHubDriver.validate({
       id: '0424:2514',
       serial: 'HUB7',
       simulated: mock.simulated,
@@ -197,7 +197,11 @@ describe('usb-hub: switching and read-back', () => {
     const d = new UsbHubDriver(config, 'hub')
     await d.set('2', 'off', call())
     expect(mock.sim.state('2')).toBe('off')
-    const { config: other } = readUsbHubConfig({ id: '0424:2514', serial: 'NOPE', simulated: mock.simulated })
+    const { config: other } = usbHubDriver.validate({
+      id: '0424:2514',
+      serial: 'NOPE',
+      simulated: mock.simulated,
+    })
     expect((await rejects(new UsbHubDriver(other, 'hub').plugs(call()))).code).toBe('DEVICE_UNREACHABLE')
   })
 
@@ -237,7 +241,7 @@ describe('usb-hub: refusals and clear errors', () => {
       },
     ])
     expect(readConfig(doc(['a', 'b', 'c'])).problems[0]!.message).toMatch(/gang lists c/)
-    const noGang = readUsbHubConfig({ location: '1-1', ganged: true }).problems
+    const noGang = usbHubDriver.validate({ location: '1-1', ganged: true }).problems
     expect(noGang[0]).toMatchObject({ path: ['gang'] })
   })
 
@@ -301,7 +305,7 @@ describe('usb-hub: refusals and clear errors', () => {
         },
       },
     }
-    const { config } = readUsbHubConfig({ location: '1-1', sysfsRoot: '/sys/bus/usb/devices' })
+    const { config } = usbHubDriver.validate({ location: '1-1', sysfsRoot: '/sys/bus/usb/devices' })
     const e = await rejects(new UsbHubDriver(config, 'hub', { host }).set('2', 'off', call()))
     expect(e.code).toBe('AUTH_REFUSED')
     expect(e.message).toContain('/sys/bus/usb/devices/1-1:1.0/1-1-port2/disable')
@@ -315,8 +319,8 @@ describe('usb-hub: refusals and clear errors', () => {
   })
 
   it('bad config: every problem with its field', () => {
-    expect(readUsbHubConfig({}).problems.map((p) => p.path[0])).toEqual(['location'])
-    const p = readUsbHubConfig({
+    expect(usbHubDriver.validate({}).problems.map((p) => p.path[0])).toEqual(['location'])
+    const p = usbHubDriver.validate({
       location: '1-x',
       id: '12:34',
       companion: 'left',
@@ -330,7 +334,7 @@ describe('usb-hub: refusals and clear errors', () => {
   })
 
   it('the real host: without the usb package loading or the bus, a clear error (no hardware here)', async () => {
-    const { config } = readUsbHubConfig({ location: '1-1', sysfsRoot: '/nonexistent-sysfs' })
+    const { config } = usbHubDriver.validate({ location: '1-1', sysfsRoot: '/nonexistent-sysfs' })
     const e = await rejects(new UsbHubDriver(config, 'hub').plugs(call()))
     expect(['DEVICE_UNREACHABLE', 'DEVICE_ERROR']).toContain(e.code)
     expect(e.message).toMatch(/hub \(USB hub location 1-1\)/)

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { readUsbRelayConfig } from '../../drivers/usb-relay/config.js'
 import { Ch340RelayDriver, DctRelayDriver } from '../../drivers/usb-relay/driver.js'
 import { usbRelayDriver } from '../../drivers/usb-relay/index.js'
 import { readLab } from '../../firmware-mocks/lab-file.js'
@@ -10,7 +9,7 @@ import { Lab } from '../../firmware-mocks/lab.js'
 import type { UsbRelayMock } from '../../firmware-mocks/usb-relay/mock.js'
 import { ch340Frame, dctCommand, parseCh340Frame, parseDctStatus } from '../../protocols/usb.js'
 import { readConfig } from '../../src/config/config.js'
-import { FenceError } from '../../src/core/errors.js'
+import { FenceError } from '../../core/errors.js'
 import type { PowerDriver } from '../../drivers/driver.js'
 
 /** Frames as the boards' documentation prints them (LCUS-1/2 manual; dcttech usbrelay). */
@@ -41,7 +40,7 @@ async function board(lab: Record<string, unknown>): Promise<{ mock: UsbRelayMock
   expect(problems).toEqual([])
   const l = await Lab.start(spec)
   const { driver: _k, ...rest }: Record<string, unknown> = { ...l.driverSections().r!, frameGap: '5ms' }
-  const { config, problems: dp } = readUsbRelayConfig(rest)
+  const { config, problems: dp } = usbRelayDriver.validate(rest)
   expect(dp).toEqual([])
   const driver = usbRelayDriver.create(config, { deviceId: 'relay', readSecret: () => '', log: () => {} })
   cleanup.push(async () => {
@@ -80,7 +79,7 @@ describe('usb-relay: CH340 serial boards (unverified)', () => {
   })
 
   it('a missing tty fails status (a dead line is seen by the health probe)', async () => {
-    const { config } = readUsbRelayConfig({ board: 'ch340', channels: 2, port: '/nonexistent/ttyUSB9' })
+    const { config } = usbRelayDriver.validate({ board: 'ch340', channels: 2, port: '/nonexistent/ttyUSB9' })
     const d = new Ch340RelayDriver(config, 'relay')
     const e = await d.status(['1'], call()).catch((x: unknown) => x)
     expect(e).toBeInstanceOf(FenceError)
@@ -89,8 +88,8 @@ describe('usb-relay: CH340 serial boards (unverified)', () => {
   })
 
   it('verifies is a function of the board; check-config refuses a CH340 board as a fencing level', () => {
-    const ch340 = readUsbRelayConfig({ board: 'ch340', channels: 4, port: '/dev/ttyUSB0' }).config
-    const dct = readUsbRelayConfig({ board: 'dcttech' }).config
+    const ch340 = usbRelayDriver.validate({ board: 'ch340', channels: 4, port: '/dev/ttyUSB0' }).config
+    const dct = usbRelayDriver.validate({ board: 'dcttech' }).config
     const verifies = usbRelayDriver.verifies as (c: typeof ch340) => boolean
     expect(verifies(ch340)).toBe(false)
     expect(verifies(dct)).toBe(true)
@@ -105,11 +104,11 @@ describe('usb-relay: CH340 serial boards (unverified)', () => {
   })
 
   it('bad config: every problem with its field', () => {
-    const p = readUsbRelayConfig({ board: 'ch340', baud: 115200, serial: 'AB', extra: true }).problems
+    const p = usbRelayDriver.validate({ board: 'ch340', baud: 115200, serial: 'AB', extra: true }).problems
     expect(p.map((x) => x.path[0]).sort()).toEqual(
       ['baud', 'channels', 'extra', 'port', 'serial', 'serial'].sort(),
     )
-    expect(readUsbRelayConfig({ board: 'sainsmart' }).problems.map((x) => x.path[0])).toContain('board')
+    expect(usbRelayDriver.validate({ board: 'sainsmart' }).problems.map((x) => x.path[0])).toContain('board')
   })
 })
 
@@ -160,7 +159,7 @@ describe('usb-relay: dcttech HID boards (verified)', () => {
   })
 
   it('node-hid on this machine: a board is found, or a clear error (never a state)', async () => {
-    const { config } = readUsbRelayConfig({ board: 'dcttech' })
+    const { config } = usbRelayDriver.validate({ board: 'dcttech' })
     const d = new DctRelayDriver(config, 'relay')
     const e = (await d.status(['1'], call()).catch((x: unknown) => x)) as FenceError
     expect(e).toBeInstanceOf(FenceError)
@@ -172,7 +171,11 @@ describe('usb-relay: dcttech HID boards (verified)', () => {
 
   it('another serial: no such board', async () => {
     const { mock } = await board({ board: 'dcttech', serial: 'AAAAA' })
-    const { config } = readUsbRelayConfig({ board: 'dcttech', serial: 'BBBBB', simulated: mock.hostName })
+    const { config } = usbRelayDriver.validate({
+      board: 'dcttech',
+      serial: 'BBBBB',
+      simulated: mock.hostName,
+    })
     const e = (await new DctRelayDriver(config, 'relay').plugs(call()).catch((x: unknown) => x)) as FenceError
     expect(e.code).toBe('DEVICE_UNREACHABLE')
     expect(e.message).toMatch(/no such board .*1 USBRelay boards/)

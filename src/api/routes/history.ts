@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { type JournalHistoryQuery, historyCursor } from '../../audit/journal.js'
-import { FenceError } from '../../core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { assertNodes, mayUse, principal } from '../auth.js'
 import type { ApiContext } from '../context.js'
 import { fieldError } from '../errors.js'

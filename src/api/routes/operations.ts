@@ -1,6 +1,6 @@
 /** /v1/operations/{id}: an operation, running or finished (the gateway keeps the last 1000). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { FenceError } from '../../core/errors.js'
+import { FenceError } from '../../../core/errors.js'
 import { assertNodes, principal } from '../auth.js'
 import type { ApiContext } from '../context.js'
 import { OperationParams, OperationReply, errors } from '../schemas.js'

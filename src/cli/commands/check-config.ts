@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '../../config/config.js'
-import { compressHostlist } from '../../core/hostlist.js'
+import { compressHostlist } from '../../../core/hostlist.js'
 import { asCliError } from '../common.js'
 import { json } from '../format.js'
 import { type CliIo, EXIT } from '../io.js'

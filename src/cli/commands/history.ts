@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander'
-import { parseDuration } from '../../core/duration.js'
+import { parseDuration } from '../../../core/duration.js'
 import type { HistoryOutcome, HistoryQuery } from '../../engine/types.js'
 import { type ClientOptions, withBackend } from '../common.js'
 import { historyTable, json } from '../format.js'

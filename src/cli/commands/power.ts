@@ -1,5 +1,5 @@
-import { compressHostlist } from '../../core/hostlist.js'
-import type { FenceAction, NodeAction } from '../../core/types.js'
+import { compressHostlist } from '../../../core/hostlist.js'
+import type { FenceAction, NodeAction } from '../../../core/types.js'
 import type { Operation } from '../../engine/types.js'
 import type { Backend } from '../backend.js'
 import { type ClientOptions, asCliError, expandTargets, withBackend } from '../common.js'

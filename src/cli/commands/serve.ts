@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { RunningServer } from '../../api/server.js'
 import type { GatewayConfig } from '../../config/config.js'
-import { compressHostlist } from '../../core/hostlist.js'
+import { compressHostlist } from '../../../core/hostlist.js'
 import { asCliError } from '../common.js'
 import { CliError, type CliIo, EXIT, UsageError } from '../io.js'
 import { configDir, stateDir } from '../settings.js'
@@ -137,9 +137,10 @@ function announceDemo(
     generatedToken !== undefined
       ? `  token: ${generatedToken}  (saved to ${tokenFile}; the CLI finds it there)`
       : '  token: from FENCEGATE_TOKEN',
+    `  dashboard: ${url}/  (open it in a browser and paste the token; see docs/dashboard.md)`,
     `  nodes: ${demo.nodes.join(' ')}`,
     `  lab control API: ${demo.controlUrl}  (inject faults: see docs/lab.md)`,
-    `  try:   fencegate status '${compressHostlist(demo.nodes)}'    fencegate fence ${demo.nodes[2] ?? demo.nodes[0]}    fencegate history`,
+    `  try:   npx fencegate status '${compressHostlist(demo.nodes)}'    npx fencegate fence ${demo.nodes[2] ?? demo.nodes[0]}    npx fencegate history`,
   ]
   io.stdout.write(`${lines.join('\n')}\n`)
 }

@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
+import { hashToken } from '../../api/auth.js'
 import { CliError, type CliIo, EXIT } from '../io.js'
 
 export interface TokenOptions {
@@ -15,7 +16,7 @@ export function generateToken(): string {
 }
 
 export function tokenHash(token: string): string {
-  return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`
+  return `sha256:${hashToken(token).toString('hex')}`
 }
 
 /**
