@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { PowerDriver } from '../../drivers/driver.js'
 import { createDriver } from '../../drivers/registry.js'
 import { Journal } from '../audit/journal.js'
@@ -12,6 +11,7 @@ import { type Coordinator, EmbeddedCoordinator, type OperationRecord } from '../
 import { DeviceRunner, PRIORITY, type Priority } from './device-runner.js'
 import { FencingRules } from './fencing-rules.js'
 import { nodeState } from './node-state.js'
+import { OperationLog } from './operation-log.js'
 import { type Ctx, PlugSteps, uniqueRefs } from './plug-steps.js'
 import type {
   Attempt,
@@ -50,8 +50,6 @@ export interface EngineOptions {
   coordinator?: Coordinator
 }
 
-const MAX_OPS = 1000
-
 /** A fence under way: joiners share it; it stops early only when every caller has gone. */
 interface InflightFence {
   action: FenceAction
@@ -85,7 +83,8 @@ interface RunHooks {
 export class Engine implements FenceEngine {
   readonly simulated: boolean
   private readonly runners = new Map<string, DeviceRunner>()
-  private readonly ops = new Map<string, Operation>()
+  /** Every operation's record: made, intent, results, finish (operation-log.ts). */
+  private readonly records: OperationLog
   private readonly fencing = new Map<string, InflightFence>()
   private readonly nodeWork = new Map<string, Set<NodeWork>>()
   /** Fences waiting at their manual level for a person's confirmation, by node. */
@@ -122,6 +121,10 @@ export class Engine implements FenceEngine {
     this.log = opts.log ?? silent
     this.coordinator = opts.coordinator ?? new EmbeddedCoordinator()
     this.coordinator.onOrphanFence((rec) => this.rerunFence(rec))
+    this.records = new OperationLog(journal, this.coordinator, this.log, this.simulated, (op) => {
+      for (const l of this.listeners) l(op)
+      this.emit({ type: 'operation', phase: 'finished', op })
+    })
     const plugsOf = new Map<string, Set<string>>()
     for (const n of config.nodes.values())
       for (const r of n.levels.flat()) {
@@ -290,12 +293,12 @@ export class Engine implements FenceEngine {
   }
 
   operation(id: string): Operation | undefined {
-    return this.ops.get(id)
+    return this.records.get(id)
   }
 
   /** This gateway's operation, else (replica mode) the cluster's record of it. */
   async findOperation(id: string): Promise<Operation | undefined> {
-    return this.ops.get(id) ?? (await this.coordinator.findOperation(id))?.op
+    return this.records.get(id) ?? (await this.coordinator.findOperation(id))?.op
   }
 
   /** A fence whose replica died mid-operation: run it again (it reads the state first). Its id. */
@@ -481,7 +484,7 @@ export class Engine implements FenceEngine {
             ? `the fence of ${node} this request joined had not started by this caller's deadline; it goes on`
             : err.message,
         )
-      const live = this.ops.get(f.id)
+      const live = this.records.get(f.id)
       const message =
         err.code === 'DEADLINE_EXCEEDED'
           ? `the fence of ${node} this request joined (${f.id}) had not ended by this caller's deadline; it goes on`
@@ -753,34 +756,23 @@ export class Engine implements FenceEngine {
     work: (ctx: Ctx) => Promise<Partial<NodeResult>>,
     hooks: RunHooks,
   ): Promise<Operation> {
-    const op: Operation = {
-      id: randomUUID(),
+    const op = this.records.create(
       kind,
       action,
-      nodes: nodes.map((n) => n.name),
-      initiator: req.initiator,
-      startedAt: new Date().toISOString(),
-      status: 'running',
-      results: [],
-      simulated: this.simulated,
-    }
-    this.remember(op)
+      nodes.map((n) => n.name),
+      req.initiator,
+    )
     const deadline = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
     try {
-      // rule 8: the intent is on disk before any device is touched
-      await this.journal.append(
-        { t: 'intent', op: op.id, ts: op.startedAt, kind, action, nodes: op.nodes, initiator: req.initiator },
-        true,
-      )
-      // replica mode: and in etcd, so any replica answers for it (and sees it orphaned if this one dies)
-      await this.coordinator.recordIntent(op)
+      // rule 8: the intent is durable before any device is touched
+      await this.records.intent(op)
       await hooks.durable?.(op)
     } catch (e) {
       const err = toFenceError(e)
       op.results = nodes.map((n) => failed(n.name, action, err, [], 0))
       this.finish(op, deadline)
       // an intent already in etcd gets its result (no-op when it never got there)
-      await this.coordinator.recordResult(op)
+      await this.records.recordResult(op)
       // etcd could not take the intent: nothing was touched; the caller gets the 503 and its cause
       if (err.code === 'COORDINATION_UNAVAILABLE') throw err
       return op
@@ -846,32 +838,14 @@ export class Engine implements FenceEngine {
             nodeDeadline.dispose()
           }
         }
-        await this.journal
-          .append(
-            {
-              t: 'result',
-              op: op.id,
-              ts: new Date().toISOString(),
-              node: node.name,
-              outcome: result.outcome,
-              ...(result.level !== undefined ? { level: result.level } : {}),
-              ...(result.onVerified !== undefined ? { onVerified: result.onVerified } : {}),
-              ...(result.onError ? { onError: result.onError } : {}),
-              ...(result.confirmation ? { confirmation: result.confirmation } : {}),
-              ...(result.error ? { error: result.error } : {}),
-            },
-            true,
-          )
-          .catch((e) =>
-            this.log.error({ op: op.id, err: (e as Error).message }, 'journal result write failed'),
-          )
+        await this.records.result(op, result)
         req.onProgress?.(++done, nodes.length, result)
         this.emit({ type: 'operation', phase: 'progress', op: { ...op, results: [result] } })
         return result
       }),
     )
     this.finish(op, deadline)
-    await this.coordinator.recordResult(op)
+    await this.records.recordResult(op)
     return op
   }
 
@@ -892,34 +866,7 @@ export class Engine implements FenceEngine {
 
   private finish(op: Operation, deadline: Deadline): Operation {
     deadline.dispose()
-    op.status = op.results.some((r) => r.outcome === 'failed') ? 'failed' : 'succeeded'
-    op.finishedAt = new Date().toISOString()
-    for (const r of op.results) {
-      const fields = {
-        op: op.id,
-        node: r.node,
-        action: op.action,
-        kind: op.kind,
-        outcome: r.outcome,
-        level: r.level,
-        by: op.initiator.name,
-      }
-      if (r.outcome === 'success') this.log.info(fields, `${op.kind} ${op.action} ${r.node}: success`)
-      else this.log.warn({ ...fields, error: r.error }, `${op.kind} ${op.action} ${r.node}: failed`)
-      if (r.onVerified === false)
-        this.log.warn(
-          { ...fields, onError: r.onError },
-          `${r.node}: power-on after ${op.action} not verified`,
-        )
-    }
-    for (const l of this.listeners) l(op)
-    this.emit({ type: 'operation', phase: 'finished', op })
-    return op
-  }
-
-  private remember(op: Operation): void {
-    this.ops.set(op.id, op)
-    if (this.ops.size > MAX_OPS) this.ops.delete(this.ops.keys().next().value!)
+    return this.records.finish(op)
   }
 
   async close(): Promise<void> {
