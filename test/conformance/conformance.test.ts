@@ -229,7 +229,9 @@ for (const pair of PAIRS) {
           const op = await gw.engine.power('one', 'off', { initiator: FENCER, timeoutMs: 1000 })
           expect(op.status).toBe('failed')
           expect(op.results[0]!.state).toBe('unknown')
-          expect(gw.engine.cached(['one'])[0]!.state).toBe('unknown')
+          // unknown — unless a read-back got through before the stall and saw the outlet not yet
+          // switched (a slow console session under load): then that read, `on`. Never `off` unread.
+          expect(['unknown', 'on']).toContain(gw.engine.cached(['one'])[0]!.state)
           // read back: the truth again
           sim.command = command
           sim.faults.clear()

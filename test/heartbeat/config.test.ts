@@ -90,7 +90,7 @@ describe('heartbeat config', () => {
       "heartbeat.links.0.serial: expected a tty path like /dev/ttyS0, got 'ttyS0'",
       'heartbeat.links.1.mcast.group: 10.0.0.1 is not a multicast address',
       "heartbeat.links.2.ucast.peer: expected the peer IPv4 address, got 'node2'",
-      'heartbeat.links.2.ucast.prot: unknown field',
+      'heartbeat.links.2.ucast.prot: unknown field (did you mean port?)',
       'heartbeat.links.3: expected exactly one of serial, mcast, ucast, bcast',
       "heartbeat.links.4: expected { serial: … } or { mcast|ucast|bcast: {…} }, got 'eth0'",
     ])

@@ -40,7 +40,7 @@ describe('rps10 driver config', () => {
       'baud: an RPS-10 runs at 9600 or 2400 baud (DIP switch), got 19200',
       'handshake: a TCP terminal server carries no DTR: use banner or none (see docs/drivers/rps10.md)',
       'units: expected a list of unit addresses 0-9',
-      'replyTimeuot: unknown field',
+      'replyTimeuot: unknown field (did you mean replyTimeout?)',
     ])
     expect(messages(rps10Driver.validate({}).problems)).toEqual([
       'port: required: port (a tty such as /dev/ttyS1) or server (HOST:PORT)',
