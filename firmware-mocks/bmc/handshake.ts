@@ -107,45 +107,15 @@ export function handlePreSession(bmc: BmcPackets, p: V2Packet, peer: string): Ou
     }
     case PayloadType.RAKP1: {
       const m = decodeRakp1(p.payload)
-      const rs = bmc.sessions.rakp1(m, peer)
-      bmc.record({
-        peer,
-        framing: 'v20',
-        kind: 'rakp1',
-        sessionId: m.bmcSid,
-        status: rs?.status,
-        answered: !!rs,
-      })
-      if (!rs) return []
-      return [
-        {
-          kind: 'rakp2',
-          bytes: plain(PayloadType.RAKP2, encodeRakp2(rs)),
-          peer,
-          session: bmc.sessions.get(m.bmcSid),
-        },
-      ]
+      return rakpStep(bmc, peer, 'rakp1', m.bmcSid, bmc.sessions.rakp1(m, peer), (rs) =>
+        plain(PayloadType.RAKP2, encodeRakp2(rs)),
+      )
     }
     case PayloadType.RAKP3: {
       const m = decodeRakp3(p.payload)
-      const rs = bmc.sessions.rakp3(m, peer)
-      bmc.record({
-        peer,
-        framing: 'v20',
-        kind: 'rakp3',
-        sessionId: m.bmcSid,
-        status: rs?.status,
-        answered: !!rs,
-      })
-      if (!rs) return []
-      return [
-        {
-          kind: 'rakp4',
-          bytes: plain(PayloadType.RAKP4, encodeRakp4(rs)),
-          peer,
-          session: bmc.sessions.get(m.bmcSid),
-        },
-      ]
+      return rakpStep(bmc, peer, 'rakp3', m.bmcSid, bmc.sessions.rakp3(m, peer), (rs) =>
+        plain(PayloadType.RAKP4, encodeRakp4(rs)),
+      )
     }
     default:
       bmc.record({
@@ -157,4 +127,19 @@ export function handlePreSession(bmc: BmcPackets, p: V2Packet, peer: string): Ou
       })
       return []
   }
+}
+
+/** RAKP 1 → 2 and RAKP 3 → 4: recorded either way; answered only when the session table answers. */
+function rakpStep<R extends { status: number }>(
+  bmc: BmcPackets,
+  peer: string,
+  kind: 'rakp1' | 'rakp3',
+  bmcSid: number,
+  rs: R | undefined,
+  encode: (rs: R) => Buffer,
+): Outgoing[] {
+  bmc.record({ peer, framing: 'v20', kind, sessionId: bmcSid, status: rs?.status, answered: !!rs })
+  if (!rs) return []
+  const session = bmc.sessions.get(bmcSid)
+  return [{ kind: kind === 'rakp1' ? 'rakp2' : 'rakp4', bytes: encode(rs), peer, session }]
 }

@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
-import { afterEach, expect, it } from 'vitest'
+import { afterEach, expect, it, onTestFinished } from 'vitest'
+import { selfSigned } from '../../firmware-mocks/self-signed.js'
 import { type RunningServer, startServer } from '../../src/api/server.js'
 import type { Operation } from '../../src/engine/types.js'
 import type { TestGateway } from '../helpers/gateway.js'
@@ -97,34 +99,13 @@ it('builds its own engine from the config when none is given, and closes it', as
 })
 
 it('serves TLS from the cert and key files of the config', async () => {
-  const { mkdtempSync } = await import('node:fs')
-  const { tmpdir } = await import('node:os')
   const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-tls-'))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
   const cert = path.join(dir, 'cert.pem')
   const key = path.join(dir, 'key.pem')
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  )
+  const made = await selfSigned('fencegate test')
+  writeFileSync(cert, made.cert)
+  writeFileSync(key, made.key, { mode: 0o600 })
   gw = await startTestGateway({
     devices: { pdu: { kind: 'dummy', listen: '127.0.0.1:0', plugs: 2 } },
     nodes: { n1: { plugs: ['pdu:1'] } },
