@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CoordinationConfig } from '../../src/config/coordination.js'
 import { EtcdCoordinator } from '../../src/coordination/etcd.js'
 import type { FenceError } from '../../core/errors.js'
-import { EtcdCluster } from './etcd-cluster.js'
+import { EtcdCluster } from '../../firmware-mocks/etcd-cluster.js'
 
 const quiet = { info() {}, warn() {} }
 

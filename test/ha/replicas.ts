@@ -7,7 +7,7 @@ import { readLab } from '../../firmware-mocks/lab-file.js'
 import { Lab } from '../../firmware-mocks/lab.js'
 import { hashToken } from '../../src/api/auth.js'
 import { fencegateBin } from '../e2e/demo-bin.js'
-import { EtcdCluster } from './etcd-cluster.js'
+import { EtcdCluster } from '../../firmware-mocks/etcd-cluster.js'
 
 export const TOKEN = 'replica-test-token-fencer'
 export const OPERATOR_TOKEN = 'replica-test-token-operator'

@@ -4,6 +4,8 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
+// The real etcd that replica-mode tests and benches run beside the lab's mocks: a peer, not a mock.
+
 /** A free loopback TCP port (bound and released; good enough for a test's own processes). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
