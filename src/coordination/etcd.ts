@@ -20,6 +20,8 @@ const CALL_MS = 1000
 const RETENTION_S = 24 * 3600
 /** A new retention lease each hour: a record lives between 23 and 24 hours. */
 const RETENTION_ROTATE_MS = 3600_000
+/** Leader election candidates: one key per replica lease. */
+const LEADER_DIR = 'election/leader/'
 
 interface Logger {
   info(obj: object, msg?: string): void
@@ -120,6 +122,41 @@ export class EtcdCoordinator implements Coordinator {
       .value(JSON.stringify({ replica: this.replica, lease: id, since: new Date().toISOString() }))
       .lease(id)
       .options({ deadline: Date.now() + CALL_MS })
+    // stand in the leader election (the device locks' recipe: the oldest live candidate leads)
+    await this.ns
+      .put(`${LEADER_DIR}${id}`)
+      .value(this.replica)
+      .lease(id)
+      .options({ deadline: Date.now() + CALL_MS })
+  }
+
+  /**
+   * The replica that leads now: the candidate key with the lowest create revision among live
+   * leases (`<prefix>/election/leader/<lease>`, value the replica's name). A lease that expires
+   * takes its key with it, so the next oldest leads. undefined: no candidate (etcd empty).
+   */
+  async leader(): Promise<string | undefined> {
+    const kvs = await this.ns
+      .getAll()
+      .prefix(LEADER_DIR)
+      .sort('Create', 'Ascend')
+      .limit(1)
+      .options({ deadline: Date.now() + CALL_MS })
+      .strings()
+    return Object.values(kvs)[0]
+  }
+
+  /** This replica leads now (its lease alive and its candidate key the oldest). */
+  async isLeader(): Promise<boolean> {
+    if (!this.alive()) return false
+    const kvs = await this.ns
+      .getAll()
+      .prefix(LEADER_DIR)
+      .sort('Create', 'Ascend')
+      .limit(1)
+      .options({ deadline: Date.now() + CALL_MS })
+      .keys()
+    return kvs[0] === `${LEADER_DIR}${this.leaseId}` && this.alive()
   }
 
   private renewed(sent: number): void {

@@ -73,6 +73,12 @@ describe('etcd coordinator (real etcd, three members)', () => {
     await c.release('bmc', true, async () => {})
   }, 20_000)
 
+  it('the oldest live replica leads; every replica names the same leader', async () => {
+    const [a, b, c] = replicas as [EtcdCoordinator, EtcdCoordinator, EtcdCoordinator]
+    expect(await Promise.all([a.leader(), b.leader(), c.leader()])).toEqual(['a', 'a', 'a'])
+    expect(await Promise.all([a.isLeader(), b.isLeader(), c.isLeader()])).toEqual([true, false, false])
+  }, 20_000)
+
   it('loss of quorum: the lease is lost, held calls are aborted, 503 cause; back when etcd returns', async () => {
     const [a] = replicas as [EtcdCoordinator]
     const lease = await a.acquire('ups', new AbortController().signal)
