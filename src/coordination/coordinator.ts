@@ -1,4 +1,5 @@
 import { FenceError } from '../../core/errors.js'
+import type { FenceAction } from '../../core/types.js'
 import type { Operation } from '../engine/types.js'
 
 /** An operation as the cluster knows it (replica mode keeps these in etcd). */
@@ -10,6 +11,13 @@ export interface OperationRecord {
   orphaned?: boolean
   /** A fence whose replica died was run again as this operation. */
   rerunAs?: string
+}
+
+/** A fence running on another replica, as its fence hold names it. */
+export interface RemoteFence {
+  op: string
+  action: FenceAction
+  replica: string
 }
 
 /** What an Idempotency-Key names across replicas. */
@@ -79,6 +87,18 @@ export interface Coordinator {
   checkNodeHold(node: string, action: 'on' | 'off' | 'cycle', role: string): Promise<void>
   /** Told once per fence whose replica died mid-operation (this replica claimed it: run it again). */
   onOrphanFence(handler: (rec: OperationRecord) => Promise<string | undefined>): void
+  /**
+   * A fence of `node` that runs now on another *live* replica (rule 7 across replicas: a fence
+   * request for a node being fenced joins it). undefined: none, or its replica died (then the
+   * fence is an orphan: run one here, fencing reads the state first).
+   */
+  fenceElsewhere(node: string): Promise<RemoteFence | undefined>
+  /**
+   * Wait, within `signal`, until another replica's operation `id` has ended: its record. A fence
+   * run again after its replica died is followed to the run's record; an orphan not (yet) run
+   * again comes back as the orphan (`orphaned: true`).
+   */
+  awaitOperation(id: string, signal: AbortSignal): Promise<OperationRecord>
 }
 
 /** One gateway: today's behaviour, no extra service. */
@@ -104,7 +124,7 @@ export class EmbeddedCoordinator implements Coordinator {
   recordResult(): Promise<void> {
     return Promise.resolve()
   }
-  findOperation(): Promise<OperationRecord | undefined> {
+  findOperation(_id: string): Promise<OperationRecord | undefined> {
     return Promise.resolve(undefined)
   }
   claimKey(): Promise<KeyClaim> {
@@ -122,6 +142,13 @@ export class EmbeddedCoordinator implements Coordinator {
   }
   checkNodeHold(): Promise<void> {
     return Promise.resolve()
+  }
+  fenceElsewhere(_node: string): Promise<RemoteFence | undefined> {
+    return Promise.resolve(undefined)
+  }
+  awaitOperation(id: string, _signal: AbortSignal): Promise<OperationRecord> {
+    // one gateway: every operation is this gateway's own (the engine never asks)
+    return Promise.reject(new FenceError('NOT_FOUND', `operation ${id} is not another replica's`))
   }
 }
 

@@ -5,7 +5,8 @@ import type { CoordinationConfig } from '../config/coordination.js'
 import { monotonicNow, sleep } from '../../core/deadline.js'
 import { FenceError, abortError } from '../../core/errors.js'
 import type { Operation } from '../engine/types.js'
-import type { ClusterView, Coordinator, KeyClaim, OperationRecord } from './coordinator.js'
+import type { FenceAction } from '../../core/types.js'
+import type { ClusterView, Coordinator, KeyClaim, OperationRecord, RemoteFence } from './coordinator.js'
 import { unavailable } from './coordinator.js'
 
 type Etcd3 = InstanceType<typeof etcd3.Etcd3>
@@ -20,6 +21,8 @@ const CALL_MS = 1000
 const RETENTION_S = 24 * 3600
 /** A new retention lease each hour: a record lives between 23 and 24 hours. */
 const RETENTION_ROTATE_MS = 3600_000
+/** How often a replica looks whether another replica's operation it waits for has ended. */
+const AWAIT_POLL_MS = 50
 /** Leader election candidates: one key per replica lease. */
 const LEADER_DIR = 'election/leader/'
 
@@ -492,6 +495,37 @@ export class EtcdCoordinator implements Coordinator {
         'FENCE_HOLD',
         `node ${node} was fenced (fence ${h.op} on replica ${h.replica}): ${action} refused for another ${Math.ceil((h.until - Date.now()) / 1000)}s (fenceHold)`,
       )
+  }
+
+  async fenceElsewhere(node: string): Promise<RemoteFence | undefined> {
+    try {
+      const raw = await this.ns.get(`holds/${node}`).options(this.deadline()).string()
+      if (!raw) return undefined
+      const h = JSON.parse(raw) as { op: string; replica: string; until: number }
+      if (h.replica === this.replica || Date.now() >= h.until) return undefined
+      // it runs (running/) and its replica is alive (intents/, bound to that replica's lease)
+      const [intent, rec] = await Promise.all([
+        this.ns.get(`intents/${h.op}`).options(this.deadline()).string(),
+        this.ns.get(`ops/${h.op}`).options(this.deadline()).string(),
+      ])
+      if (!intent || !rec) return undefined
+      const { op } = JSON.parse(rec) as OperationRecord
+      if (op.kind !== 'fence' || op.status !== 'running') return undefined
+      return { op: op.id, action: op.action as FenceAction, replica: h.replica }
+    } catch (e) {
+      throw unavailable(`etcd: a fence of ${node} elsewhere could not be looked for: ${(e as Error).message}`)
+    }
+  }
+
+  async awaitOperation(id: string, signal: AbortSignal): Promise<OperationRecord> {
+    for (let want = id; ; ) {
+      if (signal.aborted) throw abortError(signal)
+      const rec = await this.findOperation(want)
+      if (!rec) throw new FenceError('NOT_FOUND', `operation ${want} is not in the cluster's records`)
+      if (rec.orphaned && rec.rerunAs) want = rec.rerunAs
+      else if (rec.orphaned || rec.op.status !== 'running') return rec
+      await sleep(AWAIT_POLL_MS, signal)
+    }
   }
 
   // ---- Idempotency-Keys across replicas ----------------------------------------------------

@@ -415,6 +415,12 @@ export class Engine implements FenceEngine {
           mine.signal,
         )
       }
+      // replica mode: a fence of the node on another replica is joined too (or waited for)
+      const remote = await this.joinElsewhere(node.name, want, req, mine)
+      if (remote) {
+        mine.dispose()
+        return remote
+      }
     } catch (e) {
       mine.dispose()
       throw toFenceError(e)
@@ -516,6 +522,68 @@ export class Engine implements FenceEngine {
       f.callers.leave(req.signal)
       mine.dispose()
     }
+  }
+
+  /**
+   * Rule 7 across replicas: a fence of the node running on another live replica is joined (its
+   * result, the caller waiting within its own deadline) when it is of the same action, and waited
+   * for when not. undefined: nothing runs elsewhere (or it was an orphan): fence here.
+   */
+  private async joinElsewhere(
+    node: string,
+    want: FenceAction,
+    req: OperationRequest,
+    mine: Deadline,
+  ): Promise<Operation | undefined> {
+    for (let other = await this.coordinator.fenceElsewhere(node); other; ) {
+      if (other.action !== want) {
+        await this.coordinator.awaitOperation(other.op, mine.signal).catch((e) => {
+          throw mine.signal.aborted ? abortError(mine.signal) : e
+        })
+        other = await this.coordinator.fenceElsewhere(node)
+        continue
+      }
+      const started = monotonicNow()
+      const found = await this.coordinator.findOperation(other.op)
+      // its intent is durable in etcd: the id may be handed out (202) like a fence of our own
+      if (found) req.onStart?.(found.op)
+      let rec: OperationRecord
+      try {
+        rec = await this.coordinator.awaitOperation(other.op, mine.signal)
+      } catch (e) {
+        if (!mine.signal.aborted) throw e
+        const message = `the fence of ${node} this request joined (${other.op}, on replica ${other.replica}) had not ended by this caller's deadline; it goes on`
+        return {
+          ...(found?.op ?? {
+            id: other.op,
+            kind: 'fence' as const,
+            action: want,
+            nodes: [node],
+            initiator: req.initiator,
+            startedAt: new Date().toISOString(),
+            simulated: this.simulated,
+          }),
+          finishedAt: new Date().toISOString(),
+          status: 'failed',
+          results: [
+            {
+              node,
+              action: want,
+              outcome: 'failed',
+              state: 'unknown',
+              joined: true,
+              error: { code: 'DEADLINE_EXCEEDED', message },
+              attempts: [],
+              durationMs: monotonicNow() - started,
+            },
+          ],
+        }
+      }
+      // its replica died before anyone ran it again: fence here (it reads the state first)
+      if (rec.orphaned && !rec.rerunAs) return undefined
+      return { ...rec.op, results: rec.op.results.map((r) => ({ ...r, joined: true })) }
+    }
+    return undefined
   }
 
   /**

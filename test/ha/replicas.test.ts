@@ -81,6 +81,43 @@ describe('replicas through etcd (real processes)', () => {
     expect((back.body.operation as { status: string }).status).toBe('succeeded')
   }, 60_000)
 
+  it('a fence of a node being fenced through another replica joins it (rule 7 across replicas): one fence, one result', async () => {
+    const sim = set.lab.device('pdu')!.sim
+    const offs = () => sim.commands.filter((c) => c.plug === '7' && c.action === 'off').length
+    await fetch(`${set.control}/devices/pdu/plugs/7`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ state: 'on' }),
+    })
+    const before = offs()
+    sim.transitionDelayMs = 800 // the fence's read-back waits for the relay: time for the others to join
+    try {
+      const first = call(set.replica('r1').url, 'POST', '/v1/nodes/n7/fence', {})
+      let answered: unknown
+      void first.then((v) => {
+        answered = v
+      })
+      while (offs() === before && answered === undefined) await new Promise((res) => setTimeout(res, 10))
+      expect(offs(), JSON.stringify(answered)).toBeGreaterThan(before)
+      const [a, b, c] = await Promise.all([
+        first,
+        call(set.replica('r2').url, 'POST', '/v1/nodes/n7/fence', {}),
+        call(set.replica('r3').url, 'POST', '/v1/nodes/n7/fence', {}),
+      ])
+      type Fenced = { id: string; status: string; results: { state: string; joined?: boolean }[] }
+      const [opA, opB, opC] = [a, b, c].map((x) => x.body.operation as Fenced) as [Fenced, Fenced, Fenced]
+      expect(opA.status, JSON.stringify(a.body)).toBe('succeeded')
+      for (const o of [opB, opC]) {
+        expect(o.id, JSON.stringify(o)).toBe(opA.id)
+        expect(o.status).toBe('succeeded')
+        expect(o.results[0]).toMatchObject({ state: 'off', joined: true })
+      }
+      expect(offs() - before).toBe(1)
+    } finally {
+      sim.transitionDelayMs = 5
+    }
+  }, 60_000)
+
   it('etcd loses quorum: replicas stop driving devices and answer 503 naming the cause; they resume when etcd returns', async () => {
     const commands = set.lab.device('pdu')!.sim.commands.length
     await set.etcd.stopMember(1)

@@ -3,6 +3,7 @@ import { sleep } from '../../core/deadline.js'
 import { FenceError } from '../../core/errors.js'
 import type { DeviceAction, PowerState } from '../../core/types.js'
 import { type TestGateway, startTestGateway } from './gateway.js'
+import type { Coordinator } from '../../src/coordination/coordinator.js'
 
 export interface FakeCall {
   kind: 'status' | 'set'
@@ -101,7 +102,7 @@ export class FakeDriver implements PowerDriver {
 export async function startFakeGateway(
   devices: Record<string, Record<string, PowerState>>,
   nodes: Record<string, unknown>,
-  opts: { engine?: Record<string, unknown>; blind?: string[] } = {},
+  opts: { engine?: Record<string, unknown>; blind?: string[]; coordinator?: Coordinator } = {},
 ): Promise<{ gw: TestGateway; fakes: Map<string, FakeDriver> }> {
   const blind = opts.blind ?? []
   const fakes = new Map<string, FakeDriver>()
@@ -115,6 +116,7 @@ export async function startFakeGateway(
     nodes,
     engine: opts.engine ?? {},
     engineOptions: {
+      ...(opts.coordinator ? { coordinator: opts.coordinator } : {}),
       createDriver: (dev) => {
         const f = new FakeDriver(devices[dev.id]!)
         f.blind = blind.includes(dev.id)
