@@ -25,6 +25,8 @@ const RETENTION_ROTATE_MS = 3600_000
 const AWAIT_POLL_MS = 50
 /** Leader election candidates: one key per replica lease. */
 const LEADER_DIR = 'election/leader/'
+/** Numbers each lock attempt of this process (the lock key's last part). */
+let lockAttempts = 0
 
 interface Logger {
   info(obj: object, msg?: string): void
@@ -33,7 +35,7 @@ interface Logger {
 
 /**
  * Replica mode: device locks in etcd, bound to this replica's lease (etcd's own lock recipe, as
- * clientv3/concurrency's Mutex does it: a key `locks/<device>/<lease>` put with the lease, and the
+ * clientv3/concurrency's Mutex does it: a key `locks/<device>/<lease>/<attempt>` put with the lease, and the
  * key with the lowest create revision holds the lock — waiters queue in arrival order).
  *
  * The lease is kept alive by this replica (keepaliveOnce every ttl/8, overlapping). It counts as alive only
@@ -234,7 +236,9 @@ export class EtcdCoordinator implements Coordinator {
     const epoch = this.epoch
     if (this.held.has(device)) return epoch.signal
     const dir = `locks/${device}/`
-    const key = `${dir}${this.leaseId}`
+    // a key of its own per attempt: an aborted attempt's delete (sent in the background) must
+    // never remove the key of a later attempt on the same lease (it would hold a lock etcd lost)
+    const key = `${dir}${this.leaseId}/${++lockAttempts}`
     const leaseId = this.leaseId
     const give = () =>
       this.ns

@@ -73,6 +73,51 @@ describe('etcd coordinator (real etcd, three members)', () => {
     await c.release('bmc', true, async () => {})
   }, 20_000)
 
+  it('an aborted attempt whose key is deleted late never takes the key of the next attempt (model seed 92026)', async () => {
+    const [a, b, c] = replicas as [EtcdCoordinator, EtcdCoordinator, EtcdCoordinator]
+    const never = new AbortController().signal
+    await c.acquire('kvm', never)
+    // a's etcd requests to delete a key arrive late (a slow network): its aborted attempt's
+    // background delete lands after a's next attempt has been granted the device
+    const ns = (a as unknown as { ns: { delete: () => unknown } }).ns
+    const del = ns.delete.bind(ns) as () => {
+      key: (k: string) => { options: (o: object) => Promise<unknown> }
+    }
+    const late: Promise<unknown>[] = []
+    ns.delete = () => ({
+      key: (k: string) => ({
+        options: (o: object) => {
+          const p = new Promise((r) => setTimeout(r, 300)).then(() => del().key(k).options(o))
+          late.push(p.catch(() => {}))
+          return p
+        },
+      }),
+    })
+    try {
+      const gone = new AbortController()
+      const first = a.acquire('kvm', gone.signal).catch((e: FenceError) => e.code)
+      await new Promise((r) => setTimeout(r, 100))
+      gone.abort()
+      expect(await first).toBe('ABORTED')
+      await c.release('kvm', true, async () => {})
+      await a.acquire('kvm', never)
+      expect(a.view().holding).toEqual(['kvm'])
+      await Promise.all(late)
+      // a holds the device: its lock key must still be in etcd, so b waits behind it
+      const bTry = await b.acquire('kvm', AbortSignal.timeout(800)).then(
+        () => 'acquired',
+        (e: FenceError) => e.code,
+      )
+      expect(bTry).not.toBe('acquired')
+      expect(b.view().holding).toEqual([])
+    } finally {
+      ns.delete = del
+    }
+    await a.release('kvm', true, async () => {})
+    await b.acquire('kvm', AbortSignal.timeout(5000))
+    await b.release('kvm', true, async () => {})
+  }, 20_000)
+
   it('the oldest live replica leads; every replica names the same leader', async () => {
     const [a, b, c] = replicas as [EtcdCoordinator, EtcdCoordinator, EtcdCoordinator]
     expect(await Promise.all([a.leader(), b.leader(), c.leader()])).toEqual(['a', 'a', 'a'])
