@@ -34,6 +34,9 @@ export interface Violation {
     | 'fence-hold'
     | 'usable-after-heal'
     | 'journal'
+    // replica mode (replica-run.ts)
+    | 'one-session-per-device'
+    | 'orphan-rerun'
   detail: string
 }
 
@@ -100,7 +103,14 @@ export function checkTrace(t: Trace): Violation[] {
         rec.op.t === 'fence' && (rec.error.code === 'DEADLINE_EXCEEDED' || rec.error.code === 'ABORTED')
       // a confirmation with no fence waiting or failed is refused: an answer
       const nothing = rec.op.t === 'confirm' && rec.error.code === 'NOTHING_TO_CONFIRM'
-      if (!hold && !closed && !gaveUp && !nothing)
+      // replica mode: a replica cut off from etcd answers 503 until it holds a lease again
+      const cutOff =
+        rec.error.code === 'COORDINATION_UNAVAILABLE' &&
+        (t.unavailable ?? []).some(
+          (w) =>
+            w.engine === rec.engine && w.from <= (rec.end ?? Number.POSITIVE_INFINITY) && rec.start <= w.to,
+        )
+      if (!hold && !closed && !gaveUp && !nothing && !cutOff)
         v('answer', `${what}: rejected ${rec.error.code}: ${rec.error.message}`)
     }
     const end = rec.end ?? Number.POSITIVE_INFINITY
@@ -122,9 +132,21 @@ export function checkTrace(t: Trace): Violation[] {
       }
   }
 
-  // 5. after the faults clear, reads reach the devices again
-  const last = t.lives.at(-1)
-  const finalStatus = t.calls.find((c) => c.op.t === 'final-status')
+  // 5. after the faults clear, reads reach the devices again (replica mode: on every live replica)
+  const finals = t.finalEngines ?? (t.lives.length ? [t.lives.at(-1)!.no] : [])
+  for (const no of finals) checkFinal(t, lifeOf(no), v)
+
+  checkJournalOrder(t, v)
+  return out
+}
+
+function checkFinal(
+  t: Trace,
+  last: EngineLife | undefined,
+  v: (i: Violation['invariant'], d: string) => void,
+): void {
+  const calls = t.plant.calls
+  const finalStatus = t.calls.find((c) => c.op.t === 'final-status' && c.engine === last?.no)
   if (last && t.healAt !== undefined) {
     if (!finalStatus) v('usable-after-heal', 'no final status read was made')
     else {
@@ -144,14 +166,16 @@ export function checkTrace(t: Trace): Violation[] {
         )
           v('usable-after-heal', `after the faults cleared no status read reached device ${d.id}`)
     }
-    for (const p of t.calls.filter((c) => c.op.t === 'final-probe'))
+    for (const p of t.calls.filter((c) => c.op.t === 'final-probe' && c.engine === last.no))
       if (p.health?.state !== 'ok')
         v(
           'usable-after-heal',
           `probe of ${p.health?.id} after the faults cleared: ${JSON.stringify(p.health?.lastError)}`,
         )
   }
+}
 
+function checkJournalOrder(t: Trace, v: (i: Violation['invariant'], d: string) => void): void {
   // 6. journal: intent on disk before the device is touched; every answered operation journaled
   for (const life of t.lives)
     for (const r of life.records)
@@ -164,7 +188,6 @@ export function checkTrace(t: Trace): Violation[] {
           )
       }
   for (const p of t.problems) v('journal', p)
-  return out
 }
 
 function checkOperation(
@@ -268,10 +291,11 @@ function checkOperation(
     )
     const plugs = new Set(node.levels.flat().map(key))
     for (const c of calls) {
-      if (c.kind !== 'set' || c.engine !== rec.engine || (c.action !== 'on' && c.action !== 'cycle')) continue
+      if (c.kind !== 'set' || (c.action !== 'on' && c.action !== 'cycle')) continue
+      if (c.engine !== rec.engine && !t.shared) continue
       if (!plugs.has(`${c.device}:${c.plugs[0]}`) || c.reached === undefined) continue
       if (c.reached < windowStart || c.reached > windowEnd) continue
-      const who = issuers(life, c)
+      const who = issuers(t.lives.find((l) => l.no === c.engine) ?? life, c)
       if (who.some((w) => w.role === 'fencer')) continue
       v(
         'fence-hold',
@@ -317,7 +341,9 @@ export async function checkJournals(
   for (const life of t.lives) {
     const files = journalFiles(life.journalPath)
     const recs = parseJournal(files, (f) => readFileSync(f, 'utf8'))
-    for (const k of openIntents(recs)) v(`engine ${life.no}: intent ${k} has no result after a clean close`)
+    // a crashed replica's journal is a crash's: its open intents are what recovery reports
+    if (!t.crashedAt?.has(life.no))
+      for (const k of openIntents(recs)) v(`engine ${life.no}: intent ${k} has no result after a clean close`)
     const intents = new Set(recs.flatMap((r) => (r.t === 'intent' ? [r.op] : [])))
     for (const c of t.calls)
       if (c.engine === life.no && c.operation && !intents.has(c.operation.id))

@@ -102,6 +102,15 @@ export interface Trace {
   /** Problems found while running (recovery after a crash, the engine failing to start). */
   problems: string[]
   dir: string
+  // ---- replica mode (replica-run.ts) ----
+  /** Engines that got the final status and probes (default: the last life). */
+  finalEngines?: number[]
+  /** Per engine number: when its replica crashed (its journal is a crash's, its open intents fair). */
+  crashedAt?: Map<number, number>
+  /** When a replica's link to etcd was cut (until it could rejoin): a 503 COORDINATION_UNAVAILABLE is an answer then (engine 0: every replica, etcd itself was down). */
+  unavailable?: { engine: number; from: number; to: number }[]
+  /** Replica mode: a fence's hold binds every replica's `on`, not only its own engine's. */
+  shared?: boolean
 }
 
 let deadPid: number | undefined
@@ -308,7 +317,7 @@ export async function runScenario(s: Scenario): Promise<Trace> {
   return trace
 }
 
-async function issue(
+export async function issue(
   trace: Trace,
   life: EngineLife,
   ci: number,

@@ -1,0 +1,100 @@
+/**
+ * The model checker in replica mode (issue 14): the scenarios of engine-model.test.ts, their
+ * callers dealt to two or three Engines that share one set of simulated devices through a real
+ * three-member etcd, with replica events (a replica's etcd link cut, long enough or not to lose
+ * its lease; a replica crashing mid-operation) and, per case, maybe an etcd member stopped and
+ * started again. Judged by the single-mode invariants plus: never two replicas' sessions on one
+ * device, a dead replica's fence run again by a survivor, every live replica usable after the
+ * heal. See docs/reliability.md ("Replica mode").
+ *
+ * MODEL_SEED / MODEL_PATH / NUM_RUNS / MODEL_PER_CASE / MODEL_SHRINKS / MODEL_SHRINK as in
+ * engine-model.test.ts (replica runs take seconds each: the defaults are small).
+ */
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EtcdCluster } from '../../firmware-mocks/etcd-cluster.js'
+import { judgeReplicas } from './replica-judge.js'
+import { replicaScenarioArb } from './replica-scenario.js'
+import { now } from './run-scenario.js'
+
+const SEED = Number(process.env.MODEL_SEED ?? 9_2026)
+const NUM_RUNS = Number(process.env.NUM_RUNS ?? 6)
+const PER_CASE = Number(process.env.MODEL_PER_CASE ?? 6)
+const SHRINKS = Number(process.env.MODEL_SHRINKS ?? 10)
+const PATH = process.env.MODEL_PATH
+
+/** An etcd member stopped at `atMs` into the case and started `forMs` later (quorum stays). */
+const outageArb = fc.option(
+  fc.record({
+    member: fc.integer({ min: 0, max: 2 }),
+    atMs: fc.integer({ min: 0, max: 200 }),
+    forMs: fc.integer({ min: 200, max: 1500 }),
+  }),
+  { freq: 3 },
+)
+
+describe('model-checked replicas (real etcd)', () => {
+  let etcd: EtcdCluster
+  beforeAll(async () => {
+    etcd = await EtcdCluster.start()
+  }, 30_000)
+  afterAll(async () => {
+    await etcd?.stop()
+  }, 30_000)
+
+  it(
+    `hold the fencing invariants across replicas, cuts, crashes and etcd member restarts (seed ${SEED}, ${NUM_RUNS} cases x up to ${PER_CASE} scenarios)`,
+    async () => {
+      let scenarios = 0
+      const started = Date.now()
+      await fc.assert(
+        fc.asyncProperty(
+          fc.limitShrink(
+            fc.tuple(
+              fc.array(replicaScenarioArb, { minLength: 1, maxLength: PER_CASE, size: 'max' }),
+              outageArb,
+            ),
+            SHRINKS,
+          ),
+          async ([batch, outage]) => {
+            scenarios += batch.length
+            const outages: { from: number; to: number }[] = []
+            let back: Promise<void> = Promise.resolve()
+            const timer = outage
+              ? setTimeout(() => {
+                  // a new leader may be elected meanwhile: 503s are fair until the replicas rejoin
+                  const w = { from: now(), to: Number.POSITIVE_INFINITY }
+                  outages.push(w)
+                  back = etcd.stopMember(outage.member).then(async () => {
+                    await new Promise((r) => setTimeout(r, outage.forMs))
+                    etcd.startMember(outage.member)
+                    await etcd.waitHealthy(20_000)
+                    w.to = now() + 15_000
+                  })
+                }, outage.atMs)
+              : undefined
+            const judged = await Promise.all(batch.map((s) => judgeReplicas(s, etcd, outages)))
+            clearTimeout(timer)
+            await back
+            const bad = judged.filter((j) => j.violations.length)
+            if (bad.length)
+              throw new Error(
+                `${bad.length} of ${batch.length} replica scenarios broke an invariant${outage ? ` (etcd member ${outage.member} down @${outage.atMs}ms for ${outage.forMs}ms)` : ''}:\n${bad.map((b) => b.report).join('\n\n')}`,
+              )
+          },
+        ),
+        {
+          seed: SEED,
+          numRuns: PATH ? 1 : NUM_RUNS,
+          endOnFailure: process.env.MODEL_SHRINK === '0',
+          ...(PATH ? { path: PATH } : {}),
+        },
+      )
+      console.log(
+        `replica model checker: ${scenarios} scenarios in ${PATH ? 1 : NUM_RUNS} cases, ${((Date.now() - started) / 1000).toFixed(1)}s, seed ${SEED}`,
+      )
+      expect(scenarios).toBeGreaterThanOrEqual(PATH ? 1 : NUM_RUNS)
+    },
+    Number(process.env.MODEL_TIMEOUT_MS ?? 600_000),
+  )
+})
