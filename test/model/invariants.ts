@@ -338,6 +338,12 @@ export async function checkJournals(
 ): Promise<Violation[]> {
   const out: Violation[] = []
   const v = (detail: string) => out.push({ invariant: 'journal', detail })
+  // replica mode: an operation joined on another replica is journaled by the replica that ran it
+  const anyIntent = new Set<string>()
+  if (t.shared)
+    for (const life of t.lives)
+      for (const r of parseJournal(journalFiles(life.journalPath), (f) => readFileSync(f, 'utf8')))
+        if (r.t === 'intent') anyIntent.add(r.op)
   for (const life of t.lives) {
     const files = journalFiles(life.journalPath)
     const recs = parseJournal(files, (f) => readFileSync(f, 'utf8'))
@@ -346,7 +352,12 @@ export async function checkJournals(
       for (const k of openIntents(recs)) v(`engine ${life.no}: intent ${k} has no result after a clean close`)
     const intents = new Set(recs.flatMap((r) => (r.t === 'intent' ? [r.op] : [])))
     for (const c of t.calls)
-      if (c.engine === life.no && c.operation && !intents.has(c.operation.id))
+      if (
+        c.engine === life.no &&
+        c.operation &&
+        !intents.has(c.operation.id) &&
+        !anyIntent.has(c.operation.id)
+      )
         v(
           `engine ${life.no}: operation ${c.operation.id} (${c.operation.kind} ${c.operation.action}${c.operation.results[0]?.joined ? ', joined' : ''}: ${c.operation.status} ${c.operation.results[0]?.error?.code ?? ''} ${c.operation.results[0]?.error?.message ?? ''}) answered but not in the journal`,
         )

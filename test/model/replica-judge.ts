@@ -15,8 +15,9 @@ export async function judgeReplicas(
   s: ReplicaScenario,
   etcd: EtcdCluster,
   outages: { from: number; to: number }[] = [],
-): Promise<{ violations: Violation[]; report: string }> {
-  const t = await runReplicaScenario(s, etcd)
+  started: () => void = () => {},
+): Promise<{ violations: Violation[]; report: string; stats: Record<string, number> }> {
+  const t = await runReplicaScenario(s, etcd, started)
   try {
     t.unavailable.push(...outages.map((o) => ({ engine: 0, ...o })))
     const violations: Violation[] = [
@@ -28,7 +29,15 @@ export async function judgeReplicas(
     const report = violations.length
       ? `${describeReplicaScenario(s)}\n${violations.map((x) => `  [${x.invariant}] ${x.detail}`).join('\n')}`
       : ''
-    return { violations, report }
+    // what the run exercised (the test prints the totals: a model that never crashes a replica proves little)
+    const stats = {
+      crashes: t.crashedAt.size,
+      cuts: s.events.filter((e) => e.t === 'cut').length,
+      orphansChecked: t.orphansChecked,
+      sessions: t.sessions.length,
+      deviceCalls: t.plant.calls.length,
+    }
+    return { violations, report, stats }
   } finally {
     rmSync(t.dir, { recursive: true, force: true })
   }

@@ -59,6 +59,8 @@ export interface ReplicaTrace extends Trace {
   /** Replica-only problems found while running (orphans not run again, a replica not back). */
   replicaProblems: { invariant: 'orphan-rerun' | 'usable-after-heal'; detail: string }[]
   finalEngines: number[]
+  /** Fences of crashed replicas followed to their re-run. */
+  orphansChecked: number
 }
 
 /** A sim driver that counts its session with the device (first call to close) across replicas. */
@@ -197,7 +199,12 @@ function crash(r: Replica, t: ReplicaTrace): void {
   c.client.close()
 }
 
-export async function runReplicaScenario(rs: ReplicaScenario, etcd: EtcdCluster): Promise<ReplicaTrace> {
+/** `started`: called once every replica has started (or failed to); the events' clock starts then. */
+export async function runReplicaScenario(
+  rs: ReplicaScenario,
+  etcd: EtcdCluster,
+  started: () => void = () => {},
+): Promise<ReplicaTrace> {
   const s = rs.base
   const lay = LAYOUTS[s.layout]!
   const dir = mkdtempSync(path.join(MODEL_TMP, 'fencegate-replica-model-'))
@@ -223,11 +230,13 @@ export async function runReplicaScenario(rs: ReplicaScenario, etcd: EtcdCluster)
     replicaProblems: [],
     shared: true,
     finalEngines: [],
+    orphansChecked: 0,
   }
   const replicas: Replica[] = []
   try {
     for (let i = 1; i <= rs.engines; i++) replicas.push(await openReplica(t, etcd, prefix, i))
   } catch (e) {
+    started()
     t.problems.push(`a replica failed to start: ${(e as Error).message}`)
     for (const r of replicas) {
       await r.life.engine?.close().catch(() => {})
@@ -237,6 +246,7 @@ export async function runReplicaScenario(rs: ReplicaScenario, etcd: EtcdCluster)
     return t
   }
   t.lives.push(...replicas.map((r) => r.life))
+  started()
   const timers: NodeJS.Timeout[] = [setTimeout(() => plant.heal(), s.healAtMs)]
   const events = rs.events.map(
     (e) =>
@@ -310,6 +320,25 @@ export async function runReplicaScenario(rs: ReplicaScenario, etcd: EtcdCluster)
         detail: `engine ${r.life.no} has no lease ${REJOIN_MS}ms after its etcd link was mended: ${r.coordinator.view().cause}`,
       })
   }
+  // a dead replica's faults clear when etcd expires its lease (its device locks go with it):
+  // until then the survivors wait behind its locks, as they must. Its `replicas/<name>` key,
+  // put with the lease, says when.
+  if (live.length)
+    for (const no of t.crashedAt.keys()) {
+      const ns = (
+        live[0]!.coordinator as unknown as { ns: { get(k: string): { string(): Promise<string | null> } } }
+      ).ns
+      const deadline = now() + LEASE_TTL_MS + REJOIN_MS
+      while (
+        now() < deadline &&
+        (await ns
+          .get(`replicas/r${no}`)
+          .string()
+          .catch(() => 'unknown')) !== null
+      )
+        await sleep(50)
+    }
+  t.healAt = now()
   const allNodes = lay.nodes.map((_, i) => i)
   for (const r of live) {
     t.finalEngines.push(r.life.no)
@@ -345,6 +374,7 @@ async function checkOrphans(t: ReplicaTrace, judge: Replica): Promise<void> {
       )
       const touched = before.some((x) => x.rec.t === 'step' && x.rec.op === intent.op)
       if (!open.length) continue
+      t.orphansChecked++
       const deadline = now() + ORPHAN_MS
       let detail = ''
       for (;;) {
