@@ -831,13 +831,19 @@ export class Engine implements FenceEngine {
       req.initiator,
     )
     const deadline = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
+    let onDisk = false
     try {
       // rule 8: the intent is durable before any device is touched
-      await this.records.intent(op)
+      await this.records.intent(op, () => {
+        onDisk = true
+      })
       await hooks.durable?.(op)
     } catch (e) {
       const err = toFenceError(e)
       op.results = nodes.map((n) => failed(n.name, action, err, [], 0))
+      // an intent on disk (etcd refused it after, or a hook failed) gets its results: else the
+      // next start would report the operation interrupted, outcome unknown, though nothing ran
+      if (onDisk) for (const r of op.results) await this.records.result(op, r)
       this.finish(op, deadline)
       // an intent already in etcd gets its result (no-op when it never got there)
       await this.records.recordResult(op)

@@ -49,7 +49,7 @@ export class OperationLog {
   }
 
   /** Rule 8: the intent on disk (fsynced), and in replica mode in etcd, before any device is touched. */
-  async intent(op: Operation): Promise<void> {
+  async intent(op: Operation, journaled?: () => void): Promise<void> {
     await this.journal.append(
       {
         t: 'intent',
@@ -62,6 +62,8 @@ export class OperationLog {
       },
       true,
     )
+    // the intent is on disk: a failure from here on must still pair it with results (the caller's)
+    journaled?.()
     // replica mode: and in etcd, so any replica answers for it (and sees it orphaned if this one dies)
     await this.coordinator.recordIntent(op)
   }
