@@ -240,12 +240,7 @@ export class EtcdCoordinator implements Coordinator {
     // never remove the key of a later attempt on the same lease (it would hold a lock etcd lost)
     const key = `${dir}${this.leaseId}/${++lockAttempts}`
     const leaseId = this.leaseId
-    const give = () =>
-      this.ns
-        .delete()
-        .key(key)
-        .options({ deadline: Date.now() + CALL_MS })
-        .catch(() => {})
+    const give = () => this.dropKey(key)
     try {
       await this.ns
         .if(key, 'Create', '==', 0)
@@ -298,16 +293,7 @@ export class EtcdCoordinator implements Coordinator {
     // others wait (or nothing is left here): hand the device on, sessions closed first
     this.held.delete(device)
     await closeSessions().catch(() => {})
-    await this.ns
-      .delete()
-      .key(key)
-      .options({ deadline: Date.now() + CALL_MS })
-      .catch((e) =>
-        this.log.warn(
-          { device, err: (e as Error).message },
-          'etcd: releasing a device lock failed (it goes with the lease)',
-        ),
-      )
+    await this.dropKey(key)
   }
 
   view(): ClusterView {
@@ -577,6 +563,40 @@ export class EtcdCoordinator implements Coordinator {
 
   async releaseKey(scope: string, key: string): Promise<void> {
     await this.ns.delete().key(EtcdCoordinator.idemKey(scope, key)).options(this.deadline())
+  }
+
+  /**
+   * Delete a lock key; when etcd does not take it, again in the background until it does: a key
+   * left behind stays first in its device's queue while this lease lives, and every replica (this
+   * one too) would wait behind it for good. Returns after the first try (a release stays bounded);
+   * the retries end with the lease epoch (the key goes with the lease).
+   */
+  private async dropKey(key: string): Promise<void> {
+    const epoch = this.epoch.signal
+    const once = () =>
+      this.ns
+        .delete()
+        .key(key)
+        .options({ deadline: Date.now() + CALL_MS })
+    try {
+      await once()
+      return
+    } catch (e) {
+      this.log.warn({ key, err: (e as Error).message }, 'etcd: releasing a device lock failed; trying again')
+    }
+    void (async () => {
+      while (!epoch.aborted && !this.closed) {
+        await sleep(LOCK_POLL_MS * 5, epoch).catch(() => {})
+        if (epoch.aborted || this.closed) return
+        if (
+          await once().then(
+            () => true,
+            () => false,
+          )
+        )
+          return
+      }
+    })()
   }
 
   async close(): Promise<void> {

@@ -118,6 +118,29 @@ describe('etcd coordinator (real etcd, three members)', () => {
     await b.release('kvm', true, async () => {})
   }, 20_000)
 
+  it('a lock whose delete etcd refused is deleted again: it never blocks the device for good (model seed 7)', async () => {
+    const [a, b] = replicas as [EtcdCoordinator, EtcdCoordinator]
+    await a.acquire('sts', new AbortController().signal)
+    // etcd refuses a's first delete (a member restarting): the key must not stay behind
+    const ns = (a as unknown as { ns: { delete: () => unknown } }).ns
+    const del = ns.delete.bind(ns)
+    let refused = 0
+    ns.delete = () => {
+      if (refused++ > 0) return del()
+      return { key: () => ({ options: () => Promise.reject(new Error('etcd member unavailable')) }) }
+    }
+    try {
+      await a.release('sts', true, async () => {})
+      expect(refused).toBe(1)
+      await b.acquire('sts', AbortSignal.timeout(5000))
+      expect(b.view().holding).toContain('sts')
+      expect(refused).toBeGreaterThan(1)
+    } finally {
+      ns.delete = del
+    }
+    await b.release('sts', true, async () => {})
+  }, 20_000)
+
   it('the oldest live replica leads; every replica names the same leader', async () => {
     const [a, b, c] = replicas as [EtcdCoordinator, EtcdCoordinator, EtcdCoordinator]
     expect(await Promise.all([a.leader(), b.leader(), c.leader()])).toEqual(['a', 'a', 'a'])
