@@ -65,7 +65,7 @@ const cpuOf = (pids: number[]) => pids.reduce((s, p) => s + cpuMs(p), 0)
 
 const f1 = (x: number) => x.toFixed(1)
 const row = (label: string, cells: string[]) =>
-  console.log(`${label.padEnd(44)} ${cells.map((c) => c.padStart(10)).join(' ')}`)
+  console.log(`${label.padEnd(48)} ${cells.map((c) => c.padStart(10)).join(' ')}`)
 const stats = (xs: number[]) => [
   f1(median(xs)),
   f1(percentile(xs, 90)),
