@@ -42,6 +42,11 @@ export class EtcdCluster {
     return this.members.map((m) => `http://127.0.0.1:${m.client}`)
   }
 
+  /** The running members' process ids (a bench reads their CPU time). */
+  get pids(): number[] {
+    return this.members.flatMap((m) => (m.proc?.pid !== undefined ? [m.proc.pid] : []))
+  }
+
   static async start(size = 3): Promise<EtcdCluster> {
     const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-etcd-'))
     const members: Member[] = []
