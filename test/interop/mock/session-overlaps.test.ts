@@ -13,6 +13,7 @@ import { createDriver, readDeviceSection } from '../../../drivers/registry.js'
 import { buildControlApi } from '../../../firmware-mocks/control-api.js'
 import { readLab } from '../../../firmware-mocks/lab-file.js'
 import { Lab } from '../../../firmware-mocks/lab.js'
+import type { NwRpc100sMock } from '../../../firmware-mocks/nw-rpc100s/mock.js'
 import { COMPLETE, encodeRequest } from '../../../protocols/rps10.js'
 import { readSecret } from '../../../src/config/secrets.js'
 
@@ -63,6 +64,7 @@ beforeAll(async () => {
       baytech: { kind: 'baytech', listen: '127.0.0.1:0', plugs: 4 },
       drac: { kind: 'drac-ssh', model: 'drac5', listen: '127.0.0.1:0' },
       rps: { kind: 'rps10', listen: '127.0.0.1:0', plugs: 2 },
+      nw: { kind: 'nw-rpc100s', listen: '127.0.0.1:0' },
     },
   })
   expect(problems).toEqual([])
@@ -246,5 +248,36 @@ describe('rps10: a session on the serial line is one command exchange', () => {
     }
     // the line went away: the unit's exchange is over
     await vi.waitFor(async () => expect((await counts('rps')).open).toBe(0), { timeout: 10_000 })
+  }, 30_000)
+})
+
+describe('nw-rpc100s: a session on the serial line is one command and its reply', () => {
+  it('commands one after the other: no overlap; one sent while a reply is held back: an overlap', async () => {
+    const { host, port } = (lab.device('nw') as NwRpc100sMock).line.address
+    const sock = net.connect(port, host)
+    await new Promise<void>((r, j) => sock.once('connect', r).once('error', j))
+    let text = ''
+    sock.on('data', (b: Buffer) => {
+      text += b.toString('latin1')
+    })
+    const oks = () => text.split('OK').length - 1
+    try {
+      quiet('nw')
+      sock.write('//0,0,0;\r')
+      await vi.waitFor(() => expect(oks()).toBe(1), { timeout: 10_000 })
+      sock.write('//0,0,0;\r')
+      await vi.waitFor(() => expect(oks()).toBe(2), { timeout: 10_000 })
+      expect(await counts('nw')).toEqual({ open: 0, maxOpen: 1, overlaps: 0, total: 2 })
+      lab.device('nw')!.sim.faults.add({ type: 'delay', ms: 120_000, count: 1 })
+      sock.write('//0,0,0;\r')
+      await vi.waitFor(async () => expect((await counts('nw')).open).toBe(1), { timeout: 10_000 })
+      sock.write('//0,0,0;\r')
+      await vi.waitFor(() => expect(oks()).toBe(3), { timeout: 10_000 })
+      expect(await counts('nw')).toMatchObject({ open: 1, overlaps: 1, maxOpen: 2, total: 4 })
+    } finally {
+      lab.device('nw')!.sim.faults.clear()
+      sock.destroy()
+    }
+    await vi.waitFor(async () => expect((await counts('nw')).open).toBe(0), { timeout: 10_000 })
   }, 30_000)
 })
