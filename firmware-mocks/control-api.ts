@@ -21,8 +21,9 @@ export function buildControlApi(lab: Lab): FastifyInstance {
       endpoint: m.endpoint,
       plugs: m.sim.describe(),
       faults: m.sim.faults.list(),
-      sessions: m.sim.sessions.view(),
       ...(m.info?.() ?? {}),
+      // after the mock's own facts: the session counts are the same field on every device
+      sessions: m.sim.sessions.view(),
     }
   }
   const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const

@@ -238,7 +238,11 @@ export class TelnetPromptServer {
 
   private accept(socket: net.Socket): void {
     socket.on('error', () => {})
+    // A session is a telnet connection, from accept to close. One turned away because the
+    // console is taken counts too (it began while another was open: an overlap), and ends at once.
+    const endSession = this.sim.sessions.begin()
     if (!this.slots.take()) {
+      endSession()
       socket.destroy()
       return
     }
@@ -271,6 +275,7 @@ export class TelnetPromptServer {
     socket.on('close', () => {
       this.sockets.delete(socket)
       release()
+      endSession()
       conn.gone()
     })
   }

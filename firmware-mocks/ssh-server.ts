@@ -4,7 +4,7 @@ import type net from 'node:net'
 import ssh2 from 'ssh2'
 import { sshFingerprint } from '../drivers/transport/ssh-stream.js'
 import { PromptConnection, type PromptFirmware, type SessionSlots, type Terminal } from './prompt-server.js'
-import type { DeviceSimulator } from './simulator.js'
+import type { DeviceSimulator, SessionCounter } from './simulator.js'
 
 const { Server, utils } = ssh2
 type Server = ssh2.Server
@@ -55,6 +55,11 @@ export class SshServer<U> {
     private readonly handlers: SshServerHandlers<U>,
     /** The identification string (`OpenSSH_7.4`); ssh2's own when absent. */
     private readonly ident?: string,
+    /**
+     * Where client sessions are counted (the unit's DeviceSimulator.sessions): one session is an
+     * authenticated SSH connection, from `ready` to its close, whatever channels it opens.
+     */
+    private readonly counter?: SessionCounter,
   ) {
     this.fingerprint = hostKeyFingerprint(hostKey)
   }
@@ -94,6 +99,7 @@ export class SshServer<U> {
         ctx.reject(h.publicKey ? ['password', 'publickey'] : ['password'])
       })
       client.on('ready', () => {
+        if (this.counter) client.once('close', this.counter.begin())
         client.on('session', (accept) => {
           const session = accept()
           let pty = false
@@ -147,38 +153,44 @@ export class SshPromptServer {
     /** The firmware, already past its login prompt (SSH authenticated the user). */
     makeFirmware: (t: Terminal) => PromptFirmware,
   ) {
-    this.ssh = new SshServer<string>(newHostKey(), listen, {
-      password: (user, password) =>
-        user === credentials.user && sameText(password, credentials.password) ? user : undefined,
-      shell(ch, { client }) {
-        if (!slots.take()) {
-          // the unit's one console session is taken: the shell is closed at once
-          ch.end()
-          client.end()
-          return
-        }
-        const release = slots.releaser()
-        const conn = new PromptConnection(
-          sim,
-          {
-            write: (b) => {
-              if (!ch.destroyed) ch.write(b)
+    this.ssh = new SshServer<string>(
+      newHostKey(),
+      listen,
+      {
+        password: (user, password) =>
+          user === credentials.user && sameText(password, credentials.password) ? user : undefined,
+        shell(ch, { client }) {
+          if (!slots.take()) {
+            // the unit's one console session is taken: the shell is closed at once
+            ch.end()
+            client.end()
+            return
+          }
+          const release = slots.releaser()
+          const conn = new PromptConnection(
+            sim,
+            {
+              write: (b) => {
+                if (!ch.destroyed) ch.write(b)
+              },
+              end: () => {
+                release()
+                ch.end()
+                client.end()
+              },
             },
-            end: () => {
-              release()
-              ch.end()
-              client.end()
-            },
-          },
-          makeFirmware,
-        )
-        ch.on('data', (b: Buffer) => conn.receive(b))
-        ch.on('close', () => {
-          release()
-          conn.gone()
-        })
+            makeFirmware,
+          )
+          ch.on('data', (b: Buffer) => conn.receive(b))
+          ch.on('close', () => {
+            release()
+            conn.gone()
+          })
+        },
       },
-    })
+      undefined,
+      sim.sessions,
+    )
   }
 
   get fingerprint(): string {

@@ -58,7 +58,7 @@ export class BmcMock implements MockDevice, BmcPackets {
       plugs: [{ id: PLUG, name: 'chassis', state: common.initial }],
       transitionDelayMs: common.transitionDelayMs,
     })
-    this.sessions = new SessionTable(spec)
+    this.sessions = new SessionTable(spec, undefined, this.sim.sessions)
   }
 
   get host(): string {
@@ -100,7 +100,8 @@ export class BmcMock implements MockDevice, BmcPackets {
       users: this.spec.users.map((u) => ({ name: u.name, privilege: u.privilege })),
       cipherSuites: this.spec.cipherSuites,
       kg: this.spec.kg !== undefined,
-      sessions: this.sessions.size,
+      /** Entries of the RMCP+ session table, half-open ones too (the counts are `sessions`). */
+      sessionTable: this.sessions.size,
       down: !this.socket,
     }
   }

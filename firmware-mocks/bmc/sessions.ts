@@ -27,6 +27,7 @@ import {
   secureRandom,
   sessionKeys,
 } from '../../protocols/ipmi/index.js'
+import type { SessionCounter } from '../simulator.js'
 import type { BmcSpec, BmcUser } from './spec.js'
 
 /** The channel's privilege limit (this mock's LAN channel allows administrator). */
@@ -58,11 +59,26 @@ export interface BmcSession {
 
 export class SessionTable {
   private readonly sessions = new Map<number, BmcSession>()
+  /** The counted end of each active session (see `counter`). */
+  private readonly ends = new Map<number, () => void>()
 
   constructor(
     private readonly spec: BmcSpec,
     private readonly now: () => number = () => performance.now(),
+    /**
+     * Where client sessions are counted (the BMC's DeviceSimulator.sessions): one session runs
+     * from its activation (RAKP 4 sent) to its close, idle timeout or the BMC's reset. Half-open
+     * handshakes are not counted: a console that gives up mid-handshake never held the BMC.
+     */
+    private readonly counter?: SessionCounter,
   ) {}
+
+  /** Forget a session, ending its count if it was active. */
+  private drop(bmcSid: number): void {
+    this.sessions.delete(bmcSid)
+    this.ends.get(bmcSid)?.()
+    this.ends.delete(bmcSid)
+  }
 
   get size(): number {
     return this.sessions.size
@@ -77,11 +93,11 @@ export class SessionTable {
   }
 
   remove(bmcSid: number): void {
-    this.sessions.delete(bmcSid)
+    this.drop(bmcSid)
   }
 
   clear(): void {
-    this.sessions.clear()
+    for (const id of [...this.sessions.keys()]) this.drop(id)
   }
 
   /** Drop sessions idle for longer than the timeout. Returns how many went. */
@@ -90,7 +106,7 @@ export class SessionTable {
     let n = 0
     for (const [id, s] of this.sessions)
       if (s.lastActivity < limit) {
-        this.sessions.delete(id)
+        this.drop(id)
         n++
       }
     return n
@@ -167,7 +183,7 @@ export class SessionTable {
     if (!s) return { tag: m.tag, status: RakpStatus.INVALID_SESSION_ID, consoleSid: 0 }
     if (s.peer !== peer) return undefined
     const fail = (status: number): Rakp2 => {
-      this.sessions.delete(s.bmcSid)
+      this.drop(s.bmcSid)
       return { tag: m.tag, status, consoleSid: s.consoleSid }
     }
     if (s.state === 'rakp2-sent' && s.exchange?.rm.equals(m.rm)) return this.rakp2Answer(s, m.tag) // retransmission
@@ -228,7 +244,7 @@ export class SessionTable {
         : undefined
     }
     if (s.state !== 'rakp2-sent' || !s.exchange || !s.user) {
-      this.sessions.delete(s.bmcSid)
+      this.drop(s.bmcSid)
       return {
         tag: m.tag,
         status: RakpStatus.INVALID_SESSION_ID,
@@ -238,12 +254,12 @@ export class SessionTable {
     }
     if (m.status !== 0) {
       // the console refused our RAKP2 (it thinks the password is wrong): forget the session
-      this.sessions.delete(s.bmcSid)
+      this.drop(s.bmcSid)
       return undefined
     }
     const kuid = Buffer.from(s.user.password, 'utf8')
     if (!constantTimeEqual(rakp3AuthCode(s.profile, kuid, s.exchange), m.authCode)) {
-      this.sessions.delete(s.bmcSid)
+      this.drop(s.bmcSid)
       return {
         tag: m.tag,
         status: RakpStatus.INVALID_INTEGRITY_CHECK,
@@ -253,6 +269,7 @@ export class SessionTable {
     }
     s.keys = sessionKeys(s.profile, kuid, this.spec.kg, s.exchange)
     s.state = 'active'
+    if (this.counter && !this.ends.has(s.bmcSid)) this.ends.set(s.bmcSid, this.counter.begin())
     s.privilege = Math.min(Privilege.USER, s.maxPriv)
     this.touch(s)
     return { tag: m.tag, status: 0, consoleSid: s.consoleSid, icv: rakp4Icv(s.keys, s.exchange) }

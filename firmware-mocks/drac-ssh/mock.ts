@@ -136,6 +136,7 @@ export class DracSshMock implements MockDevice {
         },
       },
       'OpenSSH_7.4',
+      this.sim.sessions,
     )
     await ssh.start()
     this.ssh = ssh

@@ -34,6 +34,8 @@ export class NwRpc100sSession implements SerialSession {
   private baudOk = true
   private readonly out: PacedWriter
   private readonly timers = new Set<NodeJS.Timeout>()
+  /** Ends the counts of exchanges whose reply is still held back (the `delay` fault). */
+  private readonly exchanges = new Set<() => void>()
 
   constructor(
     private readonly sim: DeviceSimulator,
@@ -81,6 +83,11 @@ export class NwRpc100sSession implements SerialSession {
     }
     // stall: takes it and never answers (the line stays up); drop: never heard it
     if (d.stall || d.drop) return
+    // a session on this line is one exchange, from the command's CR to its reply (sessionless
+    // otherwise: no login, no state between commands); one that comes while a reply is still
+    // held back overlaps it
+    const endExchange = this.sim.sessions.begin()
+    this.exchanges.add(endExchange)
     const cmd = text.length <= MAX_LINE ? parseCommand(text) : undefined
     const answer = cmd ? OK : INVALID_ENTRY
     // the relay acts whether or not the reply survives the line (garble corrupts the reply only)
@@ -92,6 +99,8 @@ export class NwRpc100sSession implements SerialSession {
     const send = () => {
       this.trace(`reply ${answer}${d.garble ? ' (garbled)' : ''}`)
       this.out.write(out)
+      this.exchanges.delete(endExchange)
+      endExchange()
     }
     if (d.delayMs > 0) this.later(d.delayMs, send)
     else send()
@@ -130,6 +139,8 @@ export class NwRpc100sSession implements SerialSession {
   }
 
   close(): void {
+    for (const end of this.exchanges) end()
+    this.exchanges.clear()
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     this.out.clear()

@@ -23,6 +23,8 @@ interface Session {
   id: string
   token: string
   user: RedfishUser
+  /** Ends its count in DeviceSimulator.sessions (at DELETE, or when the mock stops). */
+  end: () => void
 }
 
 interface Answer {
@@ -134,7 +136,8 @@ export class RedfishMock implements MockDevice {
       fingerprint: this.fingerprint,
       systems: this.systemIds.map((s) => `${ROOT}/Systems/${s}`),
       users: this.spec.users.map((u) => ({ name: u.name, role: u.role })),
-      sessions: this.sessions.size,
+      /** X-Auth-Token sessions open now (the counts, basic-auth requests too, are `sessions`). */
+      tokenSessions: this.sessions.size,
     }
   }
 
@@ -187,6 +190,8 @@ export class RedfishMock implements MockDevice {
       try {
         const who = this.authenticate(req)
         auth = who.auth
+        // a request with basic auth is a session of its own, from its arrival to its answer
+        if (auth === 'basic') res.once('close', this.sim.sessions.begin())
         const r = this.route(method, path, body, who.user, who.session)
         answer = r
         resetType = r.resetType
@@ -301,7 +306,12 @@ export class RedfishMock implements MockDevice {
           body: redfishError('Base.1.12.MalformedJSON', 'The request body submitted was malformed JSON.'),
         }
       if (!u) return unauthorized
-      const s: Session = { id: String(this.nextSession++), token: randomBytes(16).toString('hex'), user: u }
+      const s: Session = {
+        id: String(this.nextSession++),
+        token: randomBytes(16).toString('hex'),
+        user: u,
+        end: this.sim.sessions.begin(),
+      }
       this.sessions.set(s.id, s)
       return {
         status: 201,
@@ -343,6 +353,7 @@ export class RedfishMock implements MockDevice {
       if (method === 'DELETE') {
         if (session && session !== s && user.role !== 'Administrator') return forbidden()
         this.sessions.delete(s.id)
+        s.end()
         return { status: 200, body: redfishError('Base.1.12.Success', 'Successfully Completed Request') }
       }
       return notAllowed
@@ -538,6 +549,8 @@ export class RedfishMock implements MockDevice {
   }
 
   async stop(): Promise<void> {
+    for (const s of this.sessions.values()) s.end()
+    this.sessions.clear()
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     for (const s of this.sockets) s.destroy()

@@ -32,6 +32,11 @@ export interface Rps10Firmware {
  * The unit chain's serial interface on one line: reads requests, honours DTR (held in reset
  * while low; `RPS-10 Ready` after it rises), runs one command at a time and answers with the
  * unit's lines. The outlets live in the shared DeviceSimulator (one relay per unit).
+ *
+ * Sessions (DeviceSimulator.sessions): a serial line has no login and cannot tell who is
+ * writing, so a session here is one command exchange, from the accepted request to its
+ * `Complete` (or a reset). A request arriving while an exchange runs is a second session at
+ * once: counted as an overlap (the unit ignores it, as the real one does).
  */
 export class Rps10Session implements SerialSession {
   private rx: Buffer = Buffer.alloc(0)
@@ -39,6 +44,8 @@ export class Rps10Session implements SerialSession {
   private baudOk = true
   private stalled = false
   private busy = false
+  /** Ends the count of the exchange in progress (DeviceSimulator.sessions). */
+  private endExchange: (() => void) | undefined
   private lastDoneAt = Number.NEGATIVE_INFINITY
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly out: PacedWriter
@@ -80,8 +87,15 @@ export class Rps10Session implements SerialSession {
     this.timers.clear()
     this.out.clear()
     this.rx = Buffer.alloc(0)
-    this.busy = false
+    this.finish()
     this.stalled = false
+  }
+
+  /** The exchange in progress is over (its `Complete` went out, or the unit was reset). */
+  private finish(): void {
+    this.busy = false
+    this.endExchange?.()
+    this.endExchange = undefined
   }
 
   receive(bytes: Buffer): void {
@@ -97,6 +111,9 @@ export class Rps10Session implements SerialSession {
     if (this.stalled) return
     // a busy unit, or one asked again before its pause is over, does not hear the command
     if (this.busy || performance.now() < this.lastDoneAt + this.fw.commandGapMs) {
+      // a command during another's exchange is a second session on the line: an overlap (it
+      // lasts no time, the unit never hears it); one in the pause after Complete is not
+      if (this.busy) this.sim.sessions.begin()()
       this.trace(`ignored ${address}${cmd}`)
       return
     }
@@ -120,11 +137,12 @@ export class Rps10Session implements SerialSession {
     // no unit at that address on the chain, or a command the firmware does not know: silence
     if (units.length === 0 || !['0', '1', 'T', '?'].includes(cmd)) return
     this.busy = true
+    this.endExchange = this.sim.sessions.begin()
     const say = (at: number, text: string) => this.after(at + d.delayMs, () => this.line(text, d.garble))
     const done = (at: number) =>
       this.after(at + d.delayMs, () => {
         this.line(COMPLETE, d.garble)
-        this.busy = false
+        this.finish()
         this.lastDoneAt = performance.now()
       })
     const relay = this.sim.transitionDelayMs
