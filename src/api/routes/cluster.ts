@@ -109,6 +109,8 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       config: { role: 'viewer' },
       schema: {
         summary: 'Replicas, their leases, the leader, and which replica holds (or waits for) which device',
+        description:
+          'Replica mode reads it from etcd (live replicas oldest lease first, lease TTLs as etcd has them, device lock queues in order); one gateway answers `mode: single`, itself alone. When etcd cannot be read: 503 COORDINATION_UNAVAILABLE naming the cause, whose body also carries `self`, what the answering replica knows of itself (lease state, devices held, counters).',
         tags: ['system'],
         response: { 200: ClusterReply, ...errors(401, 403), 503: ClusterUnavailable },
       },
