@@ -33,7 +33,8 @@ export interface ReplicaStatus {
   remainingS?: number
   /**
    * ms since the lease was last renewed: for the replica that answered its own exact figure; for
-   * the others ttlS - remainingS, at etcd's whole-second resolution.
+   * the others an upper bound, (ttlS - remainingS) s (etcd truncates what is left to whole
+   * seconds, so with a 2 s TTL a replica renewed 100 ms ago shows 1 s).
    */
   leaseAgeMs?: number
   /** Devices whose lock it holds. */

@@ -70,7 +70,7 @@ const Replica = Type.Object({
     Type.Number({
       minimum: 0,
       description:
-        'since the last renewal: exact for the answering replica, else ttlS - remainingS (whole seconds)',
+        'since the last renewal: exact for the answering replica; for the others an upper bound, ttlS - remainingS (whole seconds)',
     }),
   ),
   holding: Type.Array(Type.String(), { description: 'devices whose lock it holds' }),

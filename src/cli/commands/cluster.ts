@@ -29,6 +29,13 @@ function hexLease(id: string | undefined): string {
   }
 }
 
+/** Exact for the answering replica; for the others etcd's whole seconds give an upper bound. */
+function renewed(r: ReplicaStatus): string {
+  if (r.leaseAgeMs === undefined) return '-'
+  if (r.self) return `${formatDuration(r.leaseAgeMs)} ago`
+  return r.leaseAgeMs <= 0 ? 'just now' : `≤${formatDuration(r.leaseAgeMs)} ago`
+}
+
 function replicaName(r: ReplicaStatus): string {
   const tags = [...(r.leader ? ['leader'] : []), ...(r.self ? ['this one'] : [])]
   return tags.length ? `${r.name} (${tags.join(', ')})` : r.name
@@ -62,7 +69,7 @@ export function clusterTable(s: ClusterStatus, now = Date.now()): string {
       replicaName(r),
       hexLease(r.lease),
       r.remainingS !== undefined ? `${r.remainingS}s of ${r.ttlS}s` : '-',
-      r.leaseAgeMs !== undefined ? `${formatDuration(r.leaseAgeMs)} ago` : '-',
+      renewed(r),
       age(r.since),
       r.holding.join(' ') || '-',
       r.waiting.join(' ') || '-',
