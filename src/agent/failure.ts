@@ -17,6 +17,8 @@ export class GatewayHttpError extends AgentFailure {
     readonly code: string,
     readonly detail: string,
     what: string,
+    /** The whole error body (some carry more than the message, e.g. GET /v1/cluster's `self`). */
+    readonly body?: Record<string, unknown>,
   ) {
     super(`${what}: the gateway answered ${status} ${code}: ${detail}`)
     this.name = 'GatewayHttpError'

@@ -291,7 +291,7 @@ function answer<T>(
           `${notOurs} (${typeof obj.error === 'string' && obj.error ? obj.error : 'no fencegate error body'}): it does not look like a fencegate gateway (check the URL)`,
         ),
       ]
-    return [new GatewayHttpError(status, obj.code, obj.message, what)]
+    return [new GatewayHttpError(status, obj.code, obj.message, what, obj)]
   }
   return [undefined, { status, body: parsed as T }]
 }

@@ -15,6 +15,8 @@ import { InFlight } from './inflight.js'
 import { Metrics } from './metrics.js'
 import { devicesRoutes } from './routes/devices.js'
 import { historyRoutes } from './routes/history.js'
+import { clusterRoutes } from './routes/cluster.js'
+import { replicaMetrics } from '../coordination/metrics.js'
 import { nodesRoutes } from './routes/nodes.js'
 import { operationsRoutes } from './routes/operations.js'
 import { powerRoutes } from './routes/power.js'
@@ -78,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const unsubscribe = heartbeatMetrics(ctx.metrics.registry, deps.heartbeat)
     app.addHook('onClose', async () => unsubscribe())
   }
+  if (engine.coordinator?.mode === 'etcd') replicaMetrics(ctx.metrics.registry, engine.coordinator)
 
   await app.register(swagger, {
     openapi: {
@@ -126,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await v1.register(devicesRoutes, ctx)
       await v1.register(operationsRoutes, ctx)
       await v1.register(historyRoutes, ctx)
+      await v1.register(clusterRoutes, ctx)
       if (deps.heartbeat) await v1.register(heartbeatRoutes, { heartbeat: deps.heartbeat, simulated })
       // the live event stream and the web dashboard (issue 15)
       await v1.register(eventsRoutes, { ...ctx, ...(deps.heartbeat ? { heartbeat: deps.heartbeat } : {}) })

@@ -2,6 +2,7 @@ import type { NodeView } from '../api/views.js'
 import type { FenceAction, NodeAction } from '../../core/types.js'
 import type { DeviceHealth, HistoryEntry, HistoryQuery, Operation } from '../engine/types.js'
 import type { HeartbeatSnapshot } from '../heartbeat/protocol.js'
+import type { ClusterStatus } from '../coordination/cluster-view.js'
 import type { Backend, RunOptions } from './backend.js'
 import { AgentFailure, GatewayHttpError } from '../agent/failure.js'
 import { GatewayClient } from '../agent/http.js'
@@ -14,6 +15,18 @@ const ANSWER_GRACE_MS = 15_000
 const DEFAULT_WAIT_MS = 600_000
 /** The same connect bound as the fence agent's connect_timeout default: a dead gateway fails fast. */
 export const CONNECT_TIMEOUT_MS = 2_000
+
+/** The gateway answered with an error: the one-line message, and the answer for commands that show more of it. */
+export class GatewayRefusal extends CliError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly body?: Record<string, unknown>,
+  ) {
+    super(message)
+    this.name = 'GatewayRefusal'
+  }
+}
 
 interface Req {
   method: 'GET' | 'POST'
@@ -72,7 +85,7 @@ export class HttpBackend implements Backend {
             : 'interrupted',
           130,
         )
-      if (e instanceof GatewayHttpError) throw new CliError(this.refusal(e))
+      if (e instanceof GatewayHttpError) throw new GatewayRefusal(this.refusal(e), e.status, e.body)
       if (e instanceof AgentFailure) throw new CliError(e.message)
       throw e
     }
@@ -159,6 +172,16 @@ export class HttpBackend implements Backend {
     return this.call<HeartbeatSnapshot & { simulated: boolean }>({
       method: 'GET',
       path: '/v1/heartbeat',
+      signal,
+      timeoutMs: GET_TIMEOUT_MS,
+    })
+  }
+
+  /** GET /v1/cluster (`fencegate cluster`): replicas live only in a running gateway. */
+  cluster(signal: AbortSignal) {
+    return this.call<ClusterStatus & { simulated: boolean }>({
+      method: 'GET',
+      path: '/v1/cluster',
       signal,
       timeoutMs: GET_TIMEOUT_MS,
     })

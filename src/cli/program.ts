@@ -155,6 +155,15 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
     { gatewayOnly: true },
   ).action((o) => run(async () => (await import('../heartbeat/cli.js')).membersCommand(io, o))())
 
+  clientOptions(
+    program
+      .command('cluster')
+      .description(
+        'replicas of a running gateway: leases, the leader, which replica holds which device (exit 1 if etcd cannot be read or the lease is lost)',
+      ),
+    { gatewayOnly: true },
+  ).action((o) => run(async () => (await import('./commands/cluster.js')).clusterCommand(io, o))())
+
   program
     .command('serve')
     .description('run the gateway: --config FILE, or --demo (simulated devices)')

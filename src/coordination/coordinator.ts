@@ -1,6 +1,8 @@
 import { FenceError } from '../../core/errors.js'
 import type { FenceAction } from '../../core/types.js'
 import type { Operation } from '../engine/types.js'
+import { type ClusterStatus, singleCluster } from './cluster-view.js'
+import type { ReplicaCounters } from './replica-counters.js'
 
 /** An operation as the cluster knows it (replica mode keeps these in etcd). */
 export interface OperationRecord {
@@ -36,6 +38,8 @@ export interface ClusterView {
   holding: string[]
   /** ms since the lease was last renewed (etcd mode). */
   leaseAgeMs?: number
+  /** What this replica counted of its coordination since it started (etcd mode; /metrics). */
+  counters?: ReplicaCounters
 }
 
 /**
@@ -99,6 +103,12 @@ export interface Coordinator {
    * again comes back as the orphan (`orphaned: true`).
    */
   awaitOperation(id: string, signal: AbortSignal): Promise<OperationRecord>
+  /**
+   * The whole cluster (GET /v1/cluster): live replicas and their leases, the leader, who holds
+   * and who waits for each device (src/coordination/cluster-view.ts). Throws
+   * COORDINATION_UNAVAILABLE naming the cause when etcd cannot be read (view() still answers).
+   */
+  cluster(): Promise<ClusterStatus>
 }
 
 /** One gateway: today's behaviour, no extra service. */
@@ -149,6 +159,9 @@ export class EmbeddedCoordinator implements Coordinator {
   awaitOperation(id: string, _signal: AbortSignal): Promise<OperationRecord> {
     // one gateway: every operation is this gateway's own (the engine never asks)
     return Promise.reject(new FenceError('NOT_FOUND', `operation ${id} is not another replica's`))
+  }
+  cluster(): Promise<ClusterStatus> {
+    return Promise.resolve(singleCluster(this.view()))
   }
 }
 

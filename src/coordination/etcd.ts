@@ -8,6 +8,8 @@ import type { Operation } from '../engine/types.js'
 import type { FenceAction } from '../../core/types.js'
 import type { ClusterView, Coordinator, KeyClaim, OperationRecord, RemoteFence } from './coordinator.js'
 import { unavailable } from './coordinator.js'
+import { type ClusterStatus, readCluster } from './cluster-view.js'
+import { newReplicaCounters } from './replica-counters.js'
 
 type Etcd3 = InstanceType<typeof etcd3.Etcd3>
 type Namespace = ReturnType<Etcd3['namespace']>
@@ -68,6 +70,8 @@ export class EtcdCoordinator implements Coordinator {
   private sweeping = false
   private retention: { id: string; at: number } | undefined
   private orphanHandler: ((rec: OperationRecord) => Promise<string | undefined>) | undefined
+  /** For /metrics and the cluster view (src/coordination/replica-counters.ts). */
+  private readonly counts = newReplicaCounters()
 
   private constructor(
     cfg: CoordinationConfig,
@@ -115,6 +119,7 @@ export class EtcdCoordinator implements Coordinator {
     const lease = this.ns.lease(this.ttlMs / 1000, { autoKeepAlive: false, deadline: Date.now() + CALL_MS })
     lease.on('lost', () => {})
     const id = await lease.grant()
+    this.counts.leaseGrants++
     this.lease = lease
     this.leaseId = id
     this.epoch = new AbortController()
@@ -178,6 +183,7 @@ export class EtcdCoordinator implements Coordinator {
 
   private lose(cause: string): void {
     if (this.state === 'lost' || this.closed) return
+    this.counts.leaseLosses++
     this.state = 'lost'
     this.cause = cause
     this.held.clear()
@@ -198,8 +204,12 @@ export class EtcdCoordinator implements Coordinator {
         const r = await lease.keepaliveOnce({ deadline: Date.now() + CALL_MS })
         if (this.state !== 'ok' || lease !== this.lease) return
         if (r.TTL === '0' || Number(r.TTL) <= 0) this.lose("etcd says this replica's lease has expired")
-        else if (sent > this.sentAt) this.renewed(sent)
+        else {
+          this.counts.leaseRenewals++
+          if (sent > this.sentAt) this.renewed(sent)
+        }
       } catch (e) {
+        this.counts.leaseRenewalFailures++
         this.log.warn({ err: (e as Error).message }, 'etcd lease renewal failed')
       }
       return
@@ -241,6 +251,11 @@ export class EtcdCoordinator implements Coordinator {
     const key = `${dir}${this.leaseId}/${++lockAttempts}`
     const leaseId = this.leaseId
     const give = () => this.dropKey(key)
+    // queued behind another replica since (0: not yet); the lock then moves here from it
+    let waitedFrom = 0
+    const waited = () => {
+      if (waitedFrom) this.counts.lockWaitMs += monotonicNow() - waitedFrom
+    }
     try {
       await this.ns
         .if(key, 'Create', '==', 0)
@@ -258,14 +273,22 @@ export class EtcdCoordinator implements Coordinator {
           .options({ deadline: Date.now() + CALL_MS })
           .keys()
         if (first[0] === key) break
+        if (!waitedFrom) {
+          waitedFrom = monotonicNow()
+          this.counts.lockWaits++
+        }
         await sleep(LOCK_POLL_MS, AbortSignal.any([signal, epoch.signal]))
       }
       // the lease may have run out while we waited: never drive a device on a lock etcd may have dropped
       this.checkAvailable()
       if (epoch.signal.aborted) throw epoch.signal.reason
       this.held.set(device, key)
+      this.counts.lockAcquisitions++
+      if (waitedFrom) this.counts.lockMoves++
+      waited()
       return epoch.signal
     } catch (e) {
+      waited()
       void give()
       if (epoch.signal.aborted) throw epoch.signal.reason
       if (signal.aborted) throw abortError(signal)
@@ -304,6 +327,7 @@ export class EtcdCoordinator implements Coordinator {
       ...(this.alive() ? {} : { cause: this.cause || 'the etcd lease is not alive' }),
       holding: [...this.held.keys()].sort(),
       leaseAgeMs: Math.round(monotonicNow() - this.renewedAt),
+      counters: { ...this.counts, lockWaitMs: Math.round(this.counts.lockWaitMs) },
     }
   }
 
@@ -399,6 +423,7 @@ export class EtcdCoordinator implements Coordinator {
   private async sweep(): Promise<void> {
     if (this.sweeping || !this.alive()) return
     this.sweeping = true
+    this.counts.orphanSweeps++
     try {
       const [running, intents] = await Promise.all([
         this.ns.getAll().prefix('running/').options(this.deadline()).keys(),
@@ -415,6 +440,7 @@ export class EtcdCoordinator implements Coordinator {
           .options(this.deadline())
           .commit()
         if (!claimed.succeeded) continue
+        this.counts.orphansClaimed++
         const raw = await this.ns.get(`ops/${id}`).options(this.deadline()).string()
         if (!raw) continue
         const rec = orphan(JSON.parse(raw) as OperationRecord)
@@ -428,6 +454,7 @@ export class EtcdCoordinator implements Coordinator {
           // fencing is idempotent (it reads the state first): run it again here
           const again = await this.orphanHandler(rec).catch(() => undefined)
           if (again) {
+            this.counts.fenceReruns++
             rec.rerunAs = again
             for (const r of rec.op.results)
               if (r.error) r.error.message += `; fence run again by replica ${this.replica} as ${again}`
@@ -597,6 +624,11 @@ export class EtcdCoordinator implements Coordinator {
           return
       }
     })()
+  }
+
+  /** The whole cluster as etcd has it (src/coordination/cluster-view.ts). */
+  cluster(): Promise<ClusterStatus> {
+    return readCluster(this.ns, { view: this.view(), lease: this.leaseId }, CALL_MS)
   }
 
   async close(): Promise<void> {
