@@ -1,6 +1,7 @@
 import { FenceError } from '../../core/errors.js'
 import type { FenceAction } from '../../core/types.js'
-import type { Operation } from '../engine/types.js'
+import type { JournalHistoryQuery } from '../audit/journal.js'
+import type { HistoryEntry, Operation } from '../engine/types.js'
 
 /** An operation as the cluster knows it (replica mode keeps these in etcd). */
 export interface OperationRecord {
@@ -99,6 +100,13 @@ export interface Coordinator {
    * again comes back as the orphan (`orphaned: true`).
    */
   awaitOperation(id: string, signal: AbortSignal): Promise<OperationRecord>
+  /**
+   * A page of the cluster's history (every replica's operations), newest first, with the
+   * journal's filters, cursor and entry shape: the same page from every replica. undefined: no
+   * cluster history (one gateway: its journal is the history). Throws COORDINATION_UNAVAILABLE
+   * when etcd cannot be read, BAD_REQUEST (details.field `before`) for a cursor it does not know.
+   */
+  operationPage(q: JournalHistoryQuery): Promise<HistoryEntry[] | undefined>
 }
 
 /** One gateway: today's behaviour, no extra service. */
@@ -149,6 +157,9 @@ export class EmbeddedCoordinator implements Coordinator {
   awaitOperation(id: string, _signal: AbortSignal): Promise<OperationRecord> {
     // one gateway: every operation is this gateway's own (the engine never asks)
     return Promise.reject(new FenceError('NOT_FOUND', `operation ${id} is not another replica's`))
+  }
+  operationPage(_q: JournalHistoryQuery): Promise<HistoryEntry[] | undefined> {
+    return Promise.resolve(undefined)
   }
 }
 

@@ -4,10 +4,12 @@ import etcd3 from 'etcd3'
 import type { CoordinationConfig } from '../config/coordination.js'
 import { monotonicNow, sleep } from '../../core/deadline.js'
 import { FenceError, abortError } from '../../core/errors.js'
-import type { Operation } from '../engine/types.js'
+import type { JournalHistoryQuery } from '../audit/journal.js'
+import type { HistoryEntry, Operation } from '../engine/types.js'
 import type { FenceAction } from '../../core/types.js'
 import type { ClusterView, Coordinator, KeyClaim, OperationRecord, RemoteFence } from './coordinator.js'
 import { unavailable } from './coordinator.js'
+import { clusterHistory, historyKey } from './etcd-history.js'
 
 type Etcd3 = InstanceType<typeof etcd3.Etcd3>
 type Namespace = ReturnType<Etcd3['namespace']>
@@ -321,6 +323,7 @@ export class EtcdCoordinator implements Coordinator {
   //   ops/<id>      the operation (JSON OperationRecord), kept a day (retention lease)
   //   running/<id>  it runs (no lease: survives its replica)
   //   intents/<id>  it runs *and its replica is alive* (the replica's lease)
+  //   history/<startedAt>/<id>  the cluster's history index (etcd-history.ts), kept a day
   // running without intents = its replica died mid-operation: outcome unknown, a fence runs again.
 
   private deadline(): { deadline: Date } {
@@ -349,6 +352,8 @@ export class EtcdCoordinator implements Coordinator {
           this.ns.put(`ops/${op.id}`).value(JSON.stringify(rec)).lease(keep),
           this.ns.put(`running/${op.id}`).value(this.replica).lease(keep),
           this.ns.put(`intents/${op.id}`).value(this.replica).lease(this.leaseId),
+          // the cluster's history, in start-time order (src/coordination/etcd-history.ts)
+          this.ns.put(historyKey(op)).value(op.id).lease(keep),
         )
         .options(this.deadline())
         .commit()
@@ -573,6 +578,11 @@ export class EtcdCoordinator implements Coordinator {
 
   async releaseKey(scope: string, key: string): Promise<void> {
     await this.ns.delete().key(EtcdCoordinator.idemKey(scope, key)).options(this.deadline())
+  }
+
+  /** The cluster's history, from the index the intents write (src/coordination/etcd-history.ts). */
+  operationPage(q: JournalHistoryQuery): Promise<HistoryEntry[]> {
+    return clusterHistory(this.ns, q, CALL_MS)
   }
 
   async close(): Promise<void> {

@@ -186,7 +186,10 @@ export interface FenceEngine {
   /** This gateway's operation, else the cluster's record of it (replica mode). */
   findOperation?(id: string): Promise<Operation | undefined>
   /** Replica mode: Idempotency-Keys and operation records across replicas. Absent: one gateway. */
-  readonly coordinator?: Pick<Coordinator, 'mode' | 'claimKey' | 'bindKey' | 'releaseKey' | 'findOperation'>
+  readonly coordinator?: Pick<
+    Coordinator,
+    'mode' | 'claimKey' | 'bindKey' | 'releaseKey' | 'findOperation' | 'operationPage'
+  >
   history(q: HistoryQuery): Promise<HistoryEntry[]>
   devices(): DeviceHealth[]
   device(id: string): DeviceHealth
