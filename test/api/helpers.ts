@@ -1,5 +1,6 @@
 import { hashToken } from '../../src/api/auth.js'
 import { type App, buildApp } from '../../src/api/app.js'
+import type { EngineOptions } from '../../src/engine/engine.js'
 import { type TestGateway, startTestGateway } from '../helpers/gateway.js'
 
 /** One token per role, plus `lab`: an operator allowed only n1 and dual. */
@@ -48,9 +49,11 @@ export async function startApi(
     nodes?: Record<string, unknown>
     engine?: Record<string, unknown>
     extra?: Record<string, unknown>
+    engineOptions?: EngineOptions
   } = {},
 ): Promise<ApiGateway> {
   const gw = await startTestGateway({
+    ...(opts.engineOptions ? { engineOptions: opts.engineOptions } : {}),
     devices: opts.devices ?? DEVICES,
     nodes: opts.nodes ?? NODES,
     ...(opts.engine ? { engine: opts.engine } : {}),
