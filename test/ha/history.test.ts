@@ -17,6 +17,16 @@ const page = async (url: string, query = '') => {
   return a.body as unknown as Page
 }
 
+/** Wait (bounded) until the replica has a live lease: a status read answers 200. */
+async function admits(url: string): Promise<void> {
+  let ok = await call(url, 'GET', '/v1/nodes/n1')
+  for (let i = 0; i < 200 && ok.status !== 200; i++) {
+    await new Promise((res) => setTimeout(res, 100))
+    ok = await call(url, 'GET', '/v1/nodes/n1')
+  }
+  expect(ok.status, JSON.stringify(ok.body)).toBe(200)
+}
+
 /** Every page of /v1/history from one replica, `limit` at a time. */
 async function pages(url: string, limit: number): Promise<Page[]> {
   const out: Page[] = []
@@ -37,6 +47,9 @@ describe('history across replicas (real processes, real etcd)', () => {
       devices: { pdu: { kind: 'dummy', listen: '127.0.0.1:0', plugs: NODES, transitionDelay: '5ms' } },
       nodes,
     })
+    // a loaded machine can starve a replica's first lease renewals right after start: wait until
+    // each one admits work again (a status read is refused without a live lease)
+    for (const r of set.replicas) await admits(r.url)
   }, 180_000)
   afterAll(async () => {
     await set?.stop()
@@ -124,14 +137,7 @@ describe('history across replicas (real processes, real etcd)', () => {
       body: JSON.stringify({ state: 'on' }),
     })
     // every replica must have a lease again after the quorum loss before the fence is admitted
-    for (const r of set.replicas) {
-      let ok = await call(r.url, 'GET', '/v1/nodes/n1')
-      for (let i = 0; i < 200 && ok.status !== 200; i++) {
-        await new Promise((res) => setTimeout(res, 100))
-        ok = await call(r.url, 'GET', '/v1/nodes/n1')
-      }
-      expect(ok.status).toBe(200)
-    }
+    for (const r of set.replicas) await admits(r.url)
     const offs = () => sim.commands.filter((c) => c.plug === '2' && c.action === 'off').length
     const before = offs()
     sim.transitionDelayMs = 1500 // the fence's read-back waits for the relay: time to kill its replica
