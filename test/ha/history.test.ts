@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LOCAL_ONLY } from '../../src/api/routes/history.js'
+import { run } from '../cli/helpers.js'
 import { ReplicaSet, TOKEN, call } from './replicas.js'
 
 const NODES = 4
@@ -112,6 +113,14 @@ describe('history across replicas (real processes, real etcd)', () => {
       expect(p.warning, JSON.stringify(p)).toMatch(new RegExp(`^${LOCAL_ONLY}`))
       // r3's own: the one power-on it ran
       expect(p.entries.map((e) => e.op)).toEqual([ran.at(-1)])
+      // the CLI prints the page as ever, and the warning on stderr
+      const cli = await run(['history', '--url', set.replica('r3').url], {
+        env: { FENCEGATE_TOKEN: TOKEN },
+        home: set.dir,
+      })
+      expect(cli.code, cli.err).toBe(0)
+      expect(cli.out).toContain('n4')
+      expect(cli.err).toContain(`warning: ${LOCAL_ONLY}`)
       const p1 = await page(set.replica('r1').url, '?limit=100')
       expect(p1.warning).toMatch(new RegExp(`^${LOCAL_ONLY}`))
       expect(new Set(p1.entries.map((e) => e.op))).toEqual(new Set([ran[0], ran[2], ran[4], ran.at(-2)]))
