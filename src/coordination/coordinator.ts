@@ -1,7 +1,9 @@
 import { FenceError } from '../../core/errors.js'
 import type { FenceAction } from '../../core/types.js'
+import type { Operation } from '../engine/types.js'
+// the cluster's history (etcd-history.ts)
 import type { JournalHistoryQuery } from '../audit/journal.js'
-import type { HistoryEntry, Operation } from '../engine/types.js'
+import type { HistoryEntry } from '../engine/types.js'
 
 /** An operation as the cluster knows it (replica mode keeps these in etcd). */
 export interface OperationRecord {

@@ -4,12 +4,14 @@ import etcd3 from 'etcd3'
 import type { CoordinationConfig } from '../config/coordination.js'
 import { monotonicNow, sleep } from '../../core/deadline.js'
 import { FenceError, abortError } from '../../core/errors.js'
-import type { JournalHistoryQuery } from '../audit/journal.js'
-import type { HistoryEntry, Operation } from '../engine/types.js'
+import type { Operation } from '../engine/types.js'
 import type { FenceAction } from '../../core/types.js'
 import type { ClusterView, Coordinator, KeyClaim, OperationRecord, RemoteFence } from './coordinator.js'
 import { unavailable } from './coordinator.js'
+// the cluster's history (etcd-history.ts)
 import { clusterHistory, historyKey } from './etcd-history.js'
+import type { JournalHistoryQuery } from '../audit/journal.js'
+import type { HistoryEntry } from '../engine/types.js'
 
 type Etcd3 = InstanceType<typeof etcd3.Etcd3>
 type Namespace = ReturnType<Etcd3['namespace']>
