@@ -41,7 +41,11 @@ export interface Backend {
     reason: string,
     opts: RunOptions,
   ): Promise<{ simulated: boolean; operation: Operation }>
-  history(q: HistoryQuery, signal: AbortSignal): Promise<{ simulated: boolean; entries: HistoryEntry[] }>
+  /** `warning`: replica mode, etcd unreadable: the entries are the asked replica's own only. */
+  history(
+    q: HistoryQuery,
+    signal: AbortSignal,
+  ): Promise<{ simulated: boolean; entries: HistoryEntry[]; warning?: string }>
   devices(signal: AbortSignal): Promise<{ simulated: boolean; devices: DeviceHealth[] }>
   close(): Promise<void>
 }

@@ -143,7 +143,7 @@ export class HttpBackend implements Backend {
   }
 
   history(q: HistoryQuery, signal: AbortSignal) {
-    return this.call<{ simulated: boolean; entries: HistoryEntry[] }>({
+    return this.call<{ simulated: boolean; entries: HistoryEntry[]; warning?: string }>({
       method: 'GET',
       path: '/v1/history',
       query: {

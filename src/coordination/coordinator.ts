@@ -3,6 +3,9 @@ import type { FenceAction } from '../../core/types.js'
 import type { Operation } from '../engine/types.js'
 import { type ClusterStatus, singleCluster } from './cluster-view.js'
 import type { ReplicaCounters } from './replica-counters.js'
+// the cluster's history (etcd-history.ts)
+import type { JournalHistoryQuery } from '../audit/journal.js'
+import type { HistoryEntry } from '../engine/types.js'
 
 /** An operation as the cluster knows it (replica mode keeps these in etcd). */
 export interface OperationRecord {
@@ -109,6 +112,13 @@ export interface Coordinator {
    * COORDINATION_UNAVAILABLE naming the cause when etcd cannot be read (view() still answers).
    */
   cluster(): Promise<ClusterStatus>
+  /**
+   * A page of the cluster's history (every replica's operations), newest first, with the
+   * journal's filters, cursor and entry shape: the same page from every replica. undefined: no
+   * cluster history (one gateway: its journal is the history). Throws COORDINATION_UNAVAILABLE
+   * when etcd cannot be read, BAD_REQUEST (details.field `before`) for a cursor it does not know.
+   */
+  operationPage(q: JournalHistoryQuery): Promise<HistoryEntry[] | undefined>
 }
 
 /** One gateway: today's behaviour, no extra service. */
@@ -162,6 +172,9 @@ export class EmbeddedCoordinator implements Coordinator {
   }
   cluster(): Promise<ClusterStatus> {
     return Promise.resolve(singleCluster(this.view()))
+  }
+  operationPage(_q: JournalHistoryQuery): Promise<HistoryEntry[] | undefined> {
+    return Promise.resolve(undefined)
   }
 }
 

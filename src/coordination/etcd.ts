@@ -10,6 +10,10 @@ import type { ClusterView, Coordinator, KeyClaim, OperationRecord, RemoteFence }
 import { unavailable } from './coordinator.js'
 import { type ClusterStatus, readCluster } from './cluster-view.js'
 import { newReplicaCounters } from './replica-counters.js'
+// the cluster's history (etcd-history.ts)
+import { clusterHistory, historyKey } from './etcd-history.js'
+import type { JournalHistoryQuery } from '../audit/journal.js'
+import type { HistoryEntry } from '../engine/types.js'
 
 type Etcd3 = InstanceType<typeof etcd3.Etcd3>
 type Namespace = ReturnType<Etcd3['namespace']>
@@ -335,6 +339,7 @@ export class EtcdCoordinator implements Coordinator {
   //   ops/<id>      the operation (JSON OperationRecord), kept a day (retention lease)
   //   running/<id>  it runs (no lease: survives its replica)
   //   intents/<id>  it runs *and its replica is alive* (the replica's lease)
+  //   history/<startedAt>/<id>  the cluster's history index (etcd-history.ts), kept a day
   // running without intents = its replica died mid-operation: outcome unknown, a fence runs again.
 
   private deadline(): { deadline: Date } {
@@ -363,6 +368,8 @@ export class EtcdCoordinator implements Coordinator {
           this.ns.put(`ops/${op.id}`).value(JSON.stringify(rec)).lease(keep),
           this.ns.put(`running/${op.id}`).value(this.replica).lease(keep),
           this.ns.put(`intents/${op.id}`).value(this.replica).lease(this.leaseId),
+          // the cluster's history, in start-time order (src/coordination/etcd-history.ts)
+          this.ns.put(historyKey(op)).value(op.id).lease(keep),
         )
         .options(this.deadline())
         .commit()
@@ -629,6 +636,11 @@ export class EtcdCoordinator implements Coordinator {
   /** The whole cluster as etcd has it (src/coordination/cluster-view.ts). */
   cluster(): Promise<ClusterStatus> {
     return readCluster(this.ns, { view: this.view(), lease: this.leaseId }, CALL_MS)
+  }
+
+  /** The cluster's history, from the index the intents write (src/coordination/etcd-history.ts). */
+  operationPage(q: JournalHistoryQuery): Promise<HistoryEntry[]> {
+    return clusterHistory(this.ns, q, CALL_MS)
   }
 
   async close(): Promise<void> {

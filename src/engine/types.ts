@@ -188,7 +188,7 @@ export interface FenceEngine {
   /** Replica mode: Idempotency-Keys and operation records across replicas. Absent: one gateway. */
   readonly coordinator?: Pick<
     Coordinator,
-    'mode' | 'claimKey' | 'bindKey' | 'releaseKey' | 'findOperation' | 'view' | 'cluster'
+    'mode' | 'claimKey' | 'bindKey' | 'releaseKey' | 'findOperation' | 'view' | 'cluster' | 'operationPage'
   >
   history(q: HistoryQuery): Promise<HistoryEntry[]>
   devices(): DeviceHealth[]

@@ -53,6 +53,7 @@ export async function startApi(
   } = {},
 ): Promise<ApiGateway> {
   const gw = await startTestGateway({
+    ...(opts.engineOptions ? { engineOptions: opts.engineOptions } : {}),
     devices: opts.devices ?? DEVICES,
     nodes: opts.nodes ?? NODES,
     ...(opts.engine ? { engine: opts.engine } : {}),

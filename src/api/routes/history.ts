@@ -1,7 +1,8 @@
 /**
  * /v1/history: what the journal says was done, newest first, a page at a time. Served from the
  * journal's in-memory index (never a re-read of the files); `next` is the cursor of the page
- * after this one.
+ * after this one. Replica mode: from the cluster's history in etcd (every replica's operations,
+ * the same page from each), or, when etcd cannot be read, this replica's journal with a `warning`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
@@ -10,6 +11,7 @@ import { FenceError } from '../../../core/errors.js'
 import { assertNodes, mayUse, principal } from '../auth.js'
 import type { ApiContext } from '../context.js'
 import { fieldError } from '../errors.js'
+import type { HistoryEntry as Entry } from '../../engine/types.js'
 import { HistoryEntry, HistoryQuery, HistoryReply, errors } from '../schemas.js'
 
 /** Entries in one answer (a page); older ones by `before`. */
@@ -34,11 +36,20 @@ const HistoryPageQuery = Type.Object(
   { additionalProperties: false },
 )
 
+/** The start of the warning of a page read from this replica's journal (etcd could not be read). */
+export const LOCAL_ONLY = "this replica's operations only: the cluster's history in etcd could not be read"
+
 const HistoryPageReply = Type.Object({
   ...HistoryReply.properties,
   entries: Type.Array(HistoryEntry),
   next: Type.Optional(
     Type.String({ description: 'more entries are older than this page: give it as `before` to get them' }),
+  ),
+  warning: Type.Optional(
+    Type.String({
+      description:
+        "replica mode only: etcd could not be read, so this page is this replica's own journal (the operations it ran), not the cluster's; the cause follows",
+    }),
   ),
 })
 
@@ -76,24 +87,44 @@ export const historyRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
         // one more than asked: whether there is a next page
         limit: limit + 1,
       }
-      let found: Awaited<ReturnType<typeof ctx.engine.history>>
+      let found: Awaited<ReturnType<typeof page>>
       try {
-        found = await ctx.engine.history(query)
+        found = await page(ctx.engine, query)
       } catch (e) {
         if (e instanceof FenceError && e.code === 'BAD_REQUEST' && e.details?.field === 'before')
           throw fieldError('BAD_REQUEST', 'querystring.before', e.message.replace(/^before: /, ''))
         throw e
       }
-      const entries = found.filter((e) => mayUse(who, e.node))
-      const page = entries.slice(0, limit)
-      const last = page.at(-1)
+      const entries = found.entries.filter((e) => mayUse(who, e.node))
+      const shown = entries.slice(0, limit)
+      const last = shown.at(-1)
       return {
         simulated: ctx.simulated,
-        entries: page,
+        entries: shown,
         ...(entries.length > limit && last ? { next: historyCursor(last) } : {}),
+        ...(found.warning ? { warning: found.warning } : {}),
       }
     },
   )
+}
+
+/**
+ * Replica mode: the cluster's page, from etcd (the same on every replica). When etcd cannot be
+ * read: this replica's own journal, and a warning saying so. One gateway: its journal.
+ */
+async function page(
+  engine: ApiContext['engine'],
+  query: JournalHistoryQuery,
+): Promise<{ entries: Entry[]; warning?: string }> {
+  let warning: string | undefined
+  try {
+    const entries = await engine.coordinator?.operationPage(query)
+    if (entries) return { entries }
+  } catch (e) {
+    if (!(e instanceof FenceError && e.code === 'COORDINATION_UNAVAILABLE')) throw e
+    warning = `${LOCAL_ONLY} (${String(e.details?.cause ?? e.message)})`
+  }
+  return { entries: await engine.history(query), ...(warning ? { warning } : {}) }
 }
 
 function isoTime(field: string, v: string): Date {

@@ -43,6 +43,8 @@ export async function historyCommand(io: CliIo, o: HistoryOptions): Promise<numb
   }
   return withBackend(io, o, async (b) => {
     const answer = await b.history(q, io.stop)
+    // replica mode with etcd unreadable: say on stderr that this is one replica's part only
+    if (answer.warning) io.stderr.write(`warning: ${answer.warning}\n`)
     // the API answers newest first (the limit keeps the newest); a table reads best newest last,
     // next to the prompt
     io.stdout.write(
