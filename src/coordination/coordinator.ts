@@ -1,6 +1,7 @@
 import { FenceError } from '../../core/errors.js'
 import type { FenceAction } from '../../core/types.js'
 import type { Operation } from '../engine/types.js'
+import type { Death, DeathOutcome, DeathRunner } from './death.js'
 
 /** An operation as the cluster knows it (replica mode keeps these in etcd). */
 export interface OperationRecord {
@@ -99,6 +100,12 @@ export interface Coordinator {
    * again comes back as the orphan (`orphaned: true`).
    */
   awaitOperation(id: string, signal: AbortSignal): Promise<OperationRecord>
+  /**
+   * A heartbeat death this replica saw (every replica that sees it calls this): one replica runs
+   * `runner` for it, the others get that run's outcome (src/coordination/death-fence.ts has the
+   * rules). Never rejects for etcd trouble: the outcome says not ok. One gateway: runs the runner.
+   */
+  fenceDeath(death: Death, runner: DeathRunner): Promise<DeathOutcome>
 }
 
 /** One gateway: today's behaviour, no extra service. */
@@ -149,6 +156,22 @@ export class EmbeddedCoordinator implements Coordinator {
   awaitOperation(id: string, _signal: AbortSignal): Promise<OperationRecord> {
     // one gateway: every operation is this gateway's own (the engine never asks)
     return Promise.reject(new FenceError('NOT_FOUND', `operation ${id} is not another replica's`))
+  }
+  async fenceDeath(death: Death, runner: DeathRunner): Promise<DeathOutcome> {
+    // one gateway: no other replica to leave it to
+    const op = await runner(death.timeoutMs, () => {})
+    const r = op.results[0]
+    const ok = op.status === 'succeeded'
+    return {
+      ranHere: true,
+      ok,
+      replica: this.replica,
+      op: op.id,
+      operation: op,
+      ...(ok
+        ? {}
+        : { error: r?.error ? `${r.error.code}: ${r.error.message}` : `operation ${op.id} ${op.status}` }),
+    }
   }
 }
 

@@ -8,6 +8,8 @@ import type { Operation } from '../engine/types.js'
 import type { FenceAction } from '../../core/types.js'
 import type { ClusterView, Coordinator, KeyClaim, OperationRecord, RemoteFence } from './coordinator.js'
 import { unavailable } from './coordinator.js'
+import type { Death, DeathOutcome, DeathRunner } from './death.js'
+import { DeathFences } from './death-fence.js'
 
 type Etcd3 = InstanceType<typeof etcd3.Etcd3>
 type Namespace = ReturnType<Etcd3['namespace']>
@@ -573,6 +575,27 @@ export class EtcdCoordinator implements Coordinator {
 
   async releaseKey(scope: string, key: string): Promise<void> {
     await this.ns.delete().key(EtcdCoordinator.idemKey(scope, key)).options(this.deadline())
+  }
+
+  // ---- heartbeat deaths across replicas (death-fence.ts) -----------------------------------
+
+  private deathFences: DeathFences | undefined
+
+  fenceDeath(death: Death, runner: DeathRunner): Promise<DeathOutcome> {
+    this.deathFences ??= new DeathFences({
+      ns: this.ns,
+      replica: this.replica,
+      lease: () => (this.alive() ? this.leaseId : undefined),
+      keep: () => this.retentionLease(),
+      isLeader: () => this.isLeader(),
+      leader: () => this.leader(),
+      awaitOperation: (id, signal) => this.awaitOperation(id, signal),
+      // a leader that heard the death too claims it well within a lease period; one that died
+      // has lost its leadership by then (its candidate key went with its lease)
+      leaderWaitMs: this.ttlMs,
+      log: this.log,
+    })
+    return this.deathFences.fence(death, runner)
   }
 
   async close(): Promise<void> {
