@@ -18,6 +18,9 @@ describe('heartbeat deaths across replicas (real etcd)', () => {
   let etcd: EtcdCluster
   let open: EtcdCoordinator[] = []
   let prefixes = 0
+  let ops = 0
+  /** Who ran what: one entry per run of a fence. */
+  let runs: string[] = []
 
   beforeAll(async () => {
     etcd = await EtcdCluster.start()
@@ -25,6 +28,7 @@ describe('heartbeat deaths across replicas (real etcd)', () => {
   afterEach(async () => {
     await Promise.allSettled(open.map((c) => c.close()))
     open = []
+    runs = []
   })
   afterAll(async () => {
     await etcd?.stop()
@@ -55,12 +59,6 @@ describe('heartbeat deaths across replicas (real etcd)', () => {
     ...over,
   })
 
-  let ops = 0
-  /** Who ran what: one entry per run of a fence. */
-  let runs: string[] = []
-  afterEach(() => {
-    runs = []
-  })
 
   /**
    * A fence run on replica `c`, recorded in etcd like the engine's: intent (then onStart), then
