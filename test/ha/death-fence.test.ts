@@ -59,7 +59,6 @@ describe('heartbeat deaths across replicas (real etcd)', () => {
     ...over,
   })
 
-
   /**
    * A fence run on replica `c`, recorded in etcd like the engine's: intent (then onStart), then
    * the result. `recorded` lets the record in etcd differ from what the runner returns.
