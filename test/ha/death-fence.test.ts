@@ -135,6 +135,16 @@ describe('heartbeat deaths across replicas (real etcd)', () => {
     expect(outs.every((o) => o.ok)).toBe(true)
   }, 60_000)
 
+  it('a success older than the fence deadline does not answer a new call (a stale record): fenced again', async () => {
+    const [a] = await replicas('a')
+    expect((await a!.fenceDeath(death(9), runner(a!))).ok).toBe(true)
+    // the record is now older than the next call's deadline (300 ms)
+    await new Promise((r) => setTimeout(r, 400))
+    const again = await a!.fenceDeath(death(9, { timeoutMs: 300 }), runner(a!))
+    expect(again).toMatchObject({ ranHere: true, ok: true })
+    expect(runs).toEqual(['a', 'a'])
+  }, 60_000)
+
   it('a failed round answers the replicas that waited for it; a retry runs a new round', async () => {
     const [a, b] = await replicas('a', 'b')
     const outs = await Promise.all(
