@@ -6,6 +6,7 @@ import type { ReplicaCounters } from './replica-counters.js'
 // the cluster's history (etcd-history.ts)
 import type { JournalHistoryQuery } from '../audit/journal.js'
 import type { HistoryEntry } from '../engine/types.js'
+import type { Death, DeathOutcome, DeathRunner } from './death.js'
 
 /** An operation as the cluster knows it (replica mode keeps these in etcd). */
 export interface OperationRecord {
@@ -119,6 +120,12 @@ export interface Coordinator {
    * when etcd cannot be read, BAD_REQUEST (details.field `before`) for a cursor it does not know.
    */
   operationPage(q: JournalHistoryQuery): Promise<HistoryEntry[] | undefined>
+  /**
+   * A heartbeat death this replica saw (every replica that sees it calls this): one replica runs
+   * `runner` for it, the others get that run's outcome (src/coordination/death-fence.ts has the
+   * rules). Never rejects for etcd trouble: the outcome says not ok. One gateway: runs the runner.
+   */
+  fenceDeath(death: Death, runner: DeathRunner): Promise<DeathOutcome>
 }
 
 /** One gateway: today's behaviour, no extra service. */
@@ -175,6 +182,22 @@ export class EmbeddedCoordinator implements Coordinator {
   }
   operationPage(_q: JournalHistoryQuery): Promise<HistoryEntry[] | undefined> {
     return Promise.resolve(undefined)
+  }
+  async fenceDeath(death: Death, runner: DeathRunner): Promise<DeathOutcome> {
+    // one gateway: no other replica to leave it to
+    const op = await runner(death.timeoutMs, () => {})
+    const r = op.results[0]
+    const ok = op.status === 'succeeded'
+    return {
+      ranHere: true,
+      ok,
+      replica: this.replica,
+      op: op.id,
+      operation: op,
+      ...(ok
+        ? {}
+        : { error: r?.error ? `${r.error.code}: ${r.error.message}` : `operation ${op.id} ${op.status}` }),
+    }
   }
 }
 

@@ -14,6 +14,8 @@ import { newReplicaCounters } from './replica-counters.js'
 import { clusterHistory, historyKey } from './etcd-history.js'
 import type { JournalHistoryQuery } from '../audit/journal.js'
 import type { HistoryEntry } from '../engine/types.js'
+import type { Death, DeathOutcome, DeathRunner } from './death.js'
+import { DeathFences } from './death-fence.js'
 
 type Etcd3 = InstanceType<typeof etcd3.Etcd3>
 type Namespace = ReturnType<Etcd3['namespace']>
@@ -641,6 +643,27 @@ export class EtcdCoordinator implements Coordinator {
   /** The cluster's history, from the index the intents write (src/coordination/etcd-history.ts). */
   operationPage(q: JournalHistoryQuery): Promise<HistoryEntry[]> {
     return clusterHistory(this.ns, q, CALL_MS)
+  }
+
+  // ---- heartbeat deaths across replicas (death-fence.ts) -----------------------------------
+
+  private deathFences: DeathFences | undefined
+
+  fenceDeath(death: Death, runner: DeathRunner): Promise<DeathOutcome> {
+    this.deathFences ??= new DeathFences({
+      ns: this.ns,
+      replica: this.replica,
+      lease: () => (this.alive() ? this.leaseId : undefined),
+      keep: () => this.retentionLease(),
+      isLeader: () => this.isLeader(),
+      leader: () => this.leader(),
+      awaitOperation: (id, signal) => this.awaitOperation(id, signal),
+      // a leader that heard the death too claims it well within a lease period; one that died
+      // has lost its leadership by then (its candidate key went with its lease)
+      leaderWaitMs: this.ttlMs,
+      log: this.log,
+    })
+    return this.deathFences.fence(death, runner)
   }
 
   async close(): Promise<void> {

@@ -5,9 +5,10 @@ import type { DeviceConfig, GatewayConfig, NodeConfig } from '../config/config.j
 import { readSecret } from '../config/secrets.js'
 import { Deadline, monotonicNow, untilAborted } from '../../core/deadline.js'
 import { FenceError, abortError, toFenceError } from '../../core/errors.js'
-import type { FenceAction, NodeAction, PlugRef, PowerState } from '../../core/types.js'
+import type { FenceAction, Initiator, NodeAction, PlugRef, PowerState } from '../../core/types.js'
 import { plugKey } from '../../core/types.js'
 import { type Coordinator, EmbeddedCoordinator, type OperationRecord } from '../coordination/coordinator.js'
+import type { Death, DeathOutcome } from '../coordination/death.js'
 import { DeviceRunner, PRIORITY, type Priority } from './device-runner.js'
 import { FencingRules } from './fencing-rules.js'
 import { nodeState } from './node-state.js'
@@ -325,6 +326,16 @@ export class Engine implements FenceEngine {
           resolve(undefined)
         })
     })
+  }
+
+  /**
+   * A heartbeat death: the engine's fence is the runner the coordinator may run (replica mode:
+   * here or on one other replica, the others get its outcome; one gateway: here).
+   */
+  fenceDeath(death: Death, initiator: Initiator): Promise<DeathOutcome> {
+    return this.coordinator.fenceDeath(death, (timeoutMs, onStart) =>
+      this.fence(death.node, death.action, { initiator, timeoutMs, onStart }),
+    )
   }
 
   history(q: HistoryQuery): Promise<HistoryEntry[]> {

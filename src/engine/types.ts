@@ -4,6 +4,7 @@
  * live only in src/engine.
  */
 import type { Coordinator } from '../coordination/coordinator.js'
+import type { Death, DeathOutcome } from '../coordination/death.js'
 import type { ErrorCode } from '../../core/errors.js'
 import type { FenceAction, Initiator, NodeAction, PlugRef, PowerState } from '../../core/types.js'
 
@@ -205,6 +206,11 @@ export interface FenceEngine {
   /** Subscribe to everything as it happens (the API's event stream): see EngineEvent. */
   onEvent(listener: (e: EngineEvent) => void): () => void
   close(): Promise<void>
+  /**
+   * A heartbeat death (replica mode: every replica that sees it asks, one runs the fence, the
+   * others get its outcome — Coordinator.fenceDeath). Absent: fence() is the only way.
+   */
+  fenceDeath?(death: Death, initiator: Initiator): Promise<DeathOutcome>
 }
 
 /**

@@ -12,6 +12,9 @@ import type { MembershipEvent, NodeView } from './membership.js'
  *   shoot the survivor.
  * - Exactly one member acts: the first live member, in configured order, that reaches the
  *   victim's fence devices (fencegate members advertise that in their status as `fgfence`).
+ *   Replica mode (`replicas`): every member that reaches them asks its gateway, and the gateways'
+ *   etcd election runs the fence once (src/coordination/death-fence.ts); a fence another replica
+ *   ran comes back as `fenced-by-replica`, never as a fence of ours.
  * - Two-node: the preferred node fences at once; the other waits raceDelay (longer than the
  *   preferred node needs to notice and fence), then checks the peer is still dead.
  * - A victim that comes back with a higher generation restarted: a fence not yet issued is dropped.
@@ -51,6 +54,8 @@ export interface VictimView {
   /** Why we are not fencing (yet): no quorum, someone else will, wait-for-all… */
   why?: string
   executor?: string
+  /** Replica mode: the replica that ran the fence we asked for, when it was not ours, and its operation. */
+  byReplica?: FencedBy
   attempts: number
   lastError?: string
   /** Monotonic ms. */
@@ -71,8 +76,39 @@ export interface FencePolicyView {
   ping?: { nodes: number; reached: string[] }
 }
 
+/** Replica mode: the fence was not run by our gateway but by this replica (or by none, by the deadline). */
+export interface FencedBy {
+  replica?: string
+  op?: string
+}
+
+/** What our gateway says of a fence we asked for. `by`: another replica ran it (replica mode). */
+export interface FenceResult {
+  ok: boolean
+  error?: string
+  by?: FencedBy
+}
+
 export type FenceDecision =
-  | { kind: 'fence-start'; node: string; generation?: number; attempt: number }
+  | {
+      kind: 'fence-start'
+      node: string
+      generation?: number
+      attempt: number
+      /** Replica mode: asked of the replicas; the one their election picks runs it. */
+      replicas?: true
+    }
+  | {
+      kind: 'fenced-by-replica'
+      node: string
+      generation?: number
+      /** Undefined: no replica had claimed it by our deadline. */
+      replica?: string
+      op?: string
+      ok: boolean
+      error?: string
+      durationMs: number
+    }
   | { kind: 'fence-done'; node: string; generation?: number; ok: boolean; error?: string; durationMs: number }
   | { kind: 'fence-waiting'; node: string; why: string; executor?: string }
   | { kind: 'fence-dropped'; node: string; why: string }
@@ -104,8 +140,18 @@ export interface FencePolicyOptions {
   ping?: { nodes: readonly string[]; deadMs: number }
   /** Our own probes of the ping nodes, as of now. */
   pings?: () => PingObservation[]
-  /** Issue the fence (through the engine); resolves with the outcome, never rejects. */
-  fence: (node: string, action: FenceAction) => Promise<{ ok: boolean; error?: string }>
+  /**
+   * Replica mode: a member that reaches the victim's devices asks its gateway even when another
+   * member comes first in order — the replicas' election decides who runs it (rules in
+   * src/coordination/death-fence.ts). Quorum, wait-for-all, ping nodes and the two-node race
+   * stand as they are.
+   */
+  replicas?: boolean
+  /**
+   * Issue the fence (through the engine) of the victim's incarnation `generation` (undefined: never
+   * heard); resolves with the outcome, never rejects.
+   */
+  fence: (node: string, action: FenceAction, generation?: number) => Promise<FenceResult>
 }
 
 export class FencePolicy {
@@ -380,9 +426,12 @@ export class FencePolicy {
         return
       }
     }
-    const executor = nodes.find(
-      (n) => n.state === 'up' && (n.self ? this.reach.has(v.node) : (n.fgfence ?? []).includes(v.node)),
-    )
+    const executor =
+      this.o.replicas && this.reach.has(v.node)
+        ? nodes.find((n) => n.self)
+        : nodes.find(
+            (n) => n.state === 'up' && (n.self ? this.reach.has(v.node) : (n.fgfence ?? []).includes(v.node)),
+          )
     if (!executor) {
       this.cancelRace(v, 'no live member reaches its fence devices')
       return
@@ -442,18 +491,28 @@ export class FencePolicy {
       node: v.node,
       ...(v.generation !== undefined ? { generation: v.generation } : {}),
       attempt: v.attempts,
+      ...(this.o.replicas ? { replicas: true as const } : {}),
     })
-    void this.o.fence(v.node, this.o.settings.action).then(({ ok, error }) => {
+    void this.o.fence(v.node, this.o.settings.action, v.generation).then(({ ok, error, by }) => {
       const durationMs = Math.round(this.o.clock.now() - started)
-      this.emit({
-        kind: 'fence-done',
-        node: v.node,
-        ...(v.generation !== undefined ? { generation: v.generation } : {}),
-        ok,
-        ...(error ? { error } : {}),
-        durationMs,
-      })
+      const gen = v.generation !== undefined ? { generation: v.generation } : {}
+      // another replica's fence is reported as theirs, never as one we did
+      this.emit(
+        by
+          ? {
+              kind: 'fenced-by-replica',
+              node: v.node,
+              ...gen,
+              ...by,
+              ok,
+              ...(error ? { error } : {}),
+              durationMs,
+            }
+          : { kind: 'fence-done', node: v.node, ...gen, ok, ...(error ? { error } : {}), durationMs },
+      )
       if (this.victims.get(v.node) !== v) return
+      if (by) v.byReplica = by
+      else delete v.byReplica
       if (ok) {
         v.status = 'fenced'
         v.since = this.o.clock.now()

@@ -33,9 +33,30 @@ export function heartbeatConfigOf(gateway: GatewayConfig): HeartbeatConfig | und
 /**
  * Fence through the engine: hard off (or reboot) verified by read-back, journaled as initiated by
  * the heartbeat, with the heartbeat's own deadline.
+ *
+ * Replica mode, a victim whose generation we know: through the engine's fenceDeath — one replica
+ * runs it; when another did, the result says so (`by`) and is that replica's read-back. A victim
+ * never heard (no generation) is fenced here as on one gateway: no death record could tell one
+ * life of it from another, and the engine still joins a fence of it running on another replica.
  */
 export function engineFence(engine: FenceEngine, timeoutMs: number): NonNullable<HeartbeatDeps['fence']> {
-  return async (node, action) => {
+  return async (node, action, generation) => {
+    if (generation !== undefined && engine.coordinator?.mode === 'etcd' && engine.fenceDeath)
+      try {
+        const canRun = engineReach(engine)().includes(node)
+        const out = await engine.fenceDeath(
+          { node, generation, action, timeoutMs, canRun },
+          HEARTBEAT_INITIATOR,
+        )
+        if (out.ranHere) return { ok: out.ok, ...(out.error ? { error: out.error } : {}) }
+        return {
+          ok: out.ok,
+          ...(out.error ? { error: out.error } : {}),
+          by: { ...(out.replica ? { replica: out.replica } : {}), ...(out.op ? { op: out.op } : {}) },
+        }
+      } catch (e) {
+        return { ok: false, error: e instanceof Error ? e.message : String(e) }
+      }
     try {
       const op = await engine.fence(node, action, { initiator: HEARTBEAT_INITIATOR, timeoutMs })
       const r = op.results[0]
@@ -81,6 +102,7 @@ export async function startHeartbeat(
   if (!config) return undefined
   return HeartbeatService.start(config, {
     ...extra,
+    ...(engine.coordinator?.mode === 'etcd' ? { replicas: true } : {}),
     fence: engineFence(engine, config.fence.timeoutMs),
     reach: engineReach(engine),
     ...(journal

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import { type AuthKeys, Authenticator, readAuthKeys } from './auth.js'
 import { DecodeError, type HaMsg, decode, encodeClassic, encodeNetstring } from './codec.js'
 import type { HeartbeatConfig } from './config.js'
-import { FencePolicy } from './fence-policy.js'
+import { FencePolicy, type FenceResult } from './fence-policy.js'
 import { type Frames, type Link, UcastHub, createLink } from './links.js'
 import { Membership } from './membership.js'
 import {
@@ -41,7 +41,7 @@ export class HeartbeatMember {
   private readonly startedWall = new Date()
   private readonly drops = new Map<string, DropCounts>()
   private readonly history = new Map<number, { frames: Frames; resentAt?: number }>()
-  private readonly pendingFences = new Map<number, (r: { ok: boolean; error?: string }) => void>()
+  private readonly pendingFences = new Map<number, (r: FenceResult) => void>()
   private seq = 0
   private sent = 0
   private maxTimerLagMs = 0
@@ -58,6 +58,7 @@ export class HeartbeatMember {
     private readonly config: HeartbeatConfig,
     private readonly out: (m: FromWorker) => void,
     keys: AuthKeys = readAuthKeys(config.authKeyFile),
+    opts: { replicas?: boolean } = {},
   ) {
     this.auth = new Authenticator(keys, { allowCrc: config.allowCrc })
     const state = bumpGeneration(config.stateDir)
@@ -116,11 +117,12 @@ export class HeartbeatMember {
             pings: () => this.pinger?.views() ?? [],
           }
         : {}),
-      fence: (node, action) =>
+      ...(opts.replicas ? { replicas: true } : {}),
+      fence: (node, action, generation) =>
         new Promise((resolve) => {
           const id = ++this.fenceIds
           this.pendingFences.set(id, resolve)
-          this.out({ type: 'fence', id, node, action })
+          this.out({ type: 'fence', id, node, action, ...(generation !== undefined ? { generation } : {}) })
         }),
     })
     this.membership.onEvent((event) => {
@@ -166,7 +168,7 @@ export class HeartbeatMember {
       case 'fence-result': {
         const done = this.pendingFences.get(m.id)
         this.pendingFences.delete(m.id)
-        done?.({ ok: m.ok, ...(m.error ? { error: m.error } : {}) })
+        done?.({ ok: m.ok, ...(m.error ? { error: m.error } : {}), ...(m.by ? { by: m.by } : {}) })
         break
       }
       case 'snapshot':

@@ -1,6 +1,6 @@
 import type { FenceAction } from '../../core/types.js'
 import type { HeartbeatConfig } from './config.js'
-import type { FenceDecision, VictimView } from './fence-policy.js'
+import type { FenceDecision, FencedBy, VictimView } from './fence-policy.js'
 import type { LinkStats } from './links.js'
 import type { LinkView, MembershipEvent, NodeView } from './membership.js'
 
@@ -11,12 +11,17 @@ import type { LinkView, MembershipEvent, NodeView } from './membership.js'
  */
 export interface WorkerInit {
   config: HeartbeatConfig
+  /**
+   * The gateway is one replica of several (replica mode): a member that reaches a victim's fence
+   * devices asks its gateway to fence it, and the replicas' election picks the one that runs it.
+   */
+  replicas?: boolean
 }
 
 export type ToWorker =
   | { type: 'reach'; nodes: string[] }
   | { type: 'blocked'; why?: string }
-  | { type: 'fence-result'; id: number; ok: boolean; error?: string }
+  | { type: 'fence-result'; id: number; ok: boolean; error?: string; by?: FencedBy }
   | { type: 'snapshot'; id: number }
   | { type: 'stop' }
 
@@ -24,7 +29,7 @@ export type FromWorker =
   | { type: 'ready'; generation: number; uuid: string }
   | { type: 'fatal'; error: string }
   | { type: 'event'; at: string; event: HeartbeatEvent }
-  | { type: 'fence'; id: number; node: string; action: FenceAction }
+  | { type: 'fence'; id: number; node: string; action: FenceAction; generation?: number }
   | { type: 'snapshot'; id: number; snapshot: HeartbeatSnapshot }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }
   | { type: 'stopped' }

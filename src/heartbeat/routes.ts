@@ -85,6 +85,14 @@ const Victim = Type.Object({
   status: Type.String({ description: 'waiting | race-wait | in-flight | fenced | retry-wait' }),
   why: Opt(Type.String()),
   executor: Opt(Type.String()),
+  byReplica: Opt(
+    Type.Object(
+      { replica: Opt(Type.String()), op: Opt(Type.String()) },
+      {
+        description: 'replica mode: the replica that ran the fence this member asked for, and its operation',
+      },
+    ),
+  ),
   attempts: Type.Integer(),
   lastError: Opt(Type.String()),
   sinceAgoMs: Ms,

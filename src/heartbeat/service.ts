@@ -6,6 +6,7 @@ import type { FenceAction } from '../../core/types.js'
 import { readAuthKeys } from './auth.js'
 import type { HeartbeatConfig } from './config.js'
 import { describeAuthorities, findOtherAuthorities } from './guard.js'
+import type { FenceResult } from './fence-policy.js'
 import type { FromWorker, HeartbeatEvent, HeartbeatSnapshot, ToWorker, WorkerInit } from './protocol.js'
 
 /**
@@ -15,8 +16,13 @@ import type { FromWorker, HeartbeatEvent, HeartbeatSnapshot, ToWorker, WorkerIni
  * its own: the worker is the only judge of who is alive.
  */
 export interface HeartbeatDeps {
-  /** Fence a member (the engine, initiator heartbeat). Resolves with the outcome, never rejects. */
-  fence?: (node: string, action: FenceAction) => Promise<{ ok: boolean; error?: string }>
+  /**
+   * Fence a member (the engine, initiator heartbeat), its incarnation `generation` (undefined: never
+   * heard). Resolves with the outcome, never rejects; `by` when another replica ran it.
+   */
+  fence?: (node: string, action: FenceAction, generation?: number) => Promise<FenceResult>
+  /** This gateway is one replica of several (replica mode): see WorkerInit.replicas. */
+  replicas?: boolean
   /** The members whose fence devices this gateway reaches now (engine device health). */
   reach?: () => string[] | Promise<string[]>
   /** Membership changes and fence decisions, for the journal. */
@@ -114,7 +120,11 @@ export class HeartbeatService extends EventEmitter {
       } catch {
         // not root: the membership process keeps our priority
       }
-    worker.send({ type: 'init', config: this.config } satisfies { type: 'init' } & WorkerInit)
+    worker.send({
+      type: 'init',
+      config: this.config,
+      ...(this.deps.replicas ? { replicas: true } : {}),
+    } satisfies { type: 'init' } & WorkerInit)
     return new Promise((resolve, reject) => {
       let ready = false
       // a process stuck before ready (a hung disk under its state fsync) must not hang serve
@@ -189,8 +199,10 @@ export class HeartbeatService extends EventEmitter {
         break
       }
       case 'fence': {
-        const run = this.deps.fence
-          ? this.deps.fence(m.node, m.action).catch((e: Error) => ({ ok: false, error: e.message }))
+        const run: Promise<FenceResult> = this.deps.fence
+          ? this.deps
+              .fence(m.node, m.action, m.generation)
+              .catch((e: Error) => ({ ok: false, error: e.message }))
           : Promise.resolve({ ok: false, error: 'no fence executor wired' })
         // the answer goes to the process that asked: each numbers its requests from 1, so after a
         // restart another process's request 1 (another node) would take it for its own
@@ -201,6 +213,7 @@ export class HeartbeatService extends EventEmitter {
               id: m.id,
               ok: r.ok,
               ...(r.error ? { error: r.error } : {}),
+              ...(r.by ? { by: r.by } : {}),
             } satisfies ToWorker)
         })
         break
@@ -303,6 +316,7 @@ function eventLevel(e: HeartbeatEvent): 'info' | 'warn' | 'error' {
     case 'fence-start':
       return 'error'
     case 'fence-done':
+    case 'fenced-by-replica':
       return e.ok ? 'warn' : 'error'
     default:
       return 'info'
@@ -337,7 +351,15 @@ export function describeEvent(e: HeartbeatEvent): string {
     case 'ping-dead':
       return `ping node ${e.ping}: dead (no answer within deadping)`
     case 'fence-start':
-      return `fencing ${e.node} (attempt ${e.attempt})`
+      return e.replicas
+        ? `fencing ${e.node} (attempt ${e.attempt}; the replicas' election picks the one that runs it)`
+        : `fencing ${e.node} (attempt ${e.attempt})`
+    case 'fenced-by-replica':
+      return e.ok
+        ? `${e.node} fenced by replica ${e.replica}${e.op ? ` (operation ${e.op})` : ''}`
+        : e.replica
+          ? `fencing ${e.node} on replica ${e.replica} failed: ${e.error ?? 'unknown'}`
+          : `${e.node} not fenced by any replica: ${e.error ?? 'unknown'}`
     case 'fence-done':
       return e.ok
         ? `fenced ${e.node} in ${e.durationMs}ms`

@@ -19,7 +19,7 @@ let member: HeartbeatMember | undefined
 
 process.once('message', (first: { type: 'init' } & WorkerInit) => {
   try {
-    member = new HeartbeatMember(first.config, send)
+    member = new HeartbeatMember(first.config, send, undefined, { replicas: first.replicas === true })
     member.start()
     send({ type: 'ready', generation: member.generation, uuid: member.uuid.toString('hex') })
   } catch (e) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { FenceSettings } from '../../src/heartbeat/config.js'
-import { type FenceDecision, FencePolicy } from '../../src/heartbeat/fence-policy.js'
+import { type FenceDecision, FencePolicy, type FenceResult } from '../../src/heartbeat/fence-policy.js'
 import { Membership } from '../../src/heartbeat/membership.js'
 import type { Control } from '../../src/heartbeat/message.js'
 import { ManualClock, status } from './clock.js'
@@ -23,6 +23,7 @@ function member(
   reach = nodes,
   deadtimeMs = 1000,
   pingNodes: string[] = [],
+  opts: { replicas?: boolean } = {},
 ) {
   const clock = new ManualClock()
   /** The ping nodes that answer us now: each step of run/silence is a probe answered. */
@@ -42,8 +43,10 @@ function member(
     startedAt: clock.t,
   })
   const fences: string[] = []
+  /** The victim generation each fence was asked for. */
+  const generations: (number | undefined)[] = []
   const decisions: FenceDecision[] = []
-  let outcome = { ok: true } as { ok: boolean; error?: string }
+  let outcome: FenceResult = { ok: true }
   const policy = new FencePolicy({
     self,
     nodes,
@@ -58,8 +61,10 @@ function member(
           pings: () => pingNodes.map((name) => ({ name, lastReplyAt: lastReply.get(name) })),
         }
       : {}),
-    fence: async (node) => {
+    ...(opts.replicas ? { replicas: true } : {}),
+    fence: async (node, _action, generation) => {
       fences.push(node)
+      generations.push(generation)
       return outcome
     },
   })
@@ -98,6 +103,7 @@ function member(
     m,
     policy,
     fences,
+    generations,
     decisions,
     hear,
     run,
@@ -107,6 +113,10 @@ function member(
     },
     succeed: () => {
       outcome = { ok: true }
+    },
+    /** What the gateway answers next: any result (replica mode: `by` another replica). */
+    answer: (r: FenceResult) => {
+      outcome = r
     },
     /** Which ping nodes answer our probes from now on. */
     uplink: (...names: string[]) => {
@@ -477,5 +487,84 @@ describe('fence policy: ping nodes as pseudo-members, three and four nodes', () 
     await c.run(1000, ['n1', 'n2', 'n4'], adv(four))
     await c.run(5000, ['n4'], adv(four))
     expect(c.fences).toEqual([])
+  })
+})
+
+describe('fence policy: replica mode (the replicas elect who runs a fence)', () => {
+  const replicaMember = (self: string) =>
+    member(self, ['n1', 'n2', 'n3'], {}, undefined, 1000, [], { replicas: true })
+
+  it('a member that is not first in order but reaches the devices asks its gateway, with the victim generation', async () => {
+    const b = replicaMember('n2')
+    await b.run(1000, ['n1', 'n3'], reachAll)
+    await b.run(3000, ['n1'], reachAll)
+    expect(b.fences).toEqual(['n3'])
+    expect(b.generations).toEqual([7])
+    expect(b.decisions).toContainEqual({
+      kind: 'fence-start',
+      node: 'n3',
+      generation: 7,
+      attempt: 1,
+      replicas: true,
+    })
+    // without replica mode the same member leaves it to n1
+    const plain = member('n2', ['n1', 'n2', 'n3'])
+    await plain.run(1000, ['n1', 'n3'], reachAll)
+    await plain.run(3000, ['n1'], reachAll)
+    expect(plain.fences).toEqual([])
+  })
+
+  it("another replica's fence is reported as theirs (fenced-by-replica), never as ours; the victim counts as fenced", async () => {
+    const b = replicaMember('n2')
+    b.answer({ ok: true, by: { replica: 'gw1', op: 'op-42' } })
+    await b.run(1000, ['n1', 'n3'], reachAll)
+    await b.run(3000, ['n1'], reachAll)
+    expect(b.decisions.some((d) => d.kind === 'fence-done')).toBe(false)
+    expect(b.decisions).toContainEqual(
+      expect.objectContaining({
+        kind: 'fenced-by-replica',
+        node: 'n3',
+        generation: 7,
+        replica: 'gw1',
+        op: 'op-42',
+        ok: true,
+      }),
+    )
+    expect(b.policy.snapshot().victims).toContainEqual(
+      expect.objectContaining({ node: 'n3', status: 'fenced', byReplica: { replica: 'gw1', op: 'op-42' } }),
+    )
+    expect(b.policy.advertisedFenced().get('n3')).toBe(7)
+    await b.run(10_000, ['n1'], reachAll)
+    expect(b.fences).toEqual(['n3'])
+  })
+
+  it('a failed fence of another replica is retried after retryInterval, like one of ours', async () => {
+    const b = replicaMember('n2')
+    b.answer({ ok: false, error: 'VERIFY_FAILED: still on', by: { replica: 'gw1', op: 'op-1' } })
+    await b.run(1000, ['n1', 'n3'], reachAll)
+    await b.run(2000, ['n1'], reachAll)
+    expect(b.fences).toEqual(['n3'])
+    b.succeed()
+    await b.run(6000, ['n1'], reachAll)
+    expect(b.fences).toEqual(['n3', 'n3'])
+    expect(
+      b.decisions.filter((d) => d.kind === 'fenced-by-replica').map((d) => (d as { ok: boolean }).ok),
+    ).toEqual([false])
+    expect(b.decisions.filter((d) => d.kind === 'fence-done').map((d) => (d as { ok: boolean }).ok)).toEqual([
+      true,
+    ])
+  })
+
+  it('a member that does not reach the devices still leaves it to the first that does', async () => {
+    const b = member('n2', ['n1', 'n2', 'n3'], {}, ['n1', 'n2'], 1000, [], { replicas: true })
+    await b.run(1000, ['n1', 'n3'], reachAll)
+    await b.run(3000, ['n1'], reachAll)
+    expect(b.fences).toEqual([])
+    expect(b.decisions).toContainEqual({
+      kind: 'fence-waiting',
+      node: 'n3',
+      why: 'n1 will fence',
+      executor: 'n1',
+    })
   })
 })

@@ -35,6 +35,23 @@ process.once('message', (init) => {
 process.on('disconnect', () => process.exit(0))
 `
 
+/**
+ * A stand-in membership process for replica mode: says whether it was told the gateway is a
+ * replica, asks to fence n2 of generation 9, and reports the fence-result as a log line.
+ */
+const REPLICA_WORKER = `
+process.once('message', (init) => {
+  process.send({ type: 'ready', generation: 1, uuid: '00' })
+  process.send({ type: 'log', level: 'info', msg: 'init', fields: { replicas: init.replicas === true } })
+  process.send({ type: 'fence', id: 1, node: 'n2', action: 'off', generation: 9 })
+  process.on('message', (m) => {
+    if (m.type === 'fence-result') process.send({ type: 'log', level: 'info', msg: 'fence-result', fields: m })
+    if (m.type === 'stop') process.send({ type: 'stopped' })
+  })
+})
+process.on('disconnect', () => process.exit(0))
+`
+
 const dir = mkdtempSync(join(tmpdir(), 'fghb-restart-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -94,6 +111,35 @@ describe('heartbeat service', () => {
       // give a stray result time to arrive before judging
       await new Promise((r) => setTimeout(r, 200))
       expect(results).toEqual([{ type: 'fence-result', id: 1, ok: false, error: 'n3 still on' }])
+    } finally {
+      await svc.stop()
+    }
+  }, 20_000)
+
+  it('replica mode: the membership process is told, the victim generation reaches the fence, `by` comes back', async () => {
+    const worker = join(dir, 'replica.mjs')
+    writeFileSync(worker, REPLICA_WORKER)
+    const asked: unknown[] = []
+    const logs: { msg: string; fields: unknown }[] = []
+    const svc = await HeartbeatService.start(configIn('replica'), {
+      workerUrl: pathToFileURL(worker),
+      replicas: true,
+      fence: async (node, action, generation) => {
+        asked.push({ node, action, generation })
+        return { ok: true, by: { replica: 'gw2', op: 'op-7' } }
+      },
+      log: (_level, msg, fields) => logs.push({ msg, fields }),
+    })
+    try {
+      await until('the fence result', () => logs.some((l) => l.msg === 'fence-result'))
+      expect(logs.find((l) => l.msg === 'init')?.fields).toEqual({ replicas: true })
+      expect(asked).toEqual([{ node: 'n2', action: 'off', generation: 9 }])
+      expect(logs.find((l) => l.msg === 'fence-result')?.fields).toEqual({
+        type: 'fence-result',
+        id: 1,
+        ok: true,
+        by: { replica: 'gw2', op: 'op-7' },
+      })
     } finally {
       await svc.stop()
     }
