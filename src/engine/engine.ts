@@ -415,22 +415,29 @@ export class Engine implements FenceEngine {
     const want = action ?? node.fenceAction
     const mine = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
     try {
-      for (let f = this.fencing.get(name); f; f = this.fencing.get(name)) {
-        if (f.action === want) return await this.join(node.name, want, f, req, mine)
-        // another action: wait for that fence to end, within this caller's deadline
-        await untilAborted(
-          f.op.then(
-            () => {},
-            () => {},
-          ),
-          mine.signal,
-        )
-      }
-      // replica mode: a fence of the node on another replica is joined too (or waited for)
-      const remote = await this.joinElsewhere(node.name, want, req, mine)
-      if (remote) {
-        mine.dispose()
-        return remote
+      for (;;) {
+        for (let f = this.fencing.get(name); f; f = this.fencing.get(name)) {
+          if (f.action === want) return await this.join(node.name, want, f, req, mine)
+          // another action: wait for that fence to end, within this caller's deadline
+          await untilAborted(
+            f.op.then(
+              () => {},
+              () => {},
+            ),
+            mine.signal,
+          )
+        }
+        // one gateway: no await between the check above and the registration below (a second
+        // caller in the same tick must find this fence and join it)
+        if (this.coordinator.mode === 'single') break
+        // replica mode: a fence of the node on another replica is joined too (or waited for)
+        const remote = await this.joinElsewhere(node.name, want, req, mine)
+        if (remote) {
+          mine.dispose()
+          return remote
+        }
+        // a local fence may have begun while etcd was asked: join it (rule 7), never run a second
+        if (!this.fencing.get(name)) break
       }
     } catch (e) {
       mine.dispose()

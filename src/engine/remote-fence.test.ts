@@ -23,6 +23,8 @@ class RemoteFencing extends EmbeddedCoordinator {
     private readonly record: OperationRecord,
   ) {
     super('r1')
+    // a replica: the engine asks etcd (this fake) for fences elsewhere only in replica mode
+    ;(this as { mode: string }).mode = 'etcd'
   }
   override fenceElsewhere(node: string): Promise<RemoteFence | undefined> {
     return Promise.resolve(
