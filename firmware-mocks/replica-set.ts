@@ -219,7 +219,7 @@ export async function call(
  * its own state ok): on a loaded machine its first renewals can be starved and the lease lost right
  * after start; a new one follows, and tests should begin once it has.
  */
-async function admitting(url: string): Promise<void> {
+export async function admitting(url: string): Promise<void> {
   const until = Date.now() + 30_000
   for (;;) {
     const a = await call(url, 'GET', '/v1/cluster').catch((e: Error) => ({

@@ -252,6 +252,19 @@ async function eligible(ctx: DeathFenceContext, keys: Keys, t0: number, death: D
 }
 
 /** Rule 1: take the next round, or learn that someone else moved first. */
+/** The record of round `round` of `death`, run by this replica from now. */
+function runningRound(ctx: DeathFenceContext, death: Death, round: number): DeathRecord {
+  return {
+    node: death.node,
+    generation: death.generation,
+    action: death.action,
+    round,
+    state: 'running',
+    replica: ctx.replica,
+    claimedAt: Date.now(),
+  }
+}
+
 async function claim(
   ctx: DeathFenceContext,
   keys: Keys,
@@ -262,15 +275,7 @@ async function claim(
   round: number,
   lease: string,
 ): Promise<boolean> {
-  const next: DeathRecord = {
-    node: death.node,
-    generation: death.generation,
-    action: death.action,
-    round,
-    state: 'running',
-    replica: ctx.replica,
-    claimedAt: Date.now(),
-  }
+  const next = runningRound(ctx, death, round)
   const keep = await ctx.keep()
   const first =
     rec && rev ? ctx.ns.if(keys.record, 'Mod', '==', rev) : ctx.ns.if(keys.record, 'Create', '==', 0)
@@ -308,15 +313,7 @@ async function run(
   until: number,
 ): Promise<DeathOutcome> {
   const mine = JSON.stringify({ replica: ctx.replica, round })
-  const base: DeathRecord = {
-    node: death.node,
-    generation: death.generation,
-    action: death.action,
-    round,
-    state: 'running',
-    replica: ctx.replica,
-    claimedAt: Date.now(),
-  }
+  const base = runningRound(ctx, death, round)
   const write = async (rec: DeathRecord, end: boolean) => {
     const keep = await ctx.keep()
     const ops: IOperation[] = [ctx.ns.put(keys.record).value(JSON.stringify(rec)).lease(keep)]

@@ -609,28 +609,25 @@ export class EtcdCoordinator implements Coordinator {
    */
   private async dropKey(key: string): Promise<void> {
     const epoch = this.epoch.signal
-    const once = () =>
+    // warned once: the retries run every 100 ms while etcd refuses
+    const once = (warn = false) =>
       this.ns
         .delete()
         .key(key)
         .options({ deadline: Date.now() + CALL_MS })
-    try {
-      await once()
-      return
-    } catch (e) {
-      this.log.warn({ key, err: (e as Error).message }, 'etcd: releasing a device lock failed; trying again')
-    }
+        .then(
+          () => true,
+          (e: Error) => {
+            if (warn)
+              this.log.warn({ key, err: e.message }, 'etcd: releasing a device lock failed; trying again')
+            return false
+          },
+        )
+    if (await once(true)) return
     void (async () => {
       while (!epoch.aborted && !this.closed) {
         await sleep(LOCK_POLL_MS * 5, epoch).catch(() => {})
-        if (epoch.aborted || this.closed) return
-        if (
-          await once().then(
-            () => true,
-            () => false,
-          )
-        )
-          return
+        if (epoch.aborted || this.closed || (await once())) return
       }
     })()
   }

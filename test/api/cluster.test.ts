@@ -1,11 +1,7 @@
 import { afterEach, expect, it } from 'vitest'
 import type { ClusterStatus } from '../../src/coordination/cluster-view.js'
-import {
-  type ClusterView,
-  type Coordinator,
-  EmbeddedCoordinator,
-  unavailable,
-} from '../../src/coordination/coordinator.js'
+import { type ClusterView, unavailable } from '../../src/coordination/coordinator.js'
+import { fakeReplica } from '../helpers/fake-coordinator.js'
 import { newReplicaCounters } from '../../src/coordination/replica-counters.js'
 import { type ApiGateway, bearer, startApi } from './helpers.js'
 
@@ -39,15 +35,6 @@ it('needs a token (viewer and above)', async () => {
   expect((await get('/v1/cluster', null)).statusCode).toBe(401)
   expect((await get('/v1/cluster', 'operator')).statusCode).toBe(200)
 })
-
-/** A replica-mode coordinator whose cluster is whatever the test says (etcd itself: test/ha). */
-function fakeReplica(cluster: () => Promise<ClusterStatus>, view: ClusterView): Coordinator {
-  return Object.assign(new EmbeddedCoordinator('gw1'), {
-    mode: 'etcd',
-    view: () => view,
-    cluster,
-  }) as unknown as Coordinator
-}
 
 const VIEW: ClusterView = {
   mode: 'etcd',

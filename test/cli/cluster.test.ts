@@ -1,12 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { clusterTable } from '../../src/cli/commands/cluster.js'
 import type { ClusterStatus } from '../../src/coordination/cluster-view.js'
-import {
-  type ClusterView,
-  type Coordinator,
-  EmbeddedCoordinator,
-  unavailable,
-} from '../../src/coordination/coordinator.js'
+import { type ClusterView, unavailable } from '../../src/coordination/coordinator.js'
+import { fakeReplica } from '../helpers/fake-coordinator.js'
 import { newReplicaCounters } from '../../src/coordination/replica-counters.js'
 import { type ApiGateway, TOKENS, startApi } from '../api/helpers.js'
 import { run } from './helpers.js'
@@ -23,14 +19,6 @@ async function listening(opts: Parameters<typeof startApi>[0] = {}): Promise<str
   return g.app.listen({ host: '127.0.0.1', port: 0 })
 }
 const viewer = { env: { FENCEGATE_TOKEN: TOKENS.viewer } }
-
-function fakeReplica(cluster: () => Promise<ClusterStatus>, view: ClusterView): Coordinator {
-  return Object.assign(new EmbeddedCoordinator('gw2'), {
-    mode: 'etcd',
-    view: () => view,
-    cluster,
-  }) as unknown as Coordinator
-}
 
 const VIEW: ClusterView = {
   mode: 'etcd',

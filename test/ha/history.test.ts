@@ -3,7 +3,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LOCAL_ONLY } from '../../src/api/routes/history.js'
 import { run } from '../cli/helpers.js'
-import { ReplicaSet, TOKEN, call } from './replicas.js'
+import { ReplicaSet, TOKEN, admitting, call } from './replicas.js'
 
 const NODES = 4
 const nodes = Object.fromEntries(
@@ -16,16 +16,6 @@ const page = async (url: string, query = '') => {
   const a = await call(url, 'GET', `/v1/history${query}`)
   expect(a.status, JSON.stringify(a.body)).toBe(200)
   return a.body as unknown as Page
-}
-
-/** Wait (bounded) until the replica has a live lease: a status read answers 200. */
-async function admits(url: string): Promise<void> {
-  let ok = await call(url, 'GET', '/v1/nodes/n1')
-  for (let i = 0; i < 200 && ok.status !== 200; i++) {
-    await new Promise((res) => setTimeout(res, 100))
-    ok = await call(url, 'GET', '/v1/nodes/n1')
-  }
-  expect(ok.status, JSON.stringify(ok.body)).toBe(200)
 }
 
 /** Every page of /v1/history from one replica, `limit` at a time. */
@@ -50,7 +40,7 @@ describe('history across replicas (real processes, real etcd)', () => {
     })
     // a loaded machine can starve a replica's first lease renewals right after start: wait until
     // each one admits work again (a status read is refused without a live lease)
-    for (const r of set.replicas) await admits(r.url)
+    for (const r of set.replicas) await admitting(r.url)
   }, 180_000)
   afterAll(async () => {
     await set?.stop()
@@ -146,7 +136,7 @@ describe('history across replicas (real processes, real etcd)', () => {
       body: JSON.stringify({ state: 'on' }),
     })
     // every replica must have a lease again after the quorum loss before the fence is admitted
-    for (const r of set.replicas) await admits(r.url)
+    for (const r of set.replicas) await admitting(r.url)
     const offs = () => sim.commands.filter((c) => c.plug === '2' && c.action === 'off').length
     const before = offs()
     sim.transitionDelayMs = 1500 // the fence's read-back waits for the relay: time to kill its replica

@@ -3,7 +3,7 @@ import { fencegateBin } from '../e2e/demo-bin.js'
 
 // The launcher lives in firmware-mocks/replica-set.ts (the replica bench starts it too); tests
 // start it on this checkout's build.
-export { OPERATOR_TOKEN, type Replica, TOKEN, call } from '../../firmware-mocks/replica-set.js'
+export { OPERATOR_TOKEN, type Replica, TOKEN, admitting, call } from '../../firmware-mocks/replica-set.js'
 
 export type ReplicaSet = LabReplicaSet
 

@@ -12,7 +12,6 @@ import path from 'node:path'
 import type { PowerState } from '../../core/types.js'
 import type { DeviceAction } from '../../core/types.js'
 import { FenceError } from '../../core/errors.js'
-import { Journal } from '../../src/audit/journal.js'
 import { EtcdCoordinator } from '../../src/coordination/etcd.js'
 import { Engine } from '../../src/engine/engine.js'
 import type { EtcdCluster } from '../../firmware-mocks/etcd-cluster.js'
@@ -26,6 +25,7 @@ import {
   initialPower,
   issue,
   now,
+  recordedJournal,
 } from './run-scenario.js'
 import { LAYOUTS } from './scenario.js'
 import { type CallScript, Plant, SimDriver } from './sim-device.js'
@@ -142,14 +142,7 @@ async function openReplica(t: ReplicaTrace, etcd: EtcdCluster, prefix: string, n
     intentSynced: new Map(),
     drivers: [],
   }
-  const journal = await Journal.open(config.journal)
-  const append = journal.append.bind(journal)
-  journal.append = (rec, sync) => {
-    life.records.push({ at: now(), engine: no, rec })
-    const p = append(rec, sync)
-    if (rec.t === 'intent') p.then(() => life.intentSynced.set(rec.op, now())).catch(() => {})
-    return p
-  }
+  const journal = await recordedJournal(config.journal, life)
   const gate = await EtcdGate.open(etcd.endpoints)
   const coordinator = await EtcdCoordinator.start(
     { replica: `r${no}`, etcd: { endpoints: gate.endpoints, prefix, leaseTtlMs: LEASE_TTL_MS } },

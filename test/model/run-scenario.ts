@@ -176,6 +176,22 @@ export function journalFiles(p: string): string[] {
 }
 
 /** Open an engine over simulated drivers, with the journal's appends recorded. */
+/**
+ * The engine's journal, every record it appends kept in `life` (when, which engine) and every
+ * intent's fsync time noted: what the judge checks rule 8 (journal before device) against.
+ */
+export async function recordedJournal(file: GatewayConfig['journal'], life: EngineLife): Promise<Journal> {
+  const journal = await Journal.open(file)
+  const append = journal.append.bind(journal)
+  journal.append = (rec, sync) => {
+    life.records.push({ at: now(), engine: life.no, rec })
+    const p = append(rec, sync)
+    if (rec.t === 'intent') p.then(() => life.intentSynced.set(rec.op, now())).catch(() => {})
+    return p
+  }
+  return journal
+}
+
 export async function openEngine(
   s: Scenario,
   plant: Plant,
@@ -194,14 +210,7 @@ export async function openEngine(
     intentSynced: new Map(),
     drivers: [],
   }
-  const journal = await Journal.open(config.journal)
-  const append = journal.append.bind(journal)
-  journal.append = (rec, sync) => {
-    life.records.push({ at: now(), engine: no, rec })
-    const p = append(rec, sync)
-    if (rec.t === 'intent') p.then(() => life.intentSynced.set(rec.op, now())).catch(() => {})
-    return p
-  }
+  const journal = await recordedJournal(config.journal, life)
   life.engine = await Engine.create(config, {
     journal,
     createDriver: (dev, plugs) => {
