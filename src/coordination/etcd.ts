@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import etcd3 from 'etcd3'
 import type { CoordinationConfig } from '../config/coordination.js'
 import { monotonicNow, sleep } from '../../core/deadline.js'
 import { FenceError, abortError } from '../../core/errors.js'
@@ -16,15 +14,13 @@ import type { JournalHistoryQuery } from '../audit/journal.js'
 import type { HistoryEntry } from '../engine/types.js'
 import type { Death, DeathOutcome, DeathRunner } from './death.js'
 import { DeathFences } from './death-fence.js'
+import { CALL_MS, type Etcd3, newClient, probeEndpoints, tries } from './etcd-client.js'
 
-type Etcd3 = InstanceType<typeof etcd3.Etcd3>
 type Namespace = ReturnType<Etcd3['namespace']>
 type Lease = ReturnType<Etcd3['lease']>
 
 /** How often a lock waiter looks again whether its turn has come (loopback etcd answers in ~1 ms). */
 const LOCK_POLL_MS = 20
-/** Longest a single etcd request may take before it counts as failed. */
-const CALL_MS = 1000
 /** Operation records and Idempotency-Keys live a day (the local journal keeps the rest). */
 const RETENTION_S = 24 * 3600
 /** A new retention lease each hour: a record lives between 23 and 24 hours. */
@@ -122,9 +118,14 @@ export class EtcdCoordinator implements Coordinator {
 
   private async newLease(): Promise<void> {
     const sent = monotonicNow()
-    const lease = this.ns.lease(this.ttlMs / 1000, { autoKeepAlive: false, deadline: Date.now() + CALL_MS })
-    lease.on('lost', () => {})
-    const id = await lease.grant()
+    // a lease object per try: a grant that timed out but went through leaves a lease nobody
+    // renews, which etcd drops after its ttl
+    let lease!: Lease
+    const id = await tries(({ deadline }) => {
+      lease = this.ns.lease(this.ttlMs / 1000, { autoKeepAlive: false, deadline: deadline.getTime() })
+      lease.on('lost', () => {})
+      return lease.grant()
+    })
     this.counts.leaseGrants++
     this.lease = lease
     this.leaseId = id
@@ -133,17 +134,16 @@ export class EtcdCoordinator implements Coordinator {
     this.renewed(sent)
     this.state = 'ok'
     this.cause = ''
-    await this.ns
-      .put(`replicas/${this.replica}`)
-      .value(JSON.stringify({ replica: this.replica, lease: id, since: new Date().toISOString() }))
-      .lease(id)
-      .options({ deadline: Date.now() + CALL_MS })
+    const since = new Date().toISOString()
+    await tries((o) =>
+      this.ns
+        .put(`replicas/${this.replica}`)
+        .value(JSON.stringify({ replica: this.replica, lease: id, since }))
+        .lease(id)
+        .options(o),
+    )
     // stand in the leader election (the device locks' recipe: the oldest live candidate leads)
-    await this.ns
-      .put(`${LEADER_DIR}${id}`)
-      .value(this.replica)
-      .lease(id)
-      .options({ deadline: Date.now() + CALL_MS })
+    await tries((o) => this.ns.put(`${LEADER_DIR}${id}`).value(this.replica).lease(id).options(o))
   }
 
   /**
@@ -152,26 +152,18 @@ export class EtcdCoordinator implements Coordinator {
    * takes its key with it, so the next oldest leads. undefined: no candidate (etcd empty).
    */
   async leader(): Promise<string | undefined> {
-    const kvs = await this.ns
-      .getAll()
-      .prefix(LEADER_DIR)
-      .sort('Create', 'Ascend')
-      .limit(1)
-      .options({ deadline: Date.now() + CALL_MS })
-      .strings()
+    const kvs = await tries((o) =>
+      this.ns.getAll().prefix(LEADER_DIR).sort('Create', 'Ascend').limit(1).options(o).strings(),
+    )
     return Object.values(kvs)[0]
   }
 
   /** This replica leads now (its lease alive and its candidate key the oldest). */
   async isLeader(): Promise<boolean> {
     if (!this.alive()) return false
-    const kvs = await this.ns
-      .getAll()
-      .prefix(LEADER_DIR)
-      .sort('Create', 'Ascend')
-      .limit(1)
-      .options({ deadline: Date.now() + CALL_MS })
-      .keys()
+    const kvs = await tries((o) =>
+      this.ns.getAll().prefix(LEADER_DIR).sort('Create', 'Ascend').limit(1).options(o).keys(),
+    )
     return kvs[0] === `${LEADER_DIR}${this.leaseId}` && this.alive()
   }
 
@@ -207,7 +199,7 @@ export class EtcdCoordinator implements Coordinator {
       const sent = monotonicNow()
       const lease = this.lease
       try {
-        const r = await lease.keepaliveOnce({ deadline: Date.now() + CALL_MS })
+        const r = await tries((o) => lease.keepaliveOnce(o))
         if (this.state !== 'ok' || lease !== this.lease) return
         if (r.TTL === '0' || Number(r.TTL) <= 0) this.lose("etcd says this replica's lease has expired")
         else {
@@ -263,21 +255,20 @@ export class EtcdCoordinator implements Coordinator {
       if (waitedFrom) this.counts.lockWaitMs += monotonicNow() - waitedFrom
     }
     try {
-      await this.ns
-        .if(key, 'Create', '==', 0)
-        .then(this.ns.put(key).value(this.replica).lease(leaseId))
-        .options({ deadline: Date.now() + CALL_MS })
-        .commit()
+      // sent again when a try fails: the key is this attempt's own, a second put changes nothing
+      await tries((o) =>
+        this.ns
+          .if(key, 'Create', '==', 0)
+          .then(this.ns.put(key).value(this.replica).lease(leaseId))
+          .options(o)
+          .commit(),
+      )
       for (;;) {
         if (signal.aborted) throw abortError(signal)
         if (epoch.signal.aborted) throw epoch.signal.reason
-        const first = await this.ns
-          .getAll()
-          .prefix(dir)
-          .sort('Create', 'Ascend')
-          .limit(1)
-          .options({ deadline: Date.now() + CALL_MS })
-          .keys()
+        const first = await tries((o) =>
+          this.ns.getAll().prefix(dir).sort('Create', 'Ascend').limit(1).options(o).keys(),
+        )
         if (first[0] === key) break
         if (!waitedFrom) {
           waitedFrom = monotonicNow()
@@ -351,9 +342,12 @@ export class EtcdCoordinator implements Coordinator {
   private async retentionLease(): Promise<string> {
     const now = monotonicNow()
     if (this.retention && now - this.retention.at < RETENTION_ROTATE_MS) return this.retention.id
-    const lease = this.ns.lease(RETENTION_S, { autoKeepAlive: false, deadline: Date.now() + CALL_MS })
-    lease.on('lost', () => {})
-    const id = await lease.grant()
+    let lease!: Lease
+    const id = await tries(({ deadline }) => {
+      lease = this.ns.lease(RETENTION_S, { autoKeepAlive: false, deadline: deadline.getTime() })
+      lease.on('lost', () => {})
+      return lease.grant()
+    })
     lease.release()
     this.retention = { id, at: now }
     return id
@@ -364,17 +358,20 @@ export class EtcdCoordinator implements Coordinator {
     const rec: OperationRecord = { op, replica: this.replica }
     try {
       const keep = await this.retentionLease()
-      await this.ns
-        .if(`running/${op.id}`, 'Create', '==', 0)
-        .then(
-          this.ns.put(`ops/${op.id}`).value(JSON.stringify(rec)).lease(keep),
-          this.ns.put(`running/${op.id}`).value(this.replica).lease(keep),
-          this.ns.put(`intents/${op.id}`).value(this.replica).lease(this.leaseId),
-          // the cluster's history, in start-time order (src/coordination/etcd-history.ts)
-          this.ns.put(historyKey(op)).value(op.id).lease(keep),
-        )
-        .options(this.deadline())
-        .commit()
+      // sent again when a try fails: a second run finds running/<id> and changes nothing
+      await tries((o) =>
+        this.ns
+          .if(`running/${op.id}`, 'Create', '==', 0)
+          .then(
+            this.ns.put(`ops/${op.id}`).value(JSON.stringify(rec)).lease(keep),
+            this.ns.put(`running/${op.id}`).value(this.replica).lease(keep),
+            this.ns.put(`intents/${op.id}`).value(this.replica).lease(this.leaseId),
+            // the cluster's history, in start-time order (src/coordination/etcd-history.ts)
+            this.ns.put(historyKey(op)).value(op.id).lease(keep),
+          )
+          .options(o)
+          .commit(),
+      )
     } catch (e) {
       throw unavailable(`etcd: the operation's intent could not be recorded: ${(e as Error).message}`)
     }
@@ -411,9 +408,9 @@ export class EtcdCoordinator implements Coordinator {
 
   async findOperation(id: string): Promise<OperationRecord | undefined> {
     const [raw, running, intent] = await Promise.all([
-      this.ns.get(`ops/${id}`).options(this.deadline()).string(),
-      this.ns.get(`running/${id}`).options(this.deadline()).string(),
-      this.ns.get(`intents/${id}`).options(this.deadline()).string(),
+      tries((o) => this.ns.get(`ops/${id}`).options(o).string()),
+      tries((o) => this.ns.get(`running/${id}`).options(o).string()),
+      tries((o) => this.ns.get(`intents/${id}`).options(o).string()),
     ]).catch((e) => {
       throw unavailable(`etcd: reading operation ${id} failed: ${(e as Error).message}`)
     })
@@ -435,8 +432,8 @@ export class EtcdCoordinator implements Coordinator {
     this.counts.orphanSweeps++
     try {
       const [running, intents] = await Promise.all([
-        this.ns.getAll().prefix('running/').options(this.deadline()).keys(),
-        this.ns.getAll().prefix('intents/').options(this.deadline()).keys(),
+        tries((o) => this.ns.getAll().prefix('running/').options(o).keys()),
+        tries((o) => this.ns.getAll().prefix('intents/').options(o).keys()),
       ])
       const alive = new Set(intents.map((k) => k.slice('intents/'.length)))
       for (const k of running) {
@@ -450,7 +447,7 @@ export class EtcdCoordinator implements Coordinator {
           .commit()
         if (!claimed.succeeded) continue
         this.counts.orphansClaimed++
-        const raw = await this.ns.get(`ops/${id}`).options(this.deadline()).string()
+        const raw = await tries((o) => this.ns.get(`ops/${id}`).options(o).string())
         if (!raw) continue
         const rec = orphan(JSON.parse(raw) as OperationRecord)
         this.log.warn(
@@ -483,11 +480,8 @@ export class EtcdCoordinator implements Coordinator {
   async holdNode(node: string, op: string, ms: number): Promise<void> {
     try {
       const keep = await this.retentionLease()
-      await this.ns
-        .put(`holds/${node}`)
-        .value(JSON.stringify({ op, replica: this.replica, until: Date.now() + ms }))
-        .lease(keep)
-        .options(this.deadline())
+      const hold = JSON.stringify({ op, replica: this.replica, until: Date.now() + ms })
+      await tries((o) => this.ns.put(`holds/${node}`).value(hold).lease(keep).options(o))
     } catch (e) {
       throw unavailable(`etcd: the fence hold of ${node} could not be recorded: ${(e as Error).message}`)
     }
@@ -496,18 +490,14 @@ export class EtcdCoordinator implements Coordinator {
   async checkNodeHold(node: string, action: 'on' | 'off' | 'cycle', role: string): Promise<void> {
     let raw: string | null
     try {
-      raw = await this.ns.get(`holds/${node}`).options(this.deadline()).string()
+      raw = await tries((o) => this.ns.get(`holds/${node}`).options(o).string())
     } catch (e) {
       throw unavailable(`etcd: the fence hold of ${node} could not be read: ${(e as Error).message}`)
     }
     if (!raw) return
     const h = JSON.parse(raw) as { op: string; replica: string; until: number }
     if (Date.now() >= h.until) return
-    const running = await this.ns
-      .get(`running/${h.op}`)
-      .options(this.deadline())
-      .string()
-      .catch(() => 'yes')
+    const running = await tries((o) => this.ns.get(`running/${h.op}`).options(o).string()).catch(() => 'yes')
     if (running)
       throw new FenceError(
         'PREEMPTED',
@@ -525,14 +515,14 @@ export class EtcdCoordinator implements Coordinator {
 
   async fenceElsewhere(node: string): Promise<RemoteFence | undefined> {
     try {
-      const raw = await this.ns.get(`holds/${node}`).options(this.deadline()).string()
+      const raw = await tries((o) => this.ns.get(`holds/${node}`).options(o).string())
       if (!raw) return undefined
       const h = JSON.parse(raw) as { op: string; replica: string; until: number }
       if (h.replica === this.replica || Date.now() >= h.until) return undefined
       // it runs (running/) and its replica is alive (intents/, bound to that replica's lease)
       const [intent, rec] = await Promise.all([
-        this.ns.get(`intents/${h.op}`).options(this.deadline()).string(),
-        this.ns.get(`ops/${h.op}`).options(this.deadline()).string(),
+        tries((o) => this.ns.get(`intents/${h.op}`).options(o).string()),
+        tries((o) => this.ns.get(`ops/${h.op}`).options(o).string()),
       ])
       if (!intent || !rec) return undefined
       const { op } = JSON.parse(rec) as OperationRecord
@@ -587,7 +577,7 @@ export class EtcdCoordinator implements Coordinator {
 
   async bindKey(scope: string, key: string, op: string): Promise<void> {
     const k = EtcdCoordinator.idemKey(scope, key)
-    const raw = await this.ns.get(k).options(this.deadline()).string()
+    const raw = await tries((o) => this.ns.get(k).options(o).string())
     if (!raw) return
     const keep = await this.retentionLease()
     await this.ns
@@ -598,7 +588,7 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   async releaseKey(scope: string, key: string): Promise<void> {
-    await this.ns.delete().key(EtcdCoordinator.idemKey(scope, key)).options(this.deadline())
+    await tries((o) => this.ns.delete().key(EtcdCoordinator.idemKey(scope, key)).options(o))
   }
 
   /**
@@ -611,18 +601,14 @@ export class EtcdCoordinator implements Coordinator {
     const epoch = this.epoch.signal
     // warned once: the retries run every 100 ms while etcd refuses
     const once = (warn = false) =>
-      this.ns
-        .delete()
-        .key(key)
-        .options({ deadline: Date.now() + CALL_MS })
-        .then(
-          () => true,
-          (e: Error) => {
-            if (warn)
-              this.log.warn({ key, err: e.message }, 'etcd: releasing a device lock failed; trying again')
-            return false
-          },
-        )
+      tries((o) => this.ns.delete().key(key).options(o)).then(
+        () => true,
+        (e: Error) => {
+          if (warn)
+            this.log.warn({ key, err: e.message }, 'etcd: releasing a device lock failed; trying again')
+          return false
+        },
+      )
     if (await once(true)) return
     void (async () => {
       while (!epoch.aborted && !this.closed) {
@@ -697,39 +683,4 @@ function orphan(rec: OperationRecord): OperationRecord {
     orphaned: true,
     op: { ...op, status: 'failed', finishedAt: op.finishedAt ?? new Date().toISOString(), results },
   }
-}
-
-function newClient(cfg: CoordinationConfig, hosts: string[]): Etcd3 {
-  const tls = cfg.etcd.tls
-  return new etcd3.Etcd3({
-    hosts,
-    dialTimeout: CALL_MS,
-    ...(tls
-      ? {
-          credentials: {
-            rootCertificate: readFileSync(tls.caFile),
-            ...(tls.keyFile ? { privateKey: readFileSync(tls.keyFile) } : {}),
-            ...(tls.certFile ? { certChain: readFileSync(tls.certFile) } : {}),
-          },
-        }
-      : {}),
-  })
-}
-
-/** Each endpoint on its own: the ones that do not answer a status request, and why. */
-async function probeEndpoints(cfg: CoordinationConfig): Promise<string[]> {
-  const out: string[] = []
-  await Promise.all(
-    cfg.etcd.endpoints.map(async (ep) => {
-      const c = newClient(cfg, [ep])
-      try {
-        await c.maintenance.status({ deadline: Date.now() + CALL_MS })
-      } catch (e) {
-        out.push(`${ep}: ${(e as Error).message}`)
-      } finally {
-        c.close()
-      }
-    }),
-  )
-  return out
 }
