@@ -16,6 +16,7 @@
 import type { Namespace } from 'etcd3'
 import { unavailable } from './coordinator.js'
 import type { ClusterView } from './coordinator.js'
+import { tries } from './etcd-client.js'
 
 /** One live replica (a live lease: a replica that lost its lease and took a new one shows once per lease until the old one expires). */
 export interface ReplicaStatus {
@@ -94,13 +95,18 @@ export async function readCluster(
   self: { view: ClusterView; lease: string },
   callMs: number,
 ): Promise<ClusterStatus> {
-  const opts = () => ({ deadline: Date.now() + callMs })
   try {
-    const first = await ns.getAll().prefix(REPLICAS).options(opts()).exec()
+    const first = await tries((o) => ns.getAll().prefix(REPLICAS).options(o).exec(), callMs)
     const revision = first.header.revision
     const [leaders, locks] = await Promise.all([
-      ns.getAll().prefix(LEADER).sort('Create', 'Ascend').revision(revision).options(opts()).exec(),
-      ns.getAll().prefix(LOCKS).sort('Create', 'Ascend').revision(revision).options(opts()).exec(),
+      tries(
+        (o) => ns.getAll().prefix(LEADER).sort('Create', 'Ascend').revision(revision).options(o).exec(),
+        callMs,
+      ),
+      tries(
+        (o) => ns.getAll().prefix(LOCKS).sort('Create', 'Ascend').revision(revision).options(o).exec(),
+        callMs,
+      ),
     ])
 
     // every live lease, oldest candidate first; a replica between its two puts has only its record
@@ -118,9 +124,6 @@ export async function readCluster(
       const rec = parseRecord(kv.value.toString())
       if (rec) entry(rec.lease, rec.replica).since = rec.since
     }
-    const leader = leaders.kvs[0]?.value.toString()
-    const leaderLease = leaders.kvs[0]?.key.toString().slice(LEADER.length)
-    if (leaderLease) entry(leaderLease, leader!).leader = true
 
     const devices = new Map<string, DeviceLockStatus>()
     for (const kv of locks.kvs) {
@@ -145,7 +148,7 @@ export async function readCluster(
     const replicas = (
       await Promise.all(
         [...byLease.values()].map(async (r) => {
-          const ttl = await ns.leaseClient.leaseTimeToLive({ ID: r.lease! }, opts())
+          const ttl = await tries((o) => ns.leaseClient.leaseTimeToLive({ ID: r.lease! }, o), callMs)
           const remaining = Number(ttl.TTL)
           if (remaining < 0) return undefined
           r.ttlS = Number(ttl.grantedTTL)
@@ -158,6 +161,14 @@ export async function readCluster(
         }),
       )
     ).filter((r): r is ReplicaStatus => r !== undefined)
+
+    // the oldest candidate whose lease is live: etcd revokes an expired lease (and deletes its
+    // keys) up to half a second after it ran out, and the view must not name a leader it has
+    // already left out of its replicas
+    const live = new Set(replicas.map((r) => r.lease))
+    const oldest = leaders.kvs.find((kv) => live.has(kv.key.toString().slice(LEADER.length)))
+    const leader = oldest?.value.toString()
+    if (oldest) byLease.get(oldest.key.toString().slice(LEADER.length))!.leader = true
 
     return {
       mode: 'etcd',

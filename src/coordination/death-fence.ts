@@ -4,6 +4,7 @@ import { FenceError } from '../../core/errors.js'
 import type { Operation } from '../engine/types.js'
 import type { OperationRecord } from './coordinator.js'
 import type { Death, DeathOutcome, DeathRunner } from './death.js'
+import { CALL_MS, tries } from './etcd-client.js'
 
 /**
  * Heartbeat fencing with replicas: each death is fenced by one replica, whichever replicas hear it.
@@ -83,7 +84,6 @@ export interface DeathRecord {
 }
 
 const POLL_MS = 50
-const CALL_MS = 1000
 const TAIL_MS = 2000
 
 function keysOf(d: Death) {
@@ -111,6 +111,7 @@ function checkDeath(d: Death): void {
     )
 }
 
+// the claims (transactions whose second run would read as lost) are sent once; reads go through tries()
 const opts = () => ({ deadline: new Date(Date.now() + CALL_MS) })
 
 /** One per coordinator: joins local calls for the same death (rule 8). */
@@ -149,8 +150,8 @@ interface Read {
 
 async function read(ctx: DeathFenceContext, keys: Keys): Promise<Read> {
   const [r, run] = await Promise.all([
-    ctx.ns.get(keys.record).options(opts()).exec(),
-    ctx.ns.get(keys.runner).options(opts()).string(),
+    tries((o) => ctx.ns.get(keys.record).options(o).exec()),
+    tries((o) => ctx.ns.get(keys.runner).options(o).string()),
   ])
   const kv = r.kvs[0]
   return {
@@ -188,12 +189,7 @@ async function fenceDeath(
   const said = JSON.stringify({ canRun: death.canRun })
   const lease = ctx.lease()
   if (lease)
-    await ctx.ns
-      .put(keys.seen(ctx.replica))
-      .value(said)
-      .lease(lease)
-      .options(opts())
-      .catch(() => {})
+    await tries((o) => ctx.ns.put(keys.seen(ctx.replica)).value(said).lease(lease).options(o)).catch(() => {})
   try {
     while (!waitSignal.aborted) {
       try {
@@ -222,11 +218,7 @@ async function fenceDeath(
       await sleep(POLL_MS, waitSignal).catch(() => {})
     }
   } finally {
-    void ctx.ns
-      .delete()
-      .key(keys.seen(ctx.replica))
-      .options(opts())
-      .catch(() => {})
+    void tries((o) => ctx.ns.delete().key(keys.seen(ctx.replica)).options(o)).catch(() => {})
   }
   const who = last?.state === 'running' ? last.replica : undefined
   return {
@@ -247,7 +239,7 @@ async function eligible(ctx: DeathFenceContext, keys: Keys, t0: number, death: D
   if (monotonicNow() - t0 >= Math.min(ctx.leaderWaitMs, death.timeoutMs / 2)) return true
   const leader = await ctx.leader()
   if (!leader) return true
-  const said = await ctx.ns.get(keys.seen(leader)).options(opts()).string()
+  const said = await tries((o) => ctx.ns.get(keys.seen(leader)).options(o).string())
   return said !== null && (JSON.parse(said) as { canRun: boolean }).canRun === false
 }
 

@@ -14,6 +14,7 @@ import { FenceError } from '../../core/errors.js'
 import type { JournalHistoryQuery } from '../audit/journal.js'
 import type { HistoryEntry, Operation } from '../engine/types.js'
 import { type OperationRecord, unavailable } from './coordinator.js'
+import { tries } from './etcd-client.js'
 
 export const HISTORY_DIR = 'history/'
 /** Just above every `history/…` key ('0' follows '/'). */
@@ -158,14 +159,19 @@ export async function clusterHistory(
   q: JournalHistoryQuery,
   callMs: number,
 ): Promise<HistoryEntry[]> {
-  const deadline = () => ({ deadline: new Date(Date.now() + callMs) })
   // the intent lives with its replica's lease: gone means the replica died, or the operation ended
-  const live = async (id: string) => (await ns.get(`intents/${id}`).options(deadline()).string()) !== null
+  const live = async (id: string) =>
+    (await tries((o) => ns.get(`intents/${id}`).options(o).string(), callMs)) !== null
   const store: HistoryStore = {
     keys: (start, end, limit) =>
-      ns.getAll().inRange({ start, end }).sort('Key', 'Descend').limit(limit).options(deadline()).keys(),
+      tries(
+        (o) => ns.getAll().inRange({ start, end }).sort('Key', 'Descend').limit(limit).options(o).keys(),
+        callMs,
+      ),
     async records(ids) {
-      const raws = await Promise.all(ids.map((id) => ns.get(`ops/${id}`).options(deadline()).string()))
+      const raws = await Promise.all(
+        ids.map((id) => tries((o) => ns.get(`ops/${id}`).options(o).string(), callMs)),
+      )
       const out = new Map<string, OperationRecord>()
       await Promise.all(
         raws.map(async (raw, i) => {
@@ -174,7 +180,7 @@ export async function clusterHistory(
           if (rec.op.status === 'running' && !(await live(rec.op.id))) {
             // no intent: it ended since (read it again), or its replica died (findOperation's rule:
             // unknown, whether or not a sweeper has claimed it yet)
-            const again = await ns.get(`ops/${rec.op.id}`).options(deadline()).string()
+            const again = await tries((o) => ns.get(`ops/${rec.op.id}`).options(o).string(), callMs)
             if (again) rec = JSON.parse(again) as OperationRecord
             if (rec.op.status === 'running') rec.orphaned = true
           }

@@ -17,9 +17,9 @@ describe('etcd coordinator with one member hung (real etcd, three members)', () 
   let etcd: EtcdCluster
   let gate: EtcdGate
   const replicas: EtcdCoordinator[] = []
-  const cfg = (replica: string): CoordinationConfig => ({
+  const cfg = (replica: string, endpoints = gate.endpoints): CoordinationConfig => ({
     replica,
-    etcd: { endpoints: gate.endpoints, prefix: `/fg-hung-${process.pid}`, leaseTtlMs: 2000 },
+    etcd: { endpoints, prefix: `/fg-hung-${process.pid}`, leaseTtlMs: 2000 },
   })
 
   beforeAll(async () => {
@@ -62,6 +62,21 @@ describe('etcd coordinator with one member hung (real etcd, three members)', () 
       }
     } finally {
       gate.mend()
+    }
+  }, 60_000)
+
+  it('a replica starts and locks while a listed member is stopped (its port refuses)', async () => {
+    // port 1 refuses on loopback: a member whose process is gone
+    const endpoints = ['http://127.0.0.1:1', ...etcd.endpoints]
+    const never = new AbortController().signal
+    for (const name of ['e', 'f']) {
+      const r = await EtcdCoordinator.start(cfg(name, endpoints), quiet)
+      replicas.push(r)
+      for (let i = 0; i < 8; i++) {
+        await r.acquire('pdu-2', never)
+        await r.release('pdu-2', true, async () => {})
+      }
+      expect(r.view().state).toBe('ok')
     }
   }, 60_000)
 })

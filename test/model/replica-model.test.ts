@@ -96,8 +96,9 @@ async function check(
         scenarios += batch.length
         const outages: { from: number; to: number }[] = []
         let back: Promise<void> = Promise.resolve()
-        // the member goes down once every replica of the case has started (a replica does not
-        // start while its etcd client fails on a stopped member: see docs/reliability.md)
+        // the member goes down once every replica of the case has started: a stop that costs the
+        // raft leader leaves etcd without one for an election timeout, and a replica starting
+        // then fails, as it should (docs/reliability.md)
         let timer: NodeJS.Timeout | undefined
         let ready = 0
         const started = () => {
