@@ -108,6 +108,8 @@ export class Engine implements FenceEngine {
   private closed = false
   /** Operations under way (close() waits for them). */
   private readonly inflight = new Set<Promise<Operation>>()
+  /** etcd writes an answer did not wait for (its deadline came first): close() lets them end. */
+  private readonly lateWrites = new Set<Promise<unknown>>()
   private readonly log: Logger
   private readonly steps: PlugSteps
   private readonly rules: FencingRules
@@ -387,17 +389,35 @@ export class Engine implements FenceEngine {
   async power(name: string, action: NodeAction, req: OperationRequest): Promise<Operation> {
     const node = this.nodeConfig(name)
     this.checkHold(node.name, action, req)
-    if (this.coordinator.mode !== 'single')
-      // replica mode: a fence of the node through another replica refuses it here too (409)
-      await this.coordinator
-        .checkNodeHold(node.name, action === 'off' ? 'off' : 'on', req.initiator.role)
-        .catch((e) => {
-          const err = toFenceError(e)
-          throw err.code === 'PREEMPTED' ? new FenceError('FENCE_HOLD', err.message, err.details) : err
-        })
-    return this.operate('power', action, [node], req, PRIORITY.operator, (ctx) =>
-      this.rules.act(ctx, action, false),
-    )
+    if (this.coordinator.mode === 'single')
+      return this.operate('power', action, [node], req, PRIORITY.operator, (ctx) =>
+        this.rules.act(ctx, action, false),
+      )
+    // replica mode: a fence of the node through another replica refuses it here too (409). The
+    // look in etcd counts against the caller's deadline; when that passes first, the operation
+    // runs out of time like any other (failed, nothing driven: the node's guard asks etcd again
+    // before every command, and no command is sent past the deadline)
+    const mine = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
+    try {
+      await untilAborted(
+        this.coordinator.checkNodeHold(node.name, action === 'off' ? 'off' : 'on', req.initiator.role),
+        mine.signal,
+      ).catch((e) => {
+        if (mine.signal.aborted) return
+        const err = toFenceError(e)
+        throw err.code === 'PREEMPTED' ? new FenceError('FENCE_HOLD', err.message, err.details) : err
+      })
+      return this.operate(
+        'power',
+        action,
+        [node],
+        { ...req, timeoutMs: mine.remaining() },
+        PRIORITY.operator,
+        (ctx) => this.rules.act(ctx, action, false),
+      )
+    } finally {
+      mine.dispose()
+    }
   }
 
   /**
@@ -468,14 +488,17 @@ export class Engine implements FenceEngine {
     try {
       const done = await op
       this.lastFence.set(name, done)
-      await this.coordinator
-        .holdNode(name, done.id, this.config.engine.fenceHoldMs)
-        .catch((e) =>
-          this.log.warn(
-            { node: name, err: (e as Error).message },
-            'etcd: the fence hold could not be renewed',
+      await this.late(
+        this.coordinator
+          .holdNode(name, done.id, this.config.engine.fenceHoldMs)
+          .catch((e) =>
+            this.log.warn(
+              { node: name, err: (e as Error).message },
+              'etcd: the fence hold could not be renewed',
+            ),
           ),
-        )
+        mine.remaining(),
+      )
       return done
     } finally {
       callers.leave(req.signal)
@@ -553,16 +576,17 @@ export class Engine implements FenceEngine {
     req: OperationRequest,
     mine: Deadline,
   ): Promise<Operation | undefined> {
-    for (let other = await this.coordinator.fenceElsewhere(node); other; ) {
+    const elsewhere = () => untilAborted(this.coordinator.fenceElsewhere(node), mine.signal)
+    for (let other = await elsewhere(); other; ) {
       if (other.action !== want) {
         await this.coordinator.awaitOperation(other.op, mine.signal).catch((e) => {
           throw mine.signal.aborted ? abortError(mine.signal) : e
         })
-        other = await this.coordinator.fenceElsewhere(node)
+        other = await elsewhere()
         continue
       }
       const started = monotonicNow()
-      const found = await this.coordinator.findOperation(other.op)
+      const found = await untilAborted(this.coordinator.findOperation(other.op), mine.signal)
       // its intent is durable in etcd: the id may be handed out (202) like a fence of our own
       if (found) req.onStart?.(found.op)
       let rec: OperationRecord
@@ -852,19 +876,25 @@ export class Engine implements FenceEngine {
     let onDisk = false
     try {
       // rule 8: the intent is durable before any device is touched
-      await this.records.intent(op, () => {
-        onDisk = true
-      })
-      await hooks.durable?.(op)
+      await this.records.intent(
+        op,
+        () => {
+          onDisk = true
+        },
+        deadline.signal,
+      )
+      const durable = hooks.durable?.(op)
+      if (durable) await untilAborted(durable, deadline.signal)
     } catch (e) {
       const err = toFenceError(e)
       op.results = nodes.map((n) => failed(n.name, action, err, [], 0))
       // an intent on disk (etcd refused it after, or a hook failed) gets its results: else the
       // next start would report the operation interrupted, outcome unknown, though nothing ran
       if (onDisk) for (const r of op.results) await this.records.result(op, r)
+      const left = deadline.remaining()
       this.finish(op, deadline)
       // an intent already in etcd gets its result (no-op when it never got there)
-      await this.records.recordResult(op)
+      await this.late(this.records.recordResult(op), left)
       // etcd could not take the intent: nothing was touched; the caller gets the 503 and its cause
       if (err.code === 'COORDINATION_UNAVAILABLE') throw err
       return op
@@ -897,9 +927,10 @@ export class Engine implements FenceEngine {
                   this.guard(node.name, a, req)
                   if (this.coordinator.mode === 'single') return
                   // replica mode: a fence of the node on another replica, or its hold, read from etcd
-                  return this.coordinator
-                    .checkNodeHold(node.name, a, req.initiator.role)
-                    .then(() => this.guard(node.name, a, req))
+                  return untilAborted(
+                    this.coordinator.checkNodeHold(node.name, a, req.initiator.role),
+                    nodeDeadline.signal,
+                  ).then(() => this.guard(node.name, a, req))
                 },
                 track: (p: Promise<void>) => {
                   exclusive.calls.add(p)
@@ -936,9 +967,24 @@ export class Engine implements FenceEngine {
         return result
       }),
     )
+    const left = deadline.remaining()
     this.finish(op, deadline)
-    await this.records.recordResult(op)
+    await this.late(this.records.recordResult(op), left)
     return op
+  }
+
+  /**
+   * Wait for an etcd write at most `ms` (what is left of the caller's deadline): the answer never
+   * waits past its deadline for the cluster's record. The write goes on; close() waits for it.
+   * Until it lands other replicas see the operation running (a fence's hold is already there).
+   */
+  private async late(write: Promise<unknown>, ms: number): Promise<void> {
+    const bound = new Deadline(ms)
+    const w = write.catch(() => {})
+    this.lateWrites.add(w)
+    void w.then(() => this.lateWrites.delete(w))
+    await untilAborted(w, bound.signal).catch(() => {})
+    bound.dispose()
   }
 
   /** Register non-fence work on a node (a fence pre-empts it). */
@@ -967,6 +1013,7 @@ export class Engine implements FenceEngine {
     if (this.probeTimer) clearInterval(this.probeTimer)
     // operations under way end by their own deadlines: let them, so each gets its result record
     await Promise.allSettled([...this.inflight])
+    await Promise.allSettled([...this.lateWrites])
     await Promise.allSettled([...this.runners.values()].map((r) => r.close()))
     await this.coordinator.close()
     await this.journal.close()

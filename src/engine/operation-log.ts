@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Initiator } from '../../core/types.js'
+import { untilAborted } from '../../core/deadline.js'
 import type { Journal } from '../audit/journal.js'
 import type { Coordinator } from '../coordination/coordinator.js'
 import type { Logger } from './engine.js'
@@ -16,6 +17,8 @@ const MAX_OPS = 1000
  */
 export class OperationLog {
   private readonly ops = new Map<string, Operation>()
+  /** Intents sent to the coordinator and not settled yet: an operation's result goes after its intent. */
+  private readonly intents = new Map<string, Promise<void>>()
 
   constructor(
     private readonly journal: Journal,
@@ -48,8 +51,12 @@ export class OperationLog {
     return this.ops.get(id)
   }
 
-  /** Rule 8: the intent on disk (fsynced), and in replica mode in etcd, before any device is touched. */
-  async intent(op: Operation, journaled?: () => void): Promise<void> {
+  /**
+   * Rule 8: the intent on disk (fsynced), and in replica mode in etcd, before any device is touched.
+   * `signal` (the caller's deadline) ends the wait for etcd: the operation then fails with nothing
+   * touched, and its result is recorded once the intent has settled (never before it).
+   */
+  async intent(op: Operation, journaled?: () => void, signal?: AbortSignal): Promise<void> {
     await this.journal.append(
       {
         t: 'intent',
@@ -65,7 +72,16 @@ export class OperationLog {
     // the intent is on disk: a failure from here on must still pair it with results (the caller's)
     journaled?.()
     // replica mode: and in etcd, so any replica answers for it (and sees it orphaned if this one dies)
-    await this.coordinator.recordIntent(op)
+    const sent = this.coordinator.recordIntent(op)
+    const settled = sent.then(
+      () => {},
+      () => {},
+    )
+    this.intents.set(op.id, settled)
+    void settled.then(() => {
+      if (this.intents.get(op.id) === settled) this.intents.delete(op.id)
+    })
+    await (signal ? untilAborted(sent, signal) : sent)
   }
 
   /** One node's result, written as it comes; a journal that fails is logged, the answer still given. */
@@ -115,8 +131,13 @@ export class OperationLog {
     return op
   }
 
-  /** In replica mode the result goes to etcd too (a no-op for an intent that never got there). */
-  recordResult(op: Operation): Promise<void> {
+  /**
+   * In replica mode the result goes to etcd too (a no-op for an intent that never got there),
+   * after the intent's own write has settled: a result sent first would find no intent to close,
+   * and the intent landing after it would leave the operation running in etcd.
+   */
+  async recordResult(op: Operation): Promise<void> {
+    await this.intents.get(op.id)
     return this.coordinator.recordResult(op)
   }
 }

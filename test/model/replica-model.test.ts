@@ -44,6 +44,18 @@ const REGRESSIONS: { seed: number; path: string; found: string }[] = [
     found:
       'etcd lock keys were locks/<dev>/<lease>: an aborted acquire deleted, late, the key a later acquire of the same lease held; the final reads of pa waited on a lock etcd no longer had (fixed in 7627d11, regression in test/ha/coordinator.test.ts)',
   },
+  {
+    seed: 9_2026,
+    path: '7:1:1:0',
+    found:
+      "a reboot with an 82 ms deadline answered after 1.6 s: the engine's etcd calls were bounded by their own 1 s, not by the caller's deadline (regression in src/engine/etcd-deadline.test.ts)",
+  },
+  {
+    seed: 11,
+    path: '0',
+    found:
+      'a cycle with a 482 ms deadline answered after 2.3 s on a replica cut from etcd: recordResult after a refused intent retried before the answer (src/engine/etcd-deadline.test.ts)',
+  },
 ]
 
 describe('model-checked replicas (real etcd)', () => {
