@@ -3,7 +3,7 @@ import { createDriver } from '../../drivers/registry.js'
 import { Journal } from '../audit/journal.js'
 import type { DeviceConfig, GatewayConfig, NodeConfig } from '../config/config.js'
 import { readSecret } from '../config/secrets.js'
-import { Deadline, monotonicNow, untilAborted } from '../../core/deadline.js'
+import { Deadline, monotonicNow, sleep, untilAborted } from '../../core/deadline.js'
 import { FenceError, abortError, toFenceError } from '../../core/errors.js'
 import type { FenceAction, Initiator, NodeAction, PlugRef, PowerState } from '../../core/types.js'
 import { plugKey } from '../../core/types.js'
@@ -446,6 +446,9 @@ export class Engine implements FenceEngine {
             ),
             mine.signal,
           )
+          // never a loop of microtasks on a settled fence whose entry is still there: let the
+          // event loop (timers, sockets) run before looking again
+          if (this.fencing.get(name) === f) await sleep(1, mine.signal)
         }
         // one gateway: no await between the check above and the registration below (a second
         // caller in the same tick must find this fence and join it)
@@ -485,9 +488,21 @@ export class Engine implements FenceEngine {
     mine.dispose()
     inflight.op = op
     this.fencing.set(name, inflight)
+    // the fence is over for everyone the moment its operation is: its hold starts, and a caller
+    // waiting to run another action goes on (it must not find this entry while the hold is
+    // renewed in etcd below: it would loop on an operation already settled)
+    let ended = false
+    const end = () => {
+      if (ended) return
+      ended = true
+      if (this.fencing.get(name) === inflight) this.fencing.delete(name)
+      this.holdUntil.set(name, monotonicNow() + this.config.engine.fenceHoldMs)
+      this.emit({ type: 'node', node: name })
+    }
     try {
       const done = await op
       this.lastFence.set(name, done)
+      end()
       await this.late(
         this.coordinator
           .holdNode(name, done.id, this.config.engine.fenceHoldMs)
@@ -502,9 +517,7 @@ export class Engine implements FenceEngine {
       return done
     } finally {
       callers.leave(req.signal)
-      if (this.fencing.get(name) === inflight) this.fencing.delete(name)
-      this.holdUntil.set(name, monotonicNow() + this.config.engine.fenceHoldMs)
-      this.emit({ type: 'node', node: name })
+      end()
     }
   }
 

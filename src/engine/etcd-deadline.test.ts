@@ -141,4 +141,28 @@ describe('replica mode: the caller is answered by its deadline whatever etcd doe
     expect(c.log).not.toContain('checkNodeHold done')
     expect(pdu.sets()).toEqual([])
   })
+
+  it('a fence of another action waiting on a fence whose hold renewal etcd has not taken runs (it never spins on the settled fence)', async () => {
+    // the first fence's hold goes through; its renewal after the fence (the 2nd call) hangs
+    class RenewalHangs extends HeldEtcd {
+      private holds = 0
+      private readonly hung: (() => void)[] = []
+      override holdNode(): Promise<void> {
+        return ++this.holds === 2 ? new Promise((r) => this.hung.push(r)) : Promise.resolve()
+      }
+      override open(): void {
+        for (const r of this.hung.splice(0)) r()
+        super.open()
+      }
+    }
+    const c = new RenewalHangs(new Set())
+    const { engine, pdu } = await gateway(c)
+    const first = engine.fence('n1', 'off', { initiator: FENCER, timeoutMs: 1000 })
+    const second = engine.fence('n1', 'reboot', { initiator: FENCER, timeoutMs: 5000 })
+    const op = await second
+    expect(op.action).toBe('reboot')
+    expect(op.status).toBe('succeeded')
+    expect(pdu.sets('on').length).toBeGreaterThan(0)
+    expect((await first).status).toBe('succeeded')
+  })
 })
