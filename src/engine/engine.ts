@@ -389,24 +389,21 @@ export class Engine implements FenceEngine {
   async power(name: string, action: NodeAction, req: OperationRequest): Promise<Operation> {
     const node = this.nodeConfig(name)
     this.checkHold(node.name, action, req)
-    if (this.coordinator.mode === 'single')
-      return this.operate('power', action, [node], req, PRIORITY.operator, (ctx) =>
-        this.rules.act(ctx, action, false),
-      )
     // replica mode: a fence of the node through another replica refuses it here too (409). The
     // look in etcd counts against the caller's deadline; when that passes first, the operation
     // runs out of time like any other (failed, nothing driven: the node's guard asks etcd again
     // before every command, and no command is sent past the deadline)
     const mine = new Deadline(req.timeoutMs ?? this.config.engine.defaultTimeoutMs, req.signal)
     try {
-      await untilAborted(
-        this.coordinator.checkNodeHold(node.name, action === 'off' ? 'off' : 'on', req.initiator.role),
-        mine.signal,
-      ).catch((e) => {
-        if (mine.signal.aborted) return
-        const err = toFenceError(e)
-        throw err.code === 'PREEMPTED' ? new FenceError('FENCE_HOLD', err.message, err.details) : err
-      })
+      if (this.coordinator.mode !== 'single')
+        await untilAborted(
+          this.coordinator.checkNodeHold(node.name, action === 'off' ? 'off' : 'on', req.initiator.role),
+          mine.signal,
+        ).catch((e) => {
+          if (mine.signal.aborted) return
+          const err = toFenceError(e)
+          throw err.code === 'PREEMPTED' ? new FenceError('FENCE_HOLD', err.message, err.details) : err
+        })
       return this.operate(
         'power',
         action,
@@ -446,8 +443,9 @@ export class Engine implements FenceEngine {
             ),
             mine.signal,
           )
-          // never a loop of microtasks on a settled fence whose entry is still there: let the
-          // event loop (timers, sockets) run before looking again
+          // a safety net (the fence removes its entry as its operation settles): never a loop of
+          // microtasks on a settled fence whose entry is still there, which would starve the
+          // event loop (timers, sockets); let it run before looking again
           if (this.fencing.get(name) === f) await sleep(1, mine.signal)
         }
         // one gateway: no await between the check above and the registration below (a second
@@ -992,12 +990,10 @@ export class Engine implements FenceEngine {
    * Until it lands other replicas see the operation running (a fence's hold is already there).
    */
   private async late(write: Promise<unknown>, ms: number): Promise<void> {
-    const bound = new Deadline(ms)
     const w = write.catch(() => {})
     this.lateWrites.add(w)
     void w.then(() => this.lateWrites.delete(w))
-    await untilAborted(w, bound.signal).catch(() => {})
-    bound.dispose()
+    await untilAborted(w, AbortSignal.timeout(Math.ceil(ms))).catch(() => {})
   }
 
   /** Register non-fence work on a node (a fence pre-empts it). */
