@@ -6,16 +6,26 @@ import path from 'node:path'
 
 // The real etcd that replica-mode tests and benches run beside the lab's mocks: a peer, not a mock.
 
-/** A free loopback TCP port (bound and released; good enough for a test's own processes). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
+/**
+ * `count` distinct free loopback TCP ports. All listeners stay open until every port is known:
+ * ports picked one at a time (bind, release, bind again) can come back twice, and etcd refuses
+ * an initial cluster with a duplicate URL.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = []
+  try {
+    for (let i = 0; i < count; i++) {
+      const s = net.createServer()
+      servers.push(s)
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject)
+        s.listen(0, '127.0.0.1', () => resolve())
+      })
+    }
+    return servers.map((s) => (s.address() as net.AddressInfo).port)
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+  }
 }
 
 interface Member {
@@ -49,12 +59,13 @@ export class EtcdCluster {
 
   static async start(size = 3): Promise<EtcdCluster> {
     const dir = mkdtempSync(path.join(tmpdir(), 'fencegate-etcd-'))
+    const ports = await freePorts(2 * size)
     const members: Member[] = []
     for (let i = 0; i < size; i++)
       members.push({
         name: `e${i}`,
-        client: await freePort(),
-        peer: await freePort(),
+        client: ports[2 * i]!,
+        peer: ports[2 * i + 1]!,
         dataDir: path.join(dir, `e${i}`),
         log: '',
       })

@@ -133,7 +133,11 @@ describe('heartbeat fencing through the real engine', () => {
         fields: expect.objectContaining({ node: 'n3' }),
       }),
     )
-    expect(j1).toContainEqual(
+    // the event reaches n1's stdout before its journal line is written: wait for the line
+    await n1!.until('fence-done journaled', () =>
+      journal(1).some((r) => r.t === 'event' && r.source === 'heartbeat' && r.event === 'fence-done'),
+    )
+    expect(journal(1)).toContainEqual(
       expect.objectContaining({
         t: 'event',
         source: 'heartbeat',
