@@ -69,6 +69,12 @@ export interface Coordinator {
    * with the device (the next holder must never find one open); it runs before the lock is released.
    */
   release(device: string, idle: boolean, closeSessions: () => Promise<void>): Promise<void>
+  /**
+   * This replica holds the device's lock now. The runner asks when its queue for the device has
+   * emptied without a round to release it (the waiting calls were aborted, or ended before their
+   * round): a lock kept for them would block every other replica for as long as the lease lives.
+   */
+  holds(device: string): boolean
   view(): ClusterView
   close(): Promise<void>
 
@@ -138,6 +144,9 @@ export class EmbeddedCoordinator implements Coordinator {
   }
   release(): Promise<void> {
     return Promise.resolve()
+  }
+  holds(): boolean {
+    return false
   }
   view(): ClusterView {
     return { mode: 'single', replica: this.replica, state: 'ok', holding: [] }

@@ -316,6 +316,10 @@ export class EtcdCoordinator implements Coordinator {
     await this.dropKey(key)
   }
 
+  holds(device: string): boolean {
+    return this.held.has(device)
+  }
+
   view(): ClusterView {
     return {
       mode: 'etcd',

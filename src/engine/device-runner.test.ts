@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { FakeDriver } from '../../test/helpers/fake-driver.js'
+import { EmbeddedCoordinator } from '../coordination/coordinator.js'
 import { ENGINE_DEFAULTS } from '../config/config.js'
 import { DeviceRunner, MAX_QUEUED_PER_DEVICE, PRIORITY } from './device-runner.js'
 
@@ -82,6 +83,59 @@ describe('DeviceRunner', () => {
     await busy
     expect(fake.sets()).toHaveLength(0)
     expect(r.health.queued).toBe(0)
+  })
+
+  it('replica mode: a lock kept for a queued call goes when that call is aborted before its round (other replicas would wait behind it)', async () => {
+    // the device lock of replica mode as the runner sees it: kept while calls wait here
+    class Lock extends EmbeddedCoordinator {
+      held = false
+      readonly releases: boolean[] = []
+      open = () => {}
+      readonly gate = new Promise<void>((r) => {
+        this.open = r
+      })
+      override acquire(): Promise<AbortSignal | undefined> {
+        this.held = true
+        return Promise.resolve(new AbortController().signal)
+      }
+      // optional parameters: the embedded coordinator's release takes none
+      override async release(_d?: string, idle = false, closeSessions = async () => {}): Promise<void> {
+        this.releases.push(idle)
+        await this.gate
+        if (!idle) return
+        await closeSessions()
+        this.held = false
+      }
+      override holds(): boolean {
+        return this.held
+      }
+    }
+    const lock = new Lock()
+    const fake = new FakeDriver({ '1': 'on', '2': 'on' })
+    fake.delay = 10
+    const r = new DeviceRunner(
+      'pdu',
+      'fake',
+      fake,
+      { ...ENGINE_DEFAULTS, retries: 0 },
+      ['1', '2'],
+      false,
+      () => {},
+      lock,
+      () => fake,
+    )
+    const busy = r.status(['1'], { priority: PRIORITY.operator, signal: live() })
+    const gone = new AbortController()
+    const queued = r.set('2', 'off', { priority: PRIORITY.operator, signal: gone.signal })
+    // the read's round ends with a call waiting: the lock is kept for it
+    await vi.waitFor(() => expect(lock.releases).toEqual([false]))
+    gone.abort()
+    await expect(queued).rejects.toMatchObject({ code: 'ABORTED' })
+    lock.open()
+    await busy
+    await vi.waitFor(() => expect(lock.holds()).toBe(false))
+    expect(lock.releases).toEqual([false, true])
+    expect(fake.sets()).toHaveLength(0)
   })
 
   it('refuses non-fence work past the queue bound, never fence work', async () => {

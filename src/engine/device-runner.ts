@@ -213,6 +213,9 @@ export class DeviceRunner {
             err.message = `${this.id}: ${what}: ${err.message}`
           Object.assign(err, { tries })
           throw err
+        } finally {
+          // a round kept the lock for calls queued behind it; they may have gone without a round
+          await this.releaseIfIdle()
         }
       },
       { priority: opts.priority, signal: unqueue.signal },
@@ -220,8 +223,12 @@ export class DeviceRunner {
     const settled = job.then(
       () => {},
       () => {
-        // taken out of the queue before it ran (p-queue rejects for the aborted signal): no device touched
-        if (!started) leaveQueue()
+        // taken out of the queue before it ran (p-queue rejects for the aborted signal): no device
+        // touched; if the lock was kept for it, it goes once the slot is free
+        if (started) return
+        leaveQueue()
+        if (this.coordinator.holds(this.id))
+          void this.queue.add(() => this.releaseIfIdle(), { priority: PRIORITY.probe - 1 }).catch(() => {})
       },
     )
     opts.track?.(settled)
@@ -390,6 +397,15 @@ export class DeviceRunner {
   }
 
   /** Replica mode, inside the slot, before the device's lock goes to another replica. */
+  /**
+   * Inside the slot: nothing waits for the device here, so a lock this replica still holds goes
+   * (the round that kept it saw calls waiting that then ended without a round of their own).
+   */
+  private async releaseIfIdle(): Promise<void> {
+    if (this.queue.size === 0 && this.coordinator.holds(this.id))
+      await this.coordinator.release(this.id, true, () => this.endSessions()).catch(() => {})
+  }
+
   private async endSessions(): Promise<void> {
     if (!this.reopen) return
     const old = this.driver

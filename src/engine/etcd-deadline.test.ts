@@ -145,10 +145,10 @@ describe('replica mode: the caller is answered by its deadline whatever etcd doe
   it('a fence of another action waiting on a fence whose hold renewal etcd has not taken runs (it never spins on the settled fence)', async () => {
     // the first fence's hold goes through; its renewal after the fence (the 2nd call) hangs
     class RenewalHangs extends HeldEtcd {
-      private holds = 0
+      private holdCalls = 0
       private readonly hung: (() => void)[] = []
       override holdNode(): Promise<void> {
-        return ++this.holds === 2 ? new Promise((r) => this.hung.push(r)) : Promise.resolve()
+        return ++this.holdCalls === 2 ? new Promise((r) => this.hung.push(r)) : Promise.resolve()
       }
       override open(): void {
         for (const r of this.hung.splice(0)) r()

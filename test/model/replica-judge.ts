@@ -27,7 +27,7 @@ export async function judgeReplicas(
       ...t.replicaProblems,
     ].filter((x) => !IGNORE.has(x.invariant))
     const report = violations.length
-      ? `${describeReplicaScenario(s)}\n${violations.map((x) => `  [${x.invariant}] ${x.detail}`).join('\n')}`
+      ? `${describeReplicaScenario(s)}\n${violations.map((x) => `  [${x.invariant}] ${x.detail}`).join('\n')}\n${t.snapshot.map((l) => `  ${l}`).join('\n')}`
       : ''
     // what the run exercised (the test prints the totals: a model that never crashes a replica proves little)
     const stats = {

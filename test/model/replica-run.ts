@@ -61,6 +61,8 @@ export interface ReplicaTrace extends Trace {
   finalEngines: number[]
   /** Fences of crashed replicas followed to their re-run. */
   orphansChecked: number
+  /** What etcd and the live replicas held after the final reads (printed with a violation). */
+  snapshot: string[]
 }
 
 /** A sim driver that counts its session with the device (first call to close) across replicas. */
@@ -224,6 +226,7 @@ export async function runReplicaScenario(
     shared: true,
     finalEngines: [],
     orphansChecked: 0,
+    snapshot: [],
   }
   const replicas: Replica[] = []
   try {
@@ -333,12 +336,15 @@ export async function runReplicaScenario(
     }
   t.healAt = now()
   const allNodes = lay.nodes.map((_, i) => i)
+  if (live.length) await snapshotLocks(t, live, 'before the final reads')
   for (const r of live) {
     t.finalEngines.push(r.life.no)
     await issue(t, r.life, -1, 'viewer', { t: 'status', nodes: allNodes, waitMs: 0, timeoutMs: 3000 }, true)
     for (let d = 0; d < lay.devices.length; d++)
       await issue(t, r.life, -1, 'viewer', { t: 'probe', device: d, waitMs: 0, timeoutMs: 1000 }, true)
   }
+
+  if (live.length) await snapshotLocks(t, live, 'after the final reads')
 
   // a dead replica's fence that had touched a device: a survivor sweeps it and runs it again
   if (t.crashedAt.size && live.length) await checkOrphans(t, live[0]!)
@@ -352,6 +358,39 @@ export async function runReplicaScenario(
   }
   plant.dispose()
   return t
+}
+
+/** Each device's lock queue in etcd and what each live replica thinks it holds. */
+async function snapshotLocks(t: ReplicaTrace, live: Replica[], when: string): Promise<void> {
+  t.snapshot.push(`${when} (${now().toFixed(0)}ms):`)
+  type Peek = {
+    ns: {
+      getAll(): {
+        prefix(p: string): { sort(a: string, b: string): { strings(): Promise<Record<string, string>> } }
+      }
+    }
+    leaseId: string
+    held: Map<string, string>
+  }
+  const peek = (r: Replica) => r.coordinator as unknown as Peek
+  for (const r of live) {
+    const c = peek(r)
+    t.snapshot.push(
+      `engine ${r.life.no}: lease ${c.leaseId}, state ${r.coordinator.view().state}, holds ${JSON.stringify([...c.held])}`,
+    )
+    const runners = (
+      r.life.engine as unknown as { runners: Map<string, { queue: { size: number; pending: number } }> }
+    ).runners
+    for (const [id, x] of runners)
+      t.snapshot.push(`  ${id}: queue ${x.queue.size} waiting, ${x.queue.pending} running`)
+  }
+  const queue = await peek(live[0]!)
+    .ns.getAll()
+    .prefix('locks/')
+    .sort('Create', 'Ascend')
+    .strings()
+    .catch((e: Error) => ({ error: e.message }))
+  t.snapshot.push(`lock keys in etcd (oldest first): ${JSON.stringify(queue)}`)
 }
 
 async function checkOrphans(t: ReplicaTrace, judge: Replica): Promise<void> {
