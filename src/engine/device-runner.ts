@@ -396,7 +396,6 @@ export class DeviceRunner {
     return this.health
   }
 
-  /** Replica mode, inside the slot, before the device's lock goes to another replica. */
   /**
    * Inside the slot: nothing waits for the device here, so a lock this replica still holds goes
    * (the round that kept it saw calls waiting that then ended without a round of their own).
@@ -406,6 +405,7 @@ export class DeviceRunner {
       await this.coordinator.release(this.id, true, () => this.endSessions()).catch(() => {})
   }
 
+  /** Replica mode, inside the slot, before the device's lock goes to another replica. */
   private async endSessions(): Promise<void> {
     if (!this.reopen) return
     const old = this.driver

@@ -61,7 +61,7 @@ export interface ReplicaTrace extends Trace {
   finalEngines: number[]
   /** Fences of crashed replicas followed to their re-run. */
   orphansChecked: number
-  /** What etcd and the live replicas held after the final reads (printed with a violation). */
+  /** What etcd and the live replicas held before and after the final reads (printed with a violation). */
   snapshot: string[]
 }
 
@@ -370,13 +370,12 @@ async function snapshotLocks(t: ReplicaTrace, live: Replica[], when: string): Pr
       }
     }
     leaseId: string
-    held: Map<string, string>
   }
   const peek = (r: Replica) => r.coordinator as unknown as Peek
   for (const r of live) {
-    const c = peek(r)
+    const view = r.coordinator.view()
     t.snapshot.push(
-      `engine ${r.life.no}: lease ${c.leaseId}, state ${r.coordinator.view().state}, holds ${JSON.stringify([...c.held])}`,
+      `engine ${r.life.no}: lease ${peek(r).leaseId}, state ${view.state}, holds ${JSON.stringify(view.holding)}`,
     )
     const runners = (
       r.life.engine as unknown as { runners: Map<string, { queue: { size: number; pending: number } }> }
